@@ -124,8 +124,10 @@ int main(int argc, char **argv) {
       best_write = t;
   }
   double gb = (double)all.len / 1e9;
-  printf("# %ld batches of %d records (%d-byte values), %.0f MiB, best of %d\n", nbatches,
-         PER_BATCH, VALUE_LEN, (double)all.len / (1 << 20), reps);
+  printf("# %ld batches of %d records (%d-byte values), %zu bytes per batch, %.0f MiB, "
+         "best of %d\n",
+         nbatches, PER_BATCH, VALUE_LEN, all.len / (size_t)nbatches,
+         (double)all.len / (1 << 20), reps);
   bench_report("write", gb / best_write, "GB/s", 1.0, "write");
   /* not a target: shows that building batches is not what limits an appender */
   bench_report("builder", (double)built / 1e9 / t_build, "GB/s",

@@ -167,8 +167,9 @@ int main(int argc, char **argv) {
             nb[3], nbatches);
     goto done;
   }
-  printf("# segment %.0f MiB, %ld batches of %ld records, best of %d\n",
-         (double)len / (1 << 20), nbatches, per_batch, reps);
+  printf(
+      "# segment %.0f MiB, %ld batches of %ld records, %zu bytes per batch, best of %d\n",
+      (double)len / (1 << 20), nbatches, per_batch, len / (size_t)nbatches, reps);
   bench_report("read", gb / best[0], "GB/s", 1.0, "read");
   bench_report("scan+crc", gb / best[1], "GB/s", best[0] / best[1], "read");
   bench_report("scan+crc[mmap]", gb / best[2], "GB/s", best[0] / best[2], "read");
