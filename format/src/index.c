@@ -261,8 +261,8 @@ static int count_live(sl__index *ix, sl_diag *diag) {
       } else {
         int64_t ts = (int64_t)sl_load_be64(e);
         int64_t rel = (int32_t)sl_load_be32(e + 8);
-        ok = rel >= 0 && (total == 0 ? !(ts == 0 && rel == 0)
-                                     : (ts > prev_k && rel >= prev_v));
+        ok = rel >= 0 &&
+             (total == 0 ? !(ts == 0 && rel == 0) : (ts > prev_k && rel >= prev_v));
         prev_k = ts;
         prev_v = rel;
       }
@@ -296,8 +296,8 @@ int sl__index_open(sl__index *ix, sl__index_kind kind, const char *path, int64_t
   ix->fd = -1;
   ix->kind = kind;
   ix->base = base;
-  ix->entry_size = kind == SL__INDEX_OFFSET ? SL_OFFSET_INDEX_ENTRY_SIZE
-                                            : SL_TIME_INDEX_ENTRY_SIZE;
+  ix->entry_size =
+      kind == SL__INDEX_OFFSET ? SL_OFFSET_INDEX_ENTRY_SIZE : SL_TIME_INDEX_ENTRY_SIZE;
   ix->writable = (flags & SL__IDX_WRITABLE) != 0;
   ix->path = dup_str(path);
   if (ix->path == NULL)

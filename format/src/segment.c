@@ -25,7 +25,8 @@ static char *dup_str(const char *s) {
   return p;
 }
 
-int sl__batch_info_parse(const uint8_t *p, size_t len, sl__batch_info *bi, sl_diag *diag) {
+int sl__batch_info_parse(const uint8_t *p, size_t len, sl__batch_info *bi,
+                         sl_diag *diag) {
   int64_t base;
   int32_t size;
   int8_t magic;
@@ -213,8 +214,8 @@ int sl__segment_batch_at(sl__segment *s, int64_t pos, int64_t limit, sl__batch_i
   size_t got;
   if (limit - pos < SL_BATCH_OFF_MAGIC + 1)
     return 0;
-  size_t want = limit - pos < SL_BATCH_HEADER_SIZE ? (size_t)(limit - pos)
-                                                   : SL_BATCH_HEADER_SIZE;
+  size_t want =
+      limit - pos < SL_BATCH_HEADER_SIZE ? (size_t)(limit - pos) : SL_BATCH_HEADER_SIZE;
   int rc = sl__fio_pread_all(s->fd, h, want, pos, &got, s->log_path, diag);
   if (rc)
     return rc;
@@ -434,8 +435,8 @@ static int scan_valid(sl__segment *s, int64_t pos, int64_t flen, bool rebuild,
       goto stop;
     }
     uint8_t h[SL_BATCH_HEADER_SIZE];
-    size_t want = flen - pos < SL_BATCH_HEADER_SIZE ? (size_t)(flen - pos)
-                                                    : SL_BATCH_HEADER_SIZE;
+    size_t want =
+        flen - pos < SL_BATCH_HEADER_SIZE ? (size_t)(flen - pos) : SL_BATCH_HEADER_SIZE;
     size_t got;
     rc = sl__fio_pread_all(s->fd, h, want, pos, &got, s->log_path, diag);
     if (rc)
