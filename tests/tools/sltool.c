@@ -43,8 +43,8 @@
  * Records before the first separator form a batch with the command-line
  * options (written only if it holds records).  Without an explicit base_offset
  * a batch starts right after the previous one; without an explicit
- * base_sequence a batch continues the previous batch's sequence (as a producer
- * does), starting from --base-sequence.
+ * base_sequence a batch with a producer id continues the previous batch's
+ * sequence (as a producer does), starting from --base-sequence (default -1).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -1089,7 +1089,8 @@ static int finish_open_batch(builder_state *st, char *err, size_t errcap) {
   sl_buf_reset(&st->out);
   int rc = sl_batch_builder_finish(st->b, &st->out);
   if (rc < 0) {
-    snprintf(err, errcap, "sl_batch_builder_finish: %s", sl_strerror(rc));
+    snprintf(err, errcap, "sl_batch_builder_finish: %s (%s)", sl_strerror(rc),
+             sl_errname(rc));
     return -1;
   }
   if (emit_batch(st, st->out.data, st->out.len, err, errcap) < 0)
@@ -1107,7 +1108,7 @@ static int open_batch(builder_state *st, const jv *obj, bool explicit_open, char
     return -1;
   if (!offset_given)
     o.base_offset = st->next_offset;
-  if (!seq_given && o.base_sequence >= 0)
+  if (!seq_given && o.producer_id >= 0)
     o.base_sequence = st->next_sequence;
   st->cur = o;
   st->offset_given = offset_given;
@@ -1406,6 +1407,7 @@ static int parse_build_opts(int argc, char **argv, builder_state *st) {
 static void builder_state_init(builder_state *st) {
   memset(st, 0, sizeof(*st));
   sl_batch_builder_opts_init(&st->cli);
+  st->next_sequence = st->cli.base_sequence;
   sl_buf_init(&st->out);
 }
 

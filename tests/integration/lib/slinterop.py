@@ -256,9 +256,11 @@ class Sltool(object):
         p = subprocess.run([self.path] + list(args), input=stdin, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE)
         if p.returncode != 0:
+            tail = p.stdout[-2000:]
+            shown = tail.decode() if tail.isascii() else "(%d bytes of binary output)" % len(
+                p.stdout)
             raise AssertionError("sltool %s failed (exit %d):\n%s\n%s" % (
-                " ".join(args), p.returncode, p.stderr.decode(errors="replace"),
-                p.stdout[-2000:].decode(errors="replace")))
+                " ".join(args), p.returncode, p.stderr.decode(errors="replace"), shown))
         if p.stderr:
             sys.stderr.write(p.stderr.decode(errors="replace"))
         return p.stdout
@@ -374,7 +376,7 @@ class Checker(object):
     def compare(self, label, expected, actual):
         self.checks += 1
         out = []
-        diff(expected, actual, label, out)
+        diff(expected, actual, "$", out)
         if out:
             self.failures.append("MISMATCH %s:\n  " % label + "\n  ".join(out))
             print("not ok %d - %s" % (self.checks, label))

@@ -11,6 +11,7 @@ the generator.
 usage: t0001_read_kafka_python_batches.py SLTOOL WORKDIR
 """
 
+import json
 import os
 import struct
 import sys
@@ -280,6 +281,38 @@ def check_file(chk, tool, path, cases):
         name, len(expected), sum(len(e["records"]) for e in expected)), expected, got)
 
 
+def negative_controls(chk, tool, workdir):
+    """The comparison must be able to fail: damaged copies must read as damaged."""
+    v2 = [c for c in v2_cases("none", 0)[0] if c.name == "none/nulls"][0]
+    buf = bytearray(v2.data)
+    buf[-5] ^= 0x01  # inside the last record's value
+    path = sl.write_file(os.path.join(workdir, "damaged-v2.log"), buf)
+    b = tool.dump(path)[0]
+    chk.true("damaged v2 value: crc_valid false, validate CRC",
+             b["crc_valid"] is False and b["validate"] == "CRC", str(b["validate"]))
+    chk.true("damaged v2 value: the record reads with the damaged byte",
+             b["records"][-1]["value"] != v2.expected["records"][-1]["value"])
+
+    buf = bytearray(v2.data)
+    struct.pack_into(">i", buf, 12, 12345)  # leader epoch: outside the CRC
+    b = tool.dump(sl.write_file(os.path.join(workdir, "epoch-v2.log"), buf))[0]
+    chk.true("rewritten leader epoch: CRC still valid", b["crc_valid"] is True and
+             b["partition_leader_epoch"] == 12345)
+
+    legacy = legacy_cases(1, 0)[0][0]
+    buf = bytearray(legacy.data)
+    buf[-1] ^= 0x80
+    b = tool.dump(sl.write_file(os.path.join(workdir, "damaged-v1.log"), buf))[0]
+    chk.true("damaged v1 message: crc_valid false", b["crc_valid"] is False and
+             b["validate"] == "CRC", str(b["validate"]))
+
+    data = v2.data + legacy.data[:-3]
+    out = tool.run(["dump", sl.write_file(os.path.join(workdir, "tail.log"), data)])
+    last = json.loads(out.decode().splitlines()[-1])
+    chk.compare("incomplete last entry is reported as a tail",
+                {"tail": {"position": len(v2.data), "bytes": len(legacy.data) - 3}}, last)
+
+
 def main():
     tool = sl.Sltool(sys.argv[1])
     workdir = sys.argv[2]
@@ -296,6 +329,7 @@ def main():
         all_cases += cases
     # Everything in one segment, as a log upgraded from magic 0 to 2 holds it.
     check_file(chk, tool, os.path.join(workdir, "00000000000000000000.log"), all_cases)
+    negative_controls(chk, tool, workdir)
     return chk.finish()
 
 

@@ -75,7 +75,9 @@ def spec_for(codec, rng):
                 "records": [dict(rec(T0 + d, b"gap-%d" % d, sl.gen_bytes(rng, 300)),
                                  offset=8000 + d) for d in (0, 3, 4, 10, 11, 50)]})
     if codec == "none":
-        out.append({"opts": {"base_offset": 9000}, "records": []})  # an empty batch
+        # An empty batch as the cleaner leaves it: it keeps lastOffsetDelta.
+        out.append({"opts": {"base_offset": 9000, "last_offset_delta": 4,
+                             "max_timestamp": T0 + 5}, "records": []})
     for b in out:
         if "opts" in b:
             b["opts"]["codec"] = codec
@@ -122,7 +124,7 @@ def expected_batches(spec):
         pid = o.get("producer_id", -1)
         seq = o.get("base_sequence", next_seq if pid >= 0 else -1)
         offsets = [r.get("offset", base + i) for i, r in enumerate(recs)]
-        lod = offsets[-1] - base if recs else 0
+        lod = o.get("last_offset_delta", offsets[-1] - base if recs else 0)
         lat = o.get("log_append_time", False)
         max_ts = o["max_timestamp"] if "max_timestamp" in o else (
             max(r["timestamp"] for r in recs) if recs else -1)
@@ -228,11 +230,51 @@ def part_build(chk, tool, workdir):
                                       for r in b["records"]]) for b in tool.dump(path)])
 
 
+GOOD = '{"timestamp":1,"key":null,"value":"QQ=="}'
+BAD_INPUTS = [
+    ('{"timestamp":1,"key":null}', "missing value"),
+    ('{"timestamp":1,"key":"abc","value":null}', "key must be base64"),
+    ('{"timestamp":1,"key":"QQ=","value":null}', "key must be base64"),
+    ('{"timestamp":1,"key":"QR==","value":null}', "key must be base64"),  # not canonical
+    ('{"timestamp":1.5,"key":null,"value":null}', "only integers"),
+    ('{"timestamp":99999999999999999999,"key":null,"value":null}', "out of range"),
+    ('{"timestamp":1,"key":null,"value":null,"kye":null}', 'unknown member "kye"'),
+    ('{"timestamp":1,"timestamp":2,"key":null,"value":null}', "duplicate member"),
+    ('{"timestamp":1,"key":null,"value":null} x', "trailing characters"),
+    ('{"timestamp":1,"key":null,"value":null,"headers":[[null,"QQ=="]]}',
+     "cannot be null"),
+    ('{"timestamp":1,"key":null,"value":null,"headers":[["QQ=="]]}', "pair"),
+    ('{"batch":{"codec":"brotli"}}', "codec must be"),
+    ('{"batch":{"base_offset":-1}}', "base_offset must be"),
+    ('{"batch":{},"timestamp":1}', "no other members"),
+    ('{"marker":{"type":"maybe","producer_id":1,"producer_epoch":0,'
+     '"coordinator_epoch":0,"timestamp":0}}', "marker type"),
+    ('{"timestamp":1,"key":null,"value":"\\ud800"}', "surrogate"),
+    ('[1,2]', "JSON object"),
+]
+
+
+def part_input_errors(chk, tool):
+    """sltool build rejects malformed input with the line number and a reason."""
+    import subprocess
+    for bad, reason in BAD_INPUTS:
+        p = subprocess.run([tool.path, "build"], input=(GOOD + "\n" + bad + "\n").encode(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        err = p.stderr.decode(errors="replace")
+        chk.true("build rejects %s" % bad, p.returncode == 1 and "input line 2:" in err
+                 and reason in err, "exit %d, stderr %r" % (p.returncode, err))
+    # Escapes decode: "\u0067zip" is "gzip".
+    data = tool.run(["build"], stdin=('{"batch":{"codec":"\\u0067zip"}}\n' + GOOD + "\n")
+                    .encode())
+    chk.true("JSON escapes in strings decode", sl.v2_header_fields(data)["codec"] == "gzip")
+
+
 def main():
     tool = sl.Sltool(sys.argv[1])
     workdir = sys.argv[2]
     chk = sl.Checker()
     part_build(chk, tool, workdir)
+    part_input_errors(chk, tool)
     return chk.finish()
 
 
