@@ -6,7 +6,7 @@
  *
  *   sltool dump FILE.log            one JSON line per record (see below)
  *   sltool build [opts] < in.jsonl  v2 batches to stdout
- *   sltool index FILE.index|FILE.timeindex   one JSON line per index entry
+ *   sltool index FILE.index|.timeindex|.txnindex  one JSON line per entry
  *
  * JSON conventions: byte strings (keys, values, header keys and values) are
  * standard base64 with padding; null is JSON null and the empty string is "",
@@ -1469,23 +1469,30 @@ static bool ends_with(const char *s, const char *suffix) {
   return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+typedef enum index_kind { INDEX_OFFSET, INDEX_TIME, INDEX_TXN } index_kind;
+
 static int cmd_index(int argc, char **argv) {
   uint8_t *data = NULL;
-  size_t len = 0;
+  size_t len = 0, entry;
   int64_t base;
-  bool time_index;
+  index_kind kind;
   jw w;
   int status = EXIT_DATA;
   if (argc != 2) {
-    fprintf(stderr, "usage: sltool index FILE.index|FILE.timeindex\n");
+    fprintf(stderr, "usage: sltool index FILE.index|FILE.timeindex|FILE.txnindex\n");
     return EXIT_USAGE;
   }
   if (ends_with(argv[1], ".timeindex")) {
-    time_index = true;
+    kind = INDEX_TIME;
+    entry = 12;
+  } else if (ends_with(argv[1], ".txnindex")) {
+    kind = INDEX_TXN;
+    entry = 34;
   } else if (ends_with(argv[1], ".index")) {
-    time_index = false;
+    kind = INDEX_OFFSET;
+    entry = 8;
   } else {
-    fprintf(stderr, "sltool: %s: not a .index or .timeindex file\n", argv[1]);
+    fprintf(stderr, "sltool: %s: not a .index, .timeindex or .txnindex file\n", argv[1]);
     return EXIT_USAGE;
   }
   if (segment_base_offset(argv[1], &base) < 0) {
@@ -1494,7 +1501,6 @@ static int cmd_index(int argc, char **argv) {
   }
   if (read_whole_file(argv[1], &data, &len) < 0)
     return EXIT_DATA;
-  size_t entry = time_index ? 12 : 8;
   jw_init(&w, stdout);
   if (len % entry != 0) {
     sl_diag d;
@@ -1507,11 +1513,10 @@ static int cmd_index(int argc, char **argv) {
   sl_rbuf rb;
   sl_rbuf_init(&rb, data, len);
   while (sl_rbuf_left(&rb) >= entry) {
-    int64_t pos = (int64_t)rb.pos;
     jw_open(&w, '{');
     jw_key(&w, "position_in_index");
-    jw_i64(&w, pos);
-    if (time_index) {
+    jw_i64(&w, (int64_t)rb.pos);
+    if (kind == INDEX_TIME) {
       int64_t ts = sl_rbuf_i64(&rb);
       int32_t rel = sl_rbuf_i32(&rb);
       jw_key(&w, "timestamp");
@@ -1520,7 +1525,7 @@ static int cmd_index(int argc, char **argv) {
       jw_i64(&w, rel);
       jw_key(&w, "offset");
       jw_i64(&w, base + rel);
-    } else {
+    } else if (kind == INDEX_OFFSET) {
       int32_t rel = sl_rbuf_i32(&rb);
       int32_t p = sl_rbuf_i32(&rb);
       jw_key(&w, "relative_offset");
@@ -1529,6 +1534,15 @@ static int cmd_index(int argc, char **argv) {
       jw_i64(&w, base + rel);
       jw_key(&w, "position");
       jw_i64(&w, p);
+    } else {
+      static const char *const names[] = {"producer_id", "first_offset", "last_offset",
+                                          "last_stable_offset"};
+      jw_key(&w, "version");
+      jw_i64(&w, sl_rbuf_i16(&rb));
+      for (size_t k = 0; k < 4; k++) {
+        jw_key(&w, names[k]);
+        jw_i64(&w, sl_rbuf_i64(&rb));
+      }
     }
     jw_close(&w, '}');
     jw_line_end(&w);
@@ -1551,7 +1565,7 @@ typedef struct command {
 static const command commands[] = {
     {"dump", cmd_dump, "dump FILE.log                 records as JSON lines"},
     {"build", cmd_build, "build [opts] < in > out.log   v2 batches from JSON lines"},
-    {"index", cmd_index, "index FILE.index|.timeindex   index entries as JSON lines"},
+    {"index", cmd_index, "index FILE.{index,timeindex,txnindex}  entries as JSON lines"},
 };
 
 static int usage(void) {
