@@ -58,10 +58,15 @@ static const uint8_t xerial_magic[XERIAL_MAGIC_SIZE] = {0x82, 'S', 'N', 'A',
 #define LZ4_FLG_DICT_ID 0x01
 #define LZ4_HEADER_MAX 19 /* magic 4 + FLG + BD + content size 8 + dictID 4 + HC */
 
-/* zstd windows up to max(max_out, 8 MiB) are accepted, never above 128 MiB
- * (zstd's and zstd-jni's default limit). */
-#define ZSTD_WINDOWLOG_FLOOR 23
-#define ZSTD_WINDOWLOG_CEIL 27
+/*
+ * Largest zstd window accepted: 128 MiB, zstd's default limit and so what
+ * Kafka's zstd-jni reader accepts.  Kafka's streaming writer declares the
+ * level's window whatever the batch size (2^27 at level 22), so a smaller
+ * limit would refuse valid batches.  The window is allocated up front but
+ * only the pages the decoder writes are touched, and it writes no further
+ * than about max_out plus one 128 KiB block before we stop it.
+ */
+#define ZSTD_WINDOWLOG_MAX 27
 
 static const char *const codec_names[] = {"none", "gzip", "snappy", "lz4", "zstd"};
 
@@ -483,15 +488,14 @@ done:
   return rc;
 }
 
-static int zstd_error(size_t code, size_t pos, size_t max_out, sl_diag *diag) {
+static int zstd_error(size_t code, size_t pos, sl_diag *diag) {
   switch (ZSTD_getErrorCode(code)) {
   case ZSTD_error_memory_allocation:
     return sl_diag_set(diag, SL_ENOMEM, (int64_t)pos, "zstd: %s",
                        ZSTD_getErrorName(code));
   case ZSTD_error_frameParameter_windowTooLarge:
     return sl_diag_set(diag, SL_ETOO_LARGE, (int64_t)pos,
-                       "zstd frame window is larger than allowed for a limit of %zu",
-                       max_out);
+                       "zstd frame window is larger than 2^%d bytes", ZSTD_WINDOWLOG_MAX);
   default:
     return sl_diag_set(diag, SL_ECORRUPT, (int64_t)pos, "zstd: %s",
                        ZSTD_getErrorName(code));
@@ -502,7 +506,7 @@ static int zstd_error(size_t code, size_t pos, size_t max_out, sl_diag *diag) {
  * Streaming decode of one or more zstd frames (with or without content size,
  * skippable frames included).  A first frame that announces more than max_out
  * fails before any allocation; the decoder's window is capped (see
- * ZSTD_WINDOWLOG_*) so a hostile header cannot make it allocate gigabytes.
+ * ZSTD_WINDOWLOG_MAX) so a hostile header cannot make it allocate gigabytes.
  */
 static int zstd_decompress_frames(const uint8_t *in, size_t len, size_t max_out,
                                   sl_buf *out, sl_diag *diag) {
@@ -518,11 +522,9 @@ static int zstd_decompress_frames(const uint8_t *in, size_t len, size_t max_out,
   ZSTD_DCtx *dctx = ZSTD_createDCtx();
   if (dctx == NULL)
     return SL_ENOMEM;
-  int wlog = ZSTD_WINDOWLOG_FLOOR;
-  while (wlog < ZSTD_WINDOWLOG_CEIL && ((size_t)1 << wlog) < max_out)
-    wlog++;
   int rc = SL_OK;
-  if (ZSTD_isError(ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, wlog))) {
+  if (ZSTD_isError(
+          ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, ZSTD_WINDOWLOG_MAX))) {
     rc = SL_ENOMEM;
     goto done;
   }
@@ -539,7 +541,7 @@ static int zstd_decompress_frames(const uint8_t *in, size_t len, size_t max_out,
     size_t before = ib.pos;
     size_t ret = ZSTD_decompressStream(dctx, &ob, &ib);
     if (ZSTD_isError(ret)) {
-      rc = zstd_error(ret, ib.pos, max_out, diag);
+      rc = zstd_error(ret, ib.pos, diag);
       break;
     }
     out->len += ob.pos;

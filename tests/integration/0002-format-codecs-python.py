@@ -174,6 +174,11 @@ def python_encoders(codec, data):
         co = zs.ZstdCompressor().compressobj()
         streamed = b"".join(co.compress(data[i:i + 7000]) for i in range(0, len(data), 7000))
         out.append(("zstandard streamed", streamed + co.flush(), "zstd"))
+        # Kafka's streaming writer at level 22 declares a 2^27 window.
+        big = zs.ZstdCompressionParameters.from_level(3, window_log=27,
+                                                      write_content_size=False)
+        co = zs.ZstdCompressor(compression_params=big).compressobj()
+        out.append(("zstandard 128 MiB window", co.compress(data) + co.flush(), "zstd"))
         half = len(data) // 2
         out.append(("two zstd frames",
                     kc.zstd_encode(data[:half]) + kc.zstd_encode(data[half:]), "zstd"))

@@ -14,7 +14,8 @@
  * lz4_encode(P1); lz4.frame.compress(P2, block_linked=True, content_checksum=True,
  * block_checksum=True, block_size=BLOCKSIZE_MAX4MB); zstd_encode(P1);
  * ZstdCompressor(write_content_size=False).compress(P2); zstd_encode(P1[:60]) +
- * ZstdCompressor(level=19, write_content_size=False).compress(P1[60:]).
+ * ZstdCompressor(level=19, write_content_size=False).compress(P1[60:]);
+ * a compressobj() stream of P1 with window_log=27 (and 28), no content size.
  * The legacy LZ4 frame is lz4.frame.compress(P1, block_linked=False,
  * store_size=False) with its HC byte replaced by (xxh32(04 22 4d 18 60 40) >> 8).
  */
@@ -387,6 +388,10 @@ static const struct known known_streams[] = {
     {"zstd two frames", SL_COMPRESSION_ZSTD, 0, 1,
      "28b52ffd203cf50000a068656c6c6f206b61666b612c207365676c6f67210310041e403803b02f28"
      "b52ffd0000ed0000a06b61666b612c2068656c6c6f207365676c6f672102003e3f10d96402"},
+    /* What Kafka's streaming writer declares at level 22: a 2^27 window for a
+     * small batch (zstandard, window_log=27, no content size). */
+    {"zstd 128 MiB window", SL_COMPRESSION_ZSTD, 0, 1,
+     "28b52ffd0088fd0000a068656c6c6f206b61666b612c207365676c6f6721031004e808843300fb02"},
 };
 
 static int decode_known(const struct known *k, const uint8_t *in, size_t n,
@@ -568,6 +573,17 @@ static void test_bombs(void **state) {
       sl_decompress(SL_COMPRESSION_ZSTD, zstd_lie, sizeof(zstd_lie), MIB, &d, NULL),
       SL_ETOO_LARGE);
   assert_int_equal(d.cap, 0);
+  /* A zstd window of 2^28 is over zstd's (and zstd-jni's) 2^27 limit. */
+  uint8_t *w28;
+  size_t w28n = unhex_alloc("28b52ffd0090fd0000a068656c6c6f206b61666b612c207365676c6f6721"
+                            "031004e808843300fb02",
+                            &w28);
+  sl_diag diag;
+  sl_diag_clear(&diag);
+  assert_int_equal(sl_decompress(SL_COMPRESSION_ZSTD, w28, w28n, MIB, &d, &diag),
+                   SL_ETOO_LARGE);
+  assert_non_null(strstr(diag.msg, "window"));
+  free(w28);
   /* Uncompressed data is bounded too. */
   assert_int_equal(sl_decompress(SL_COMPRESSION_NONE, "abcdef", 6, 5, &d, NULL),
                    SL_ETOO_LARGE);
