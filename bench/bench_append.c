@@ -172,8 +172,8 @@ int main(int argc, char **argv) {
     if (t < 0)
       goto done;
     if (leo != (int64_t)nbatches * PER_BATCH) {
-      fprintf(stderr, "bench_append: log end offset %lld, expected %lld\n", (long long)leo,
-              (long long)nbatches * PER_BATCH);
+      fprintf(stderr, "bench_append: log end offset %lld, expected %lld\n",
+              (long long)leo, (long long)nbatches * PER_BATCH);
       goto done;
     }
     if (t < best_log)
