@@ -165,10 +165,11 @@ int kp__r_bytes(sl_rbuf *r, bool compact, bool nullable, kp_bytes *out) {
 int kp__r_count(sl_rbuf *r, bool compact, bool nullable, int32_t *out) {
   int32_t n;
   KP_TRY(read_len(r, compact, true, nullable, INT32_MAX, &n));
-  /* Every element takes at least one byte: a count beyond the bytes left is
-   * a lie, refused before anything is allocated for it (KAFKA-14063). */
+  /* Every element takes at least one byte: a count beyond the bytes left
+   * cannot be satisfied and is refused before anything is allocated for it
+   * (KAFKA-14063); like a string running past the end, it is truncated data. */
   if (n > 0 && (size_t)n > sl_rbuf_left(r))
-    return fail(r, SL_ECORRUPT);
+    return fail(r, SL_ETRUNCATED);
   *out = n;
   return 0;
 }

@@ -15,18 +15,18 @@
  *       `arena`.  *out is valid while both the buffer and the arena live (until
  *       kp_arena_reset/release).  Fields absent from `version` hold their
  *       defaults; unknown tagged fields are skipped and not kept.  Returns 0,
- *       SL_EUNSUPPORTED for a version outside validVersions, SL_ETRUNCATED /
- *       SL_ECORRUPT for malformed input (bad length, null where not nullable,
- *       array count larger than the bytes left), SL_ETOO_LARGE when the arena
- *       cap is reached.  Decoding stops after the message: the caller checks
- *       sl_rbuf_left(r) if trailing bytes matter.
- *   int kp_M_size(int16_t version, const kp_M *in, size_t *size);
- *       Exact encoded size; validates the value for `version` (null in a
- *       non-nullable field or a negative count -> SL_EINVAL, string longer than
- *       32767 or total over KP_MAX_ENCODED -> SL_ETOO_LARGE).
- *   int kp_M_encode(sl_buf *w, int16_t version, const kp_M *in);
- *       Appends the encoding to w (reserving kp_M_size first).  On error w is
- *       left as it was.  Fields absent from `version` are not written.
+ *       SL_EUNSUPPORTED for a version outside validVersions, SL_ETRUNCATED
+ *       when a length or array count runs past the end of the input (checked
+ *       before anything is allocated), SL_ECORRUPT for other malformed input
+ *       (negative length other than -1, null where not nullable, string over
+ *       32767 bytes, bad varint, tagged field not filling its size),
+ *       SL_ETOO_LARGE when the arena cap is reached.  Decoding stops after the message:
+ * the caller checks sl_rbuf_left(r) if trailing bytes matter. int kp_M_size(int16_t
+ * version, const kp_M *in, size_t *size); Exact encoded size; validates the value for
+ * `version` (null in a non-nullable field or a negative count -> SL_EINVAL, string longer
+ * than 32767 or total over KP_MAX_ENCODED -> SL_ETOO_LARGE). int kp_M_encode(sl_buf *w,
+ * int16_t version, const kp_M *in); Appends the encoding to w (reserving kp_M_size
+ * first).  On error w is left as it was.  Fields absent from `version` are not written.
  */
 #ifndef KP_RUNTIME_H
 #define KP_RUNTIME_H
