@@ -570,6 +570,28 @@ def part_append(chk, tool, workdir):
                 [(marker_seg,) + w for w in want], txn)
 
 
+def part_append_log_append_time(chk, tool, workdir):
+    """message.timestamp.type=LogAppendTime: the log stamps each batch in place
+    (attribute bit, max timestamp, CRC recomputed); kafka-python must see the
+    append time on every record and a valid CRC, for every codec."""
+    now = T0 + 123456
+    d = os.path.join(workdir, "logdir", "lat-0")
+    rng = sl.rng_for("0003-lat")
+    spec = [{"opts": {"codec": c}, "records": [rec(T0 + i, b"k", sl.gen_bytes(rng, 100))
+                                               for i in range(4)]} for c in sl.CODECS]
+    tool.run(["append", "--config", "message.timestamp.type=LogAppendTime", "--now-ms",
+              str(now), "--leader-epoch", "0", d], stdin=input_lines(spec))
+    expected = expected_batches(spec)
+    for e in expected:
+        e.update(partition_leader_epoch=0, timestamp_type="LogAppendTime",
+                 max_timestamp=now, attributes=e["attributes"] | sl.ATTR_LOG_APPEND_TIME)
+        for r in e["records"]:
+            r["timestamp"] = now
+    got = sl.read_with_kafka_python(sl.read_file(os.path.join(d, "%020d.log" % 0)))
+    chk.compare("append with LogAppendTime: kafka-python sees the append time and valid "
+                "CRCs", expected, got)
+
+
 def main():
     tool = sl.Sltool(sys.argv[1])
     workdir = sys.argv[2]
@@ -577,6 +599,7 @@ def main():
     part_build(chk, tool, workdir)
     part_input_errors(chk, tool)
     part_append(chk, tool, workdir)
+    part_append_log_append_time(chk, tool, workdir)
     return chk.finish()
 
 
