@@ -6,10 +6,12 @@
  *   gzip   RFC 1952 stream (concatenated members accepted on read)
  *   snappy xerial snappy-java framing on write; on read both the xerial
  *          framing and a bare raw snappy block (what librdkafka may send)
- *   lz4    LZ4 frame, independent blocks, 64 KiB blocks, no checksums, with
- *          Kafka's reader rules; on read also the magic-v0 broken header
- *          checksum when asked (legacy messages)
- *   zstd   standard zstd frame(s), streaming decode
+ *   lz4    LZ4 frame, independent blocks, 64 KiB blocks, no checksums, no
+ *          content size on write; on read any frame liblz4 accepts (also
+ *          linked blocks, which Kafka's Java reader refuses), and the magic-v0
+ *          broken header checksum when asked (legacy messages)
+ *   zstd   one standard frame on write; on read one or more frames, with or
+ *          without content size, streaming decode
  * Decompression is always bounded: exceeding `max_out` bytes stops with
  * SL_ETOO_LARGE, so a small batch cannot expand into gigabytes.
  */
@@ -42,20 +44,30 @@ const char *sl_compression_name(int codec);
 /* Parses the names above (case-insensitive); SL_EINVAL otherwise. */
 int sl_compression_parse(const char *name, sl_compression *out);
 
-/* Compresses [in, in+len) and appends the stream to `out`. */
+/*
+ * Compresses [in, in+len) and appends the stream to `out` (the caller's buffer;
+ * `in` is only read).  `level` is SL_COMPRESSION_LEVEL_DEFAULT or, as Kafka
+ * allows: gzip 1..9 or -1, lz4 1..17, zstd ZSTD_minCLevel()..22; other values
+ * give SL_EINVAL.  none and snappy have no levels and ignore it.  On error
+ * `out->len` is restored (SL_ENOMEM also stays sticky in `out->err`).
+ */
 int sl_compress(sl_compression codec, int level, const void *in, size_t len, sl_buf *out);
 
 /*
  * Decompresses [in, in+len) and appends the result to `out`.  At most `max_out`
- * bytes are produced; more gives SL_ETOO_LARGE.  Malformed input gives
- * SL_ECORRUPT with detail in `diag` (may be NULL).  On error `out` may hold a
- * partial result; its length before the call is restored.
+ * bytes are produced; more gives SL_ETOO_LARGE, detected without allocating
+ * much more than max_out.  Malformed input (including truncation and trailing
+ * bytes after the last complete member/frame/chunk) gives SL_ECORRUPT with
+ * detail in `diag` (may be NULL; `pos` is a byte position in `in`).  On error
+ * `out->len` is restored to its value before the call (the bytes past it are
+ * unspecified).  SL_COMPRESSION_NONE appends a copy (bounded by max_out too).
  */
 int sl_decompress(sl_compression codec, const void *in, size_t len, size_t max_out,
                   sl_buf *out, sl_diag *diag);
 
 /* The LZ4 variant for legacy magic 0 messages, whose frame header checksum
- * Kafka computed wrongly: the header checksum byte is not verified. */
+ * Kafka computed wrongly (over magic+FLG+BD): the header checksum byte of the
+ * first frame is not verified; everything else is as sl_decompress. */
 int sl_decompress_lz4_legacy(const void *in, size_t len, size_t max_out, sl_buf *out,
                              sl_diag *diag);
 

@@ -1,0 +1,137 @@
+/*
+ * bench_append.c - append throughput of the log (docs/FORMAT.md "Append and
+ * roll"): 1 KiB records in ~16 KiB batches appended through sl_log_append,
+ * against plain write() of the same bytes to a file in the same directory.
+ * The batches are built before the clock starts, so the figure measures the
+ * log, not the builder; the builder's own steady-state throughput is reported
+ * separately, relative to the write() baseline.  Method and results: docs/BENCHMARKS.md.
+ *
+ * Usage: bench_append DIR [MiB = 1024] [repetitions = 3]
+ */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "benchutil.h"
+#include "seglog/batch.h"
+#include "seglog/bytes.h"
+
+#define PER_BATCH 16
+#define VALUE_LEN 1000
+
+/* Plain write() of each batch, in order, to a new file; then close. */
+static double run_write(const char *dir, const sl_buf *all) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/plain.bin", dir);
+  double t0 = bench_now();
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0)
+    return -1;
+  size_t pos = 0;
+  while (pos < all->len) {
+    int64_t base;
+    int32_t size;
+    int8_t magic;
+    if (sl_batch_peek(all->data + pos, all->len - pos, &base, &size, &magic) != 0 ||
+        write(fd, all->data + pos, (size_t)size) != size) {
+      close(fd);
+      return -1;
+    }
+    pos += (size_t)size;
+  }
+  if (close(fd) != 0)
+    return -1;
+  double dt = bench_now() - t0;
+  unlink(path);
+  return dt;
+}
+
+/*
+ * Steady-state builder throughput, as a producer runs it: one builder and one
+ * output buffer, both reset (memory kept) for every batch.  Returns the time
+ * for `nbatches` batches and their total size in *bytes, or -1.
+ */
+static double time_builder(long nbatches, size_t *bytes) {
+  sl_batch_builder_opts o;
+  sl_batch_builder *b = NULL;
+  sl_buf out = SL_BUF_INIT;
+  uint8_t value[VALUE_LEN];
+  double t = -1;
+  for (int i = 0; i < VALUE_LEN; i++)
+    value[i] = (uint8_t)(i * 131 + 7);
+  sl_batch_builder_opts_init(&o);
+  if (sl_batch_builder_new(&o, &b) != 0)
+    goto done;
+  *bytes = 0;
+  int64_t off = 0, ts = 1700000000000LL;
+  double t0 = bench_now();
+  for (long n = 0; n < nbatches; n++) {
+    o.base_offset = off;
+    sl_batch_builder_reset(b, &o);
+    sl_buf_reset(&out);
+    for (int i = 0; i < PER_BATCH; i++, off++, ts++) {
+      char key[8];
+      memcpy(key, &off, sizeof key);
+      if (sl_batch_builder_add(b, ts, key, 8, value, VALUE_LEN, NULL, 0) != 0)
+        goto done;
+    }
+    if (sl_batch_builder_finish(b, &out) != 0)
+      goto done;
+    *bytes += out.len;
+  }
+  t = bench_now() - t0;
+done:
+  sl_batch_builder_free(b);
+  sl_buf_release(&out);
+  return t;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: bench_append DIR [MiB] [reps]\n");
+    return 2;
+  }
+  const char *dir = argv[1];
+  long mib = (long)bench_arg(argc, argv, 2, 1024);
+  int reps = (int)bench_arg(argc, argv, 3, 3);
+  long nbatches = (mib << 20) / (PER_BATCH * (VALUE_LEN + 24));
+  sl_buf all = SL_BUF_INIT;
+  int status = 1;
+
+  /* the batches the log and the baseline append, built before any timing */
+  if (bench_build_batches(&all, 0, nbatches, PER_BATCH, VALUE_LEN) != 0) {
+    fprintf(stderr, "bench_append: building batches failed\n");
+    goto done;
+  }
+  size_t built = 0;
+  double t_build = time_builder(nbatches, &built);
+  if (t_build < 0) {
+    fprintf(stderr, "bench_append: builder pass failed\n");
+    goto done;
+  }
+
+  double best_write = 1e30;
+  for (int r = 0; r < reps; r++) {
+    double t = run_write(dir, &all);
+    if (t < 0) {
+      perror("bench_append: write baseline");
+      goto done;
+    }
+    if (t < best_write)
+      best_write = t;
+  }
+  double gb = (double)all.len / 1e9;
+  printf("# %ld batches of %d records (%d-byte values), %.0f MiB, best of %d\n", nbatches,
+         PER_BATCH, VALUE_LEN, (double)all.len / (1 << 20), reps);
+  bench_report("write", gb / best_write, "GB/s", 1.0, "write");
+  /* not a target: shows that building batches is not what limits an appender */
+  bench_report("builder", (double)built / 1e9 / t_build, "GB/s",
+               ((double)built / t_build) / ((double)all.len / best_write), "write");
+  status = 0;
+done:
+  sl_buf_release(&all);
+  return status;
+}
