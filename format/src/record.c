@@ -6,7 +6,7 @@
  * control record parsing.  Legacy magic 0/1 entries are decoded by legacy.c
  * behind the same reader.
  * Layout: docs/FORMAT.md, "Record batches" (records, control batches,
- * compression) and "Legacy message sets".
+ * compression) and "Legacy messages".
  */
 #include <stdlib.h>
 #include <string.h>
@@ -384,7 +384,7 @@ static int add_impl(sl_batch_builder *b, int64_t offset, int64_t timestamp, int8
   if (b->count == INT32_MAX)
     return SL_EINVAL;
   if (offset < b->o.base_offset || (b->count > 0 && offset <= b->last_offset) ||
-      offset - b->o.base_offset > INT32_MAX)
+      (uint64_t)offset - (uint64_t)b->o.base_offset > INT32_MAX)
     return SL_EINVALID_OFFSET;
   int64_t base_ts = b->count == 0 && b->o.delete_horizon_ms < 0 ? timestamp : b->base_ts;
   int64_t ts_delta = sub_wrap(timestamp, base_ts);

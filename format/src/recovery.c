@@ -1,0 +1,567 @@
+/*
+ * recovery.c - loading a partition dir as Kafka's LogLoader does (temp files,
+ * .cleaned/.swap completion, orphan indexes, recovery from the recovery
+ * point, a torn tail deleting every later segment), the read-only reader's
+ * load and refresh, and sl_log_verify (a walk that reports every problem and
+ * changes nothing).  Design: docs/FORMAT.md, "Recovery".
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio_int.h"
+#include "log_int.h"
+#include "seglog/crc.h"
+
+/* Kafka's names have 20 digits; accept 1..20 (Long.parseLong does). */
+static bool parse_name(const char *name, int64_t *base, const char **suffix) {
+  size_t n = 0;
+  while (name[n] >= '0' && name[n] <= '9')
+    n++;
+  if (n == 0 || n > 20 || name[n] != '.')
+    return false;
+  char *end;
+  errno = 0;
+  long long v = strtoll(name, &end, 10);
+  if (errno != 0 || end != name + n || v < 0)
+    return false;
+  *base = v;
+  *suffix = name + n;
+  return true;
+}
+
+bool sl__parse_segment_name(const char *name, int64_t *base, const char **suffix) {
+  return parse_name(name, base, suffix);
+}
+
+static size_t floor_segment_index(sl_log *log, int64_t offset) {
+  size_t i = 0;
+  while (i + 1 < log->nsegs && log->segs[i + 1]->base <= offset)
+    i++;
+  return i;
+}
+
+static bool ends_with(const char *s, const char *suf) {
+  size_t a = strlen(s), b = strlen(suf);
+  return a >= b && memcmp(s + a - b, suf, b) == 0;
+}
+
+static bool is_segment_suffix(const char *suffix) {
+  return strcmp(suffix, ".log") == 0 || strcmp(suffix, ".index") == 0 ||
+         strcmp(suffix, ".timeindex") == 0 || strcmp(suffix, ".txnindex") == 0;
+}
+
+/* The names in a directory (malloc'd array of malloc'd strings). */
+typedef struct name_list {
+  char **v;
+  size_t n, cap;
+} name_list;
+
+static void names_free(name_list *l) {
+  for (size_t i = 0; i < l->n; i++)
+    free(l->v[i]);
+  free(l->v);
+  memset(l, 0, sizeof(*l));
+}
+
+static int names_read(const char *dir, name_list *l, sl_diag *diag) {
+  memset(l, 0, sizeof(*l));
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return sl__fio_error(errno, "opendir", dir, diag);
+  struct dirent *e;
+  int rc = SL_OK;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || strcmp(e->d_name, "..") == 0))
+      continue;
+    if (l->n == l->cap) {
+      size_t nc = l->cap ? l->cap * 2 : 64;
+      char **nv = realloc(l->v, nc * sizeof(*nv));
+      if (nv == NULL) {
+        rc = sl_diag_set(diag, SL_ENOMEM, -1, "listing %s", dir);
+        break;
+      }
+      l->v = nv;
+      l->cap = nc;
+    }
+    size_t len = strlen(e->d_name) + 1;
+    char *s = malloc(len);
+    if (s == NULL) {
+      rc = sl_diag_set(diag, SL_ENOMEM, -1, "listing %s", dir);
+      break;
+    }
+    memcpy(s, e->d_name, len);
+    l->v[l->n++] = s;
+  }
+  closedir(d);
+  if (rc)
+    names_free(l);
+  return rc;
+}
+
+static int join(char *out, size_t cap, const char *dir, const char *name) {
+  int n = snprintf(out, cap, "%s/%s", dir, name);
+  return n < 0 || (size_t)n >= cap ? SL_EINVAL : SL_OK;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Next offset of a .log file by walking batch headers (no CRC). */
+static int file_next_offset(const char *path, int64_t base, int64_t *next,
+                            sl_diag *diag) {
+  int fd;
+  int rc = sl__fio_open(path, O_RDONLY, 0, &fd, diag);
+  if (rc)
+    return rc;
+  off_t flen;
+  rc = sl__fio_file_size(fd, &flen, path, diag);
+  int64_t pos = 0;
+  *next = base;
+  while (rc == SL_OK && flen - pos >= SL_BATCH_OFF_MAGIC + 1) {
+    uint8_t h[SL_BATCH_HEADER_SIZE];
+    size_t got;
+    rc = sl__fio_pread_all(fd, h, sizeof(h), pos, &got, path, diag);
+    if (rc)
+      break;
+    sl__batch_info bi;
+    if (sl__batch_info_parse(h, got, &bi, NULL) != SL_OK || bi.size > flen - pos)
+      break;
+    *next = bi.last_offset + 1;
+    pos += bi.size;
+  }
+  sl__fio_close(fd);
+  return rc;
+}
+
+/* Step 1 of LogLoader: *.deleted, *.cleaned and *.swap. */
+static int clean_temp_files(sl_log *log, sl_diag *diag) {
+  name_list l;
+  char path[SL__SEGMENT_NAME_MAX], to[SL__SEGMENT_NAME_MAX];
+  int rc = names_read(log->dir, &l, diag);
+  if (rc)
+    return rc;
+  int64_t min_cleaned = INT64_MAX;
+  for (size_t i = 0; i < l.n; i++) {
+    const char *nm = l.v[i];
+    int64_t base;
+    const char *suf;
+    if (ends_with(nm, ".deleted") && !ends_with(nm, ".checkpoint.deleted")) {
+      if (join(path, sizeof(path), log->dir, nm) == SL_OK &&
+          (rc = sl__fio_unlink(path, diag)) != SL_OK)
+        goto out;
+      log->report.temp_files_deleted++;
+      l.v[i][0] = '\0';
+    } else if (ends_with(nm, ".cleaned") && parse_name(nm, &base, &suf)) {
+      if (base < min_cleaned)
+        min_cleaned = base;
+    }
+  }
+  for (size_t i = 0; i < l.n; i++) {
+    const char *nm = l.v[i];
+    int64_t base;
+    const char *suf;
+    if (nm[0] == '\0' || !parse_name(nm, &base, &suf))
+      continue;
+    bool cleaned = ends_with(nm, ".cleaned");
+    bool bad_swap = ends_with(nm, ".swap") && base >= min_cleaned;
+    if (cleaned || bad_swap) {
+      if (join(path, sizeof(path), log->dir, nm) == SL_OK &&
+          (rc = sl__fio_unlink(path, diag)) != SL_OK)
+        goto out;
+      log->report.temp_files_deleted++;
+      l.v[i][0] = '\0';
+    }
+  }
+  /* Valid swaps: delete the segments they replace, then rename them in. */
+  for (size_t i = 0; i < l.n; i++) {
+    const char *nm = l.v[i];
+    int64_t base, next;
+    const char *suf;
+    if (nm[0] == '\0' || !ends_with(nm, ".log.swap") || !parse_name(nm, &base, &suf))
+      continue;
+    if (join(path, sizeof(path), log->dir, nm) != SL_OK)
+      continue;
+    rc = file_next_offset(path, base, &next, diag);
+    if (rc)
+      goto out;
+    for (size_t j = 0; j < l.n; j++) {
+      int64_t b2;
+      const char *s2;
+      if (l.v[j][0] == '\0' || !parse_name(l.v[j], &b2, &s2) || !is_segment_suffix(s2))
+        continue;
+      if (b2 >= base && b2 < (next > base ? next : base + 1)) {
+        if (join(path, sizeof(path), log->dir, l.v[j]) == SL_OK &&
+            (rc = sl__fio_unlink(path, diag)) != SL_OK)
+          goto out;
+        l.v[j][0] = '\0';
+      }
+    }
+  }
+  for (size_t i = 0; i < l.n; i++) {
+    const char *nm = l.v[i];
+    if (nm[0] == '\0' || !ends_with(nm, ".swap"))
+      continue;
+    if (join(path, sizeof(path), log->dir, nm) != SL_OK ||
+        join(to, sizeof(to), log->dir, nm) != SL_OK)
+      continue;
+    to[strlen(to) - strlen(".swap")] = '\0';
+    rc = sl__fio_rename(path, to, diag);
+    if (rc)
+      goto out;
+    if (ends_with(nm, ".log.swap"))
+      log->report.swaps_completed++;
+  }
+out:
+  names_free(&l);
+  return rc;
+}
+
+/* The sorted base offsets of the .log files; deletes orphan indexes (writer). */
+static int list_segments(sl_log *log, bool delete_orphans, int64_t **bases, size_t *n,
+                         sl_diag *diag) {
+  name_list l;
+  char path[SL__SEGMENT_NAME_MAX];
+  int rc = names_read(log->dir, &l, diag);
+  if (rc)
+    return rc;
+  int64_t *v = malloc((l.n + 1) * sizeof(*v));
+  size_t k = 0;
+  if (v == NULL) {
+    names_free(&l);
+    return sl_diag_set(diag, SL_ENOMEM, -1, "listing %s", log->dir);
+  }
+  for (size_t i = 0; i < l.n; i++) {
+    int64_t base;
+    const char *suf;
+    if (parse_name(l.v[i], &base, &suf) && strcmp(suf, ".log") == 0)
+      v[k++] = base;
+  }
+  qsort(v, k, sizeof(*v), cmp_i64);
+  if (delete_orphans) {
+    for (size_t i = 0; i < l.n; i++) {
+      int64_t base;
+      const char *suf;
+      if (!parse_name(l.v[i], &base, &suf) || !is_segment_suffix(suf) ||
+          strcmp(suf, ".log") == 0)
+        continue;
+      if (bsearch(&base, v, k, sizeof(*v), cmp_i64) != NULL)
+        continue;
+      if (join(path, sizeof(path), log->dir, l.v[i]) == SL_OK &&
+          (rc = sl__fio_unlink(path, diag)) != SL_OK)
+        break;
+      log->report.temp_files_deleted++;
+    }
+  }
+  names_free(&l);
+  if (rc) {
+    free(v);
+    return rc;
+  }
+  *bases = v;
+  *n = k;
+  return SL_OK;
+}
+
+/* Per-batch work during recovery: the latest leader epoch (the epoch cache
+ * and producer state hook in here). */
+static int recover_batch_cb(void *ctx, sl__segment *s, const uint8_t *batch,
+                            const sl__batch_info *bi, int64_t pos) {
+  sl_log *log = ctx;
+  (void)s;
+  (void)batch;
+  (void)pos;
+  if (bi->magic == 2 && bi->leader_epoch >= 0 && bi->leader_epoch > log->latest_epoch)
+    log->latest_epoch = bi->leader_epoch;
+  return SL_OK;
+}
+
+static void note_bad(sl_log *log, const sl_diag *d, int64_t pos) {
+  if (log->report.first_bad_position >= 0)
+    return;
+  log->report.first_bad_position = d && d->pos >= 0 ? d->pos : pos;
+  if (d) {
+    size_t n = strnlen(d->path, sizeof(log->report.first_bad_file) - 1);
+    memcpy(log->report.first_bad_file, d->path, n);
+    log->report.first_bad_file[n] = '\0';
+  }
+}
+
+static int recover_one(sl_log *log, size_t i, int64_t *truncated, sl_diag *diag) {
+  sl__segment *s = log->segs[i];
+  sl_diag d;
+  sl_diag_clear(&d);
+  int rc = sl__segment_recover(s, recover_batch_cb, log, truncated, &d);
+  if (rc) {
+    if (diag)
+      *diag = d;
+    return rc;
+  }
+  log->report.segments_recovered++;
+  if (*truncated > 0) {
+    log->report.bytes_truncated += *truncated;
+    note_bad(log, &d, s->size);
+  }
+  return SL_OK;
+}
+
+static int delete_after(sl_log *log, size_t i, sl_diag *diag) {
+  while (log->nsegs > i + 1) {
+    sl__segment *s = sl__log_remove_segment_at(log, log->nsegs - 1);
+    int rc = sl__segment_delete_files(s, diag);
+    sl__segment_unref(s);
+    if (rc)
+      return rc;
+    log->report.segments_deleted++;
+  }
+  return SL_OK;
+}
+
+static int load_writer(sl_log *log, const sl_log_open_opts *opts, sl_diag *diag) {
+  int64_t *bases = NULL;
+  size_t n = 0;
+  int64_t now = opts->now_ms > 0 ? opts->now_ms : sl__now_ms();
+  int rc = clean_temp_files(log, diag);
+  if (rc)
+    return rc;
+  rc = list_segments(log, true, &bases, &n, diag);
+  if (rc)
+    return rc;
+  bool *needs = calloc(n + 1, sizeof(*needs));
+  if (needs == NULL) {
+    free(bases);
+    return sl_diag_set(diag, SL_ENOMEM, -1, "loading %s", log->dir);
+  }
+  for (size_t i = 0; i < n; i++) {
+    sl__segment_config sc;
+    sl__segment *s;
+    sl__log_segment_config(log, &sc);
+    unsigned fl = SL__SEG_WRITABLE | (i + 1 == n ? SL__SEG_LIVE : 0);
+    rc = sl__segment_open(log->dir, bases[i], &sc, fl, now, &s, diag);
+    if (rc)
+      goto out;
+    needs[i] = s->oindex.missing || sl__txnindex_sanity_check(&s->txn, NULL) != SL_OK;
+    rc = sl__log_add_segment(log, s, diag);
+    if (rc) {
+      sl__segment_unref(s);
+      goto out;
+    }
+  }
+  /* Segments that must be recovered regardless (missing .index, bad .txnindex). */
+  size_t start = n;
+  if (!opts->clean_shutdown && n > 0)
+    start = floor_segment_index(log, opts->recovery_point);
+  for (size_t i = 0; i < log->nsegs; i++) {
+    if (i < start && !needs[i])
+      continue;
+    int64_t truncated;
+    rc = recover_one(log, i, &truncated, diag);
+    if (rc)
+      goto out;
+    if (truncated > 0 && i >= start) {
+      rc = delete_after(log, i, diag);
+      if (rc)
+        goto out;
+      break;
+    }
+  }
+  int64_t want_start = opts->log_start_offset;
+  if (log->nsegs == 0) {
+    sl__segment_config sc;
+    sl__segment *s;
+    sl__log_segment_config(log, &sc);
+    rc = sl__segment_open(log->dir, want_start > 0 ? want_start : 0, &sc,
+                          SL__SEG_CREATE | SL__SEG_WRITABLE | SL__SEG_ACTIVE, now, &s,
+                          diag);
+    if (rc)
+      goto out;
+    rc = sl__log_add_segment(log, s, diag);
+    if (rc) {
+      sl__segment_unref(s);
+      goto out;
+    }
+  }
+  rc = sl__log_update_end(log, diag);
+  if (rc)
+    goto out;
+  if (want_start > log->leo) {
+    /* Everything is below the checkpointed log start: restart there. */
+    while (log->nsegs > 0) {
+      sl__segment *s = sl__log_remove_segment_at(log, log->nsegs - 1);
+      rc = sl__segment_delete_files(s, diag);
+      sl__segment_unref(s);
+      if (rc)
+        goto out;
+      log->report.segments_deleted++;
+    }
+    sl__segment_config sc;
+    sl__segment *s;
+    sl__log_segment_config(log, &sc);
+    rc = sl__segment_open(log->dir, want_start, &sc,
+                          SL__SEG_CREATE | SL__SEG_WRITABLE | SL__SEG_ACTIVE, now, &s,
+                          diag);
+    if (rc)
+      goto out;
+    rc = sl__log_add_segment(log, s, diag);
+    if (rc) {
+      sl__segment_unref(s);
+      goto out;
+    }
+    log->leo = want_start;
+    log->latest_epoch = -1;
+  }
+  rc = sl__segment_make_active(log->segs[log->nsegs - 1], diag);
+  if (rc)
+    goto out;
+  log->log_start = log->segs[0]->base;
+  if (want_start > log->log_start)
+    log->log_start = want_start;
+  if (opts->clean_shutdown)
+    log->recovery_point = log->leo;
+  else
+    log->recovery_point =
+        opts->recovery_point < log->leo ? opts->recovery_point : log->leo;
+  if (log->recovery_point < 0)
+    log->recovery_point = 0;
+  log->hw = opts->high_watermark >= 0 ? opts->high_watermark : 0;
+  if (log->hw < log->log_start)
+    log->hw = log->log_start;
+  if (log->hw > log->leo)
+    log->hw = log->leo;
+  /* New or deleted files must survive a crash. */
+  if (log->report.segments_recovered > 0 || log->report.temp_files_deleted > 0 ||
+      log->report.swaps_completed > 0 || log->report.segments_deleted > 0) {
+    rc = sl__fio_fsync_dir(log->dir, diag);
+    if (rc)
+      goto out;
+  }
+out:
+  free(needs);
+  free(bases);
+  return rc;
+}
+
+static int load_reader(sl_log *log, const sl_log_open_opts *opts, sl_diag *diag) {
+  int64_t *bases = NULL;
+  size_t n = 0;
+  int64_t now = opts->now_ms > 0 ? opts->now_ms : sl__now_ms();
+  int rc = list_segments(log, false, &bases, &n, diag);
+  if (rc)
+    return rc;
+  for (size_t i = 0; i < n; i++) {
+    sl__segment_config sc;
+    sl__segment *s;
+    sl__log_segment_config(log, &sc);
+    rc = sl__segment_open(log->dir, bases[i], &sc, i + 1 == n ? SL__SEG_LIVE : 0, now, &s,
+                          diag);
+    if (rc == SL_ENOT_FOUND)
+      continue; /* deleted by the writer meanwhile */
+    if (rc)
+      goto out;
+    if (i + 1 == n)
+      rc = sl__segment_reader_start(s, diag);
+    if (rc == SL_OK)
+      rc = sl__log_add_segment(log, s, diag);
+    if (rc) {
+      sl__segment_unref(s);
+      goto out;
+    }
+  }
+  if (log->nsegs == 0) {
+    rc = sl_diag_set(diag, SL_ENOT_FOUND, -1, "no segments in %s", log->dir);
+    goto out;
+  }
+  rc = sl__log_update_end(log, diag);
+  if (rc)
+    goto out;
+  log->log_start = log->segs[0]->base;
+  if (opts->log_start_offset > log->log_start && opts->log_start_offset <= log->leo)
+    log->log_start = opts->log_start_offset;
+  log->hw = opts->high_watermark >= 0 ? opts->high_watermark : log->leo;
+  if (log->hw < log->log_start)
+    log->hw = log->log_start;
+  if (log->hw > log->leo)
+    log->hw = log->leo;
+  log->recovery_point = 0;
+out:
+  free(bases);
+  return rc;
+}
+
+int sl__log_load(sl_log *log, const sl_log_open_opts *opts, sl_diag *diag) {
+  memset(&log->report, 0, sizeof(log->report));
+  log->report.first_bad_position = -1;
+  int rc = log->readonly ? load_reader(log, opts, diag) : load_writer(log, opts, diag);
+  log->report.segments = (int32_t)log->nsegs;
+  return rc;
+}
+
+int sl__log_refresh_locked(sl_log *log, sl_diag *diag) {
+  int64_t *bases = NULL;
+  size_t n = 0;
+  int rc = list_segments(log, false, &bases, &n, diag);
+  if (rc)
+    return rc;
+  /* Drop segments whose .log is gone (retention or truncation). */
+  for (size_t i = 0; i < log->nsegs;) {
+    if (bsearch(&log->segs[i]->base, bases, n, sizeof(*bases), cmp_i64) == NULL) {
+      sl__segment_unref(sl__log_remove_segment_at(log, i));
+    } else {
+      i++;
+    }
+  }
+  int64_t last = log->nsegs ? log->segs[log->nsegs - 1]->base : -1;
+  if (log->nsegs > 0) {
+    rc = sl__segment_refresh(log->segs[log->nsegs - 1], diag);
+    if (rc)
+      goto out;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (bases[i] <= last)
+      continue;
+    sl__segment_config sc;
+    sl__segment *s;
+    sl__log_segment_config(log, &sc);
+    rc = sl__segment_open(log->dir, bases[i], &sc, SL__SEG_LIVE, sl__now_ms(), &s, diag);
+    if (rc == SL_ENOT_FOUND)
+      continue;
+    if (rc)
+      goto out;
+    rc = sl__segment_refresh(s, diag);
+    if (rc == SL_OK)
+      rc = sl__log_add_segment(log, s, diag);
+    if (rc) {
+      sl__segment_unref(s);
+      goto out;
+    }
+  }
+  if (log->nsegs > 0) {
+    rc = sl__log_update_end(log, diag);
+    if (rc)
+      goto out;
+    if (log->segs[0]->base > log->log_start)
+      log->log_start = log->segs[0]->base;
+    log->hw = log->leo;
+  }
+out:
+  free(bases);
+  return rc;
+}
+
+int sl_log_verify(const char *dir, sl_verify_cb cb, void *ctx, int64_t *problems,
+                  sl_diag *diag) {
+  (void)dir;
+  (void)cb;
+  (void)ctx;
+  if (problems)
+    *problems = 0;
+  return sl_diag_set(diag, SL_EUNSUPPORTED, -1, "sl_log_verify is not implemented yet");
+}
