@@ -20,6 +20,9 @@
 
 #include "cleaner_int.h"
 #include "fileio_int.h"
+#include "log_int.h"
+#include "seglog/checkpoint.h"
+#include "seglog/meta.h"
 
 /* ------------------------------------------------------------------------ */
 /* options and plan                                                          */
@@ -131,9 +134,8 @@ int sl_cleaner_plan_compute(const sl_cleaner_segment *segs, size_t n, int64_t lo
     plan->max_compaction_delay_ms = clean_until - earliest;
 
   plan->should_clean =
-      plan->cleanable_bytes > 0 &&
-      (plan->max_compaction_delay_ms > 0 || o->force ||
-       plan->cleanable_ratio > o->min_cleanable_dirty_ratio);
+      plan->cleanable_bytes > 0 && (plan->max_compaction_delay_ms > 0 || o->force ||
+                                    plan->cleanable_ratio > o->min_cleanable_dirty_ratio);
   return SL_OK;
 }
 
@@ -307,8 +309,8 @@ static bool retain_record(sl__filter *f, const sl_batch_header *h, const sl_reco
   bool latest = r->offset >= found;
   bool retain_deletes;
   if (h->magic >= 2)
-    retain_deletes = !(h->attributes & SL_ATTR_DELETE_HORIZON) ||
-                     f->now_ms < h->base_timestamp;
+    retain_deletes =
+        !(h->attributes & SL_ATTR_DELETE_HORIZON) || f->now_ms < h->base_timestamp;
   else
     retain_deletes = f->retain_legacy_deletes;
   if (latest && r->value_len < 0 && !retain_deletes) {
@@ -417,8 +419,9 @@ int sl__filter_batch(sl__filter *f, const uint8_t *batch, size_t size, sl_buf *o
   if (can_discard < 0)
     return can_discard;
   bool has_horizon = (h.attributes & SL_ATTR_DELETE_HORIZON) != 0;
-  bool discard_records = control ? (can_discard && has_horizon && h.base_timestamp <= f->now_ms)
-                                 : can_discard != 0;
+  bool discard_records =
+      control ? (can_discard && has_horizon && h.base_timestamp <= f->now_ms)
+              : can_discard != 0;
   bool marker_for_empty_txn = control && can_discard;
 
   enum { RETAIN_EMPTY, DELETE, DELETE_EMPTY } retention;
@@ -509,7 +512,8 @@ int sl__filter_batch(sl__filter *f, const uint8_t *batch, size_t size, sl_buf *o
       r.headers = r.header_count > 0 ? f->hdrs + (uintptr_t)r.headers : NULL;
       rc = sl_batch_builder_add_record(f->builder, &r);
       if (rc)
-        return sl_diag_set(diag, rc, -1, "rebuilding the batch at offset %" PRId64 " failed",
+        return sl_diag_set(diag, rc, -1,
+                           "rebuilding the batch at offset %" PRId64 " failed",
                            h.base_offset);
     }
     rc = sl_batch_builder_finish(f->builder, out);
@@ -570,7 +574,8 @@ typedef struct seg {
   bool has_txnindex;
 } seg;
 
-typedef struct clean_ctx {
+typedef struct clean_ctx clean_ctx;
+struct clean_ctx {
   const char *dir;
   const sl_cleaner_opts *o;
   int64_t now;
@@ -584,7 +589,13 @@ typedef struct clean_ctx {
   long stop_after;        /* tests: simulated crash after this many file ops */
   long ops;
   sl_cleaner_stats *st;
-} clean_ctx;
+  /* The swap's two in-place steps (see clean_group); NULL = the plain
+   * directory versions.  `log` is the open log for sl_log_compact. */
+  int (*retire)(struct clean_ctx *c, size_t gi, size_t gj, sl_diag *diag);
+  int (*install)(struct clean_ctx *c, int64_t base, size_t gi, size_t gj, sl_diag *diag);
+  sl_log *log;
+  bool log_touched;
+};
 
 /* A simulated crash point (tests): SL_EINTERRUPTED with nothing cleaned up. */
 static int step(clean_ctx *c) {
@@ -992,7 +1003,8 @@ static int compute_plan(clean_ctx *c, sl_cleaner_plan *plan) {
   sl_cleaner_opts o = *c->o;
   o.now_ms = c->now;
   int64_t leo = log_end(c);
-  if (c->first_unstable >= 0 && (o.last_stable_offset < 0 || c->first_unstable < o.last_stable_offset))
+  if (c->first_unstable >= 0 &&
+      (o.last_stable_offset < 0 || c->first_unstable < o.last_stable_offset))
     o.last_stable_offset = c->first_unstable;
   int rc = sl_cleaner_plan_compute(v, c->nsegs, c->segs[0].base, leo, &o, plan);
   free(v);
@@ -1013,6 +1025,7 @@ static int ctx_load(clean_ctx *c, const char *dir, const sl_cleaner_opts *o,
   c->now = o->now_ms > 0 ? o->now_ms : wall_ms();
   c->stop_after = -1;
   c->first_unstable = -1;
+
   int rc = list_segments(c, diag);
   if (rc)
     return rc;
@@ -1245,6 +1258,35 @@ static int rename_set(clean_ctx *c, int64_t base, const char *from, const char *
   return SL_OK;
 }
 
+static int dir_retire(clean_ctx *c, size_t gi, size_t gj, sl_diag *diag) {
+  for (size_t i = gi; i < gj; i++) {
+    int rc = rename_set(c, c->segs[i].base, "", ".deleted", true, diag);
+    if (rc)
+      return rc;
+  }
+  return SL_OK;
+}
+
+/* Removes the replaced files (no reader holds them: the log is not open). */
+static int dir_install(clean_ctx *c, int64_t base, size_t gi, size_t gj, sl_diag *diag) {
+  (void)base;
+  char path[PATH_CAP];
+  for (size_t i = gi; i < gj; i++) {
+    for (int k = 0; k < 4; k++) {
+      char suf[32];
+      snprintf(suf, sizeof(suf), "%s.deleted", k_suffixes[k]);
+      int rc = seg_path(c, path, c->segs[i].base, suf);
+      if (rc == SL_OK)
+        rc = step(c);
+      if (rc == SL_OK)
+        rc = sl__fio_unlink(path, diag);
+      if (rc)
+        return rc;
+    }
+  }
+  return SL_OK;
+}
+
 /*
  * Cleans segments [gi, gj) into one segment named after segs[gi] and swaps it
  * in.  *committed is set once the .swap files exist (from then on a failure
@@ -1299,9 +1341,10 @@ static int clean_group(clean_ctx *c, sl__filter *f, sl__txn_meta *txn, size_t gi
     int64_t pos;
     while (rc == SL_OK && (rc = iter_next(&it, &b, &sz, &pos, diag)) == 1) {
       rc = SL_OK;
-      int64_t last = (int64_t)sl_load_be64(b) + (b[SL_BATCH_OFF_MAGIC] == 2
-                                                     ? (int32_t)sl_load_be32(b + SL_BATCH_OFF_LAST_OFFSET_DELTA)
-                                                     : 0);
+      int64_t last = (int64_t)sl_load_be64(b) +
+                     (b[SL_BATCH_OFF_MAGIC] == 2
+                          ? (int32_t)sl_load_be32(b + SL_BATCH_OFF_LAST_OFFSET_DELTA)
+                          : 0);
       f->keep_empty = b[SL_BATCH_OFF_MAGIC] == 2 && last == group_last_offset;
       size_t before = w.pending.len;
       int64_t out_pos = w.written + (int64_t)before;
@@ -1375,28 +1418,18 @@ static int clean_group(clean_ctx *c, sl__filter *f, sl__txn_meta *txn, size_t gi
   if ((rc = step(c)) != SL_OK || (rc = sl__fio_fsync_dir(c->dir, diag)) != SL_OK)
     goto out;
   /* Old segments -> .deleted (every file, the txnindex if any). */
-  for (size_t i = gi; i < gj; i++) {
-    rc = rename_set(c, c->segs[i].base, "", ".deleted", true, diag);
-    if (rc)
-      goto out;
-  }
+  rc = c->retire(c, gi, gj, diag);
+  if (rc)
+    goto out;
   /* .swap -> final name. */
   rc = rename_set(c, w.base, ".swap", "", txn_file, diag);
   if (rc)
     goto out;
   if ((rc = step(c)) != SL_OK || (rc = sl__fio_fsync_dir(c->dir, diag)) != SL_OK)
     goto out;
-  /* Remove the replaced files (no reader in this process holds them). */
-  for (size_t i = gi; i < gj; i++) {
-    for (int k = 0; k < 4; k++) {
-      char suf[32];
-      snprintf(suf, sizeof(suf), "%s.deleted", k_suffixes[k]);
-      if ((rc = seg_path(c, path, c->segs[i].base, suf)) != SL_OK)
-        goto out;
-      if ((rc = step(c)) != SL_OK || (rc = sl__fio_unlink(path, diag)) != SL_OK)
-        goto out;
-    }
-  }
+  rc = c->install(c, w.base, gi, gj, diag);
+  if (rc)
+    goto out;
   c->st->segments_after++;
   c->st->bytes_after += w.written;
 out:
@@ -1413,7 +1446,8 @@ out:
 
 /* Kafka's groupSegmentsBySize over segs[0, n). Returns the end of the group
  * starting at i. */
-static size_t group_end(const clean_ctx *c, size_t i, size_t n, int64_t first_uncleanable) {
+static size_t group_end(const clean_ctx *c, size_t i, size_t n,
+                        int64_t first_uncleanable) {
   const seg *s = &c->segs[i];
   int64_t log_size = s->size, idx = s->index_bytes, tidx = s->timeindex_bytes;
   size_t j = i + 1;
@@ -1435,17 +1469,111 @@ static size_t group_end(const clean_ctx *c, size_t i, size_t n, int64_t first_un
   return j;
 }
 
-int sl__cleaner_clean_dir_ex(const char *dir, const sl_cleaner_opts *o,
-                             sl_cleaner_stats *stats, long stop_after, sl_diag *diag) {
+/* ------------------------------------------------------------------------ */
+/* cleaner-offset-checkpoint                                                 */
+
+/* "<log dir>/cleaner-offset-checkpoint" and the topic/partition of `dir`;
+ * SL_EINVAL when dir is not named like a partition dir. */
+static int checkpoint_where(const char *dir, char *path, size_t cap, sl_pdir_name *pn) {
+  size_t len = strlen(dir);
+  while (len > 1 && dir[len - 1] == '/')
+    len--;
+  size_t s = len;
+  while (s > 0 && dir[s - 1] != '/')
+    s--;
+  char name[512];
+  if (len - s == 0 || len - s >= sizeof(name))
+    return SL_EINVAL;
+  memcpy(name, dir + s, len - s);
+  name[len - s] = '\0';
+  if (sl_pdir_name_parse(name, pn, NULL) != SL_OK || pn->kind != SL_PDIR_NORMAL)
+    return SL_EINVAL;
+  int n = s > 0 ? snprintf(path, cap, "%.*s%s", (int)s, dir, SL_CLEANER_OFFSET_CHECKPOINT)
+                : snprintf(path, cap, "%s", SL_CLEANER_OFFSET_CHECKPOINT);
+  return n > 0 && (size_t)n < cap ? SL_OK : SL_EINVAL;
+}
+
+int sl_cleaner_checkpoint_read(const char *dir, int64_t *offset, sl_diag *diag) {
+  *offset = -1;
+  char path[PATH_CAP];
+  sl_pdir_name pn;
+  if (checkpoint_where(dir, path, sizeof(path), &pn) != SL_OK)
+    return SL_OK;
+  sl_offset_checkpoint cp;
+  sl_offset_checkpoint_init(&cp);
+  int rc = sl_offset_checkpoint_read(path, &cp, diag);
+  if (rc == SL_OK) {
+    const sl_offset_entry *e = sl_offset_checkpoint_find(&cp, pn.topic, pn.partition);
+    if (e != NULL)
+      *offset = e->offset;
+  }
+  sl_offset_checkpoint_release(&cp);
+  return rc;
+}
+
+int sl_cleaner_checkpoint_update(const char *dir, int64_t offset, sl_diag *diag) {
+  char path[PATH_CAP];
+  sl_pdir_name pn;
+  if (checkpoint_where(dir, path, sizeof(path), &pn) != SL_OK)
+    return sl_diag_set(diag, SL_EINVAL, -1, "%s is not a partition directory name", dir);
+  sl_offset_checkpoint cp;
+  sl_offset_checkpoint_init(&cp);
+  /* A corrupt file is replaced (Kafka treats it as empty). */
+  int rc = sl_offset_checkpoint_read(path, &cp, NULL);
+  if (rc != SL_OK)
+    sl_offset_checkpoint_reset(&cp);
+  rc = sl_offset_checkpoint_set(&cp, pn.topic, pn.partition, offset);
+  if (rc == SL_OK)
+    rc = sl_offset_checkpoint_write(path, &cp, diag);
+  sl_offset_checkpoint_release(&cp);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the cleaning round                                                        */
+
+/* The log versions of the swap steps: the replaced segments leave the log's
+ * list and are renamed *.deleted and removed after file.delete.delay.ms
+ * (slices held by readers stay readable); the cleaned segment joins it. */
+static int log_retire(clean_ctx *c, size_t gi, size_t gj, sl_diag *diag) {
+  sl_log *log = c->log;
+  for (size_t g = gi; g < gj; g++) {
+    for (size_t i = 0; i < log->nsegs; i++) {
+      if (log->segs[i]->base != c->segs[g].base)
+        continue;
+      c->log_touched = true;
+      sl__segment *s = sl__log_remove_segment_at(log, i);
+      int rc = sl__log_schedule_delete(log, s, c->now, diag);
+      if (rc)
+        return rc;
+      break;
+    }
+  }
+  return SL_OK;
+}
+
+static int log_install(clean_ctx *c, int64_t base, size_t gi, size_t gj, sl_diag *diag) {
+  (void)gi;
+  (void)gj;
+  sl__segment_config sc;
+  sl__log_segment_config(c->log, &sc);
+  sl__segment *s = NULL;
+  int rc = sl__segment_open(c->log->dir, base, &sc, SL__SEG_WRITABLE, c->now, &s, diag);
+  if (rc)
+    return rc;
+  rc = sl__log_add_segment(c->log, s, diag);
+  if (rc)
+    sl__segment_unref(s);
+  return rc;
+}
+
+static int clean_round(const char *dir, const sl_cleaner_opts *o, sl_cleaner_stats *stats,
+                       long stop_after, sl_log *log, sl_diag *diag) {
   sl_cleaner_stats local;
   sl_cleaner_stats *st = stats ? stats : &local;
   memset(st, 0, sizeof(*st));
-  sl_cleaner_opts def;
-  if (o == NULL) {
-    sl_cleaner_opts_init(&def);
-    o = &def;
-  }
   int64_t t0 = mono_us();
+  sl_cleaner_opts oo = *o;
   clean_ctx c;
   sl__offset_map map;
   memset(&map, 0, sizeof(map));
@@ -1453,11 +1581,21 @@ int sl__cleaner_clean_dir_ex(const char *dir, const sl_cleaner_opts *o,
   memset(&f, 0, sizeof(f));
   sl__txn_meta txn;
   sl__txn_meta_init(&txn, NULL, 0, NULL);
-  int rc = ctx_load(&c, dir, o, diag);
+  bool use_checkpoint = oo.first_dirty_offset < 0;
+  int rc = SL_OK;
+  if (use_checkpoint) {
+    rc = sl_cleaner_checkpoint_read(dir, &oo.first_dirty_offset, NULL);
+    if (rc != SL_OK)
+      oo.first_dirty_offset = -1; /* unreadable: as if absent (Kafka) */
+  }
+  rc = ctx_load(&c, dir, &oo, diag);
+  c.st = st;
   if (rc)
     goto out;
-  c.st = st;
   c.stop_after = stop_after;
+  c.log = log;
+  c.retire = log != NULL ? log_retire : dir_retire;
+  c.install = log != NULL ? log_install : dir_install;
   rc = compute_plan(&c, &st->plan);
   if (rc)
     goto out;
@@ -1465,10 +1603,10 @@ int sl__cleaner_clean_dir_ex(const char *dir, const sl_cleaner_opts *o,
   if (!st->plan.should_clean)
     goto out;
 
-  rc = sl__offset_map_init(&map, o->dedupe_buffer_size, o->dedupe_load_factor);
+  rc = sl__offset_map_init(&map, oo.dedupe_buffer_size, oo.dedupe_load_factor);
   if (rc) {
     rc = sl_diag_set(diag, rc, -1, "log.cleaner.dedupe.buffer.size %" PRId64 " too small",
-                     o->dedupe_buffer_size);
+                     oo.dedupe_buffer_size);
     goto out;
   }
   int64_t first_dirty = st->plan.first_dirty_offset;
@@ -1492,15 +1630,15 @@ int sl__cleaner_clean_dir_ex(const char *dir, const sl_cleaner_opts *o,
   int64_t legacy_horizon = 0;
   for (size_t i = 0; i < c.nsegs; i++)
     if (c.segs[i].base < first_dirty)
-      legacy_horizon = c.segs[i].mtime_ms - o->delete_retention_ms;
+      legacy_horizon = c.segs[i].mtime_ms - oo.delete_retention_ms;
 
-  rc = sl__filter_init(&f, o->max_message_bytes);
+  rc = sl__filter_init(&f, oo.max_message_bytes);
   if (rc)
     goto out;
   sl__txn_meta_init(&txn, c.aborted, c.naborted, NULL);
   f.map = &map;
   f.now_ms = c.now;
-  f.delete_retention_ms = o->delete_retention_ms;
+  f.delete_retention_ms = oo.delete_retention_ms;
   f.upper_bound_offset = end;
   f.txn = &txn;
   f.producers = c.prod;
@@ -1523,7 +1661,19 @@ int sl__cleaner_clean_dir_ex(const char *dir, const sl_cleaner_opts *o,
     i = j;
   }
   st->cleaned = true;
+  {
+    sl_pdir_name pn;
+    char path[PATH_CAP];
+    if (checkpoint_where(dir, path, sizeof(path), &pn) == SL_OK) {
+      if ((rc = step(&c)) == SL_OK)
+        rc = sl_cleaner_checkpoint_update(dir, end, diag);
+    }
+  }
 out:
+  /* Once segments left the log's list, a failure leaves the list and the
+   * files in disagreement: latch the log; its next open repairs the dir. */
+  if (rc && c.log_touched)
+    rc = sl__log_latch(log, rc, diag);
   st->duration_us = mono_us() - t0;
   if (st->duration_us > 0)
     st->mb_per_s = (double)st->bytes_before / (double)st->duration_us;
@@ -1534,7 +1684,55 @@ out:
   return rc;
 }
 
+int sl__cleaner_clean_dir_ex(const char *dir, const sl_cleaner_opts *o,
+                             sl_cleaner_stats *stats, long stop_after, sl_diag *diag) {
+  sl_cleaner_opts def;
+  if (o == NULL) {
+    sl_cleaner_opts_init(&def);
+    o = &def;
+  }
+  return clean_round(dir, o, stats, stop_after, NULL, diag);
+}
+
 int sl_cleaner_clean_dir(const char *dir, const sl_cleaner_opts *o,
                          sl_cleaner_stats *stats, sl_diag *diag) {
   return sl__cleaner_clean_dir_ex(dir, o, stats, -1, diag);
+}
+
+void sl_cleaner_opts_from_log_config(sl_cleaner_opts *o, const sl_log_config *cfg) {
+  o->delete_retention_ms = cfg->delete_retention_ms;
+  o->min_cleanable_dirty_ratio = cfg->min_cleanable_dirty_ratio;
+  o->min_compaction_lag_ms = cfg->min_compaction_lag_ms;
+  o->max_compaction_lag_ms = cfg->max_compaction_lag_ms;
+  o->segment_bytes = cfg->segment_bytes;
+  o->segment_index_bytes = cfg->segment_index_bytes;
+  o->index_interval_bytes = cfg->index_interval_bytes;
+  o->max_message_bytes = cfg->max_message_bytes;
+}
+
+int sl_log_compact(sl_log *log, const sl_cleaner_opts *o, sl_cleaner_stats *stats,
+                   sl_diag *diag) {
+  if (log == NULL)
+    return SL_EINVAL;
+  sl_cleaner_opts oo;
+  if (o != NULL) {
+    oo = *o;
+  } else {
+    sl_cleaner_opts_init(&oo);
+    sl_cleaner_opts_from_log_config(&oo, &log->cfg);
+  }
+  pthread_mutex_lock(&log->mu);
+  int rc;
+  if (log->readonly) {
+    rc = SL_EREADONLY;
+  } else if (log->failed) {
+    rc = SL_EFAILED;
+  } else {
+    /* Never past the high watermark (the LSO is at most the HW). */
+    if (oo.last_stable_offset < 0 || oo.last_stable_offset > log->hw)
+      oo.last_stable_offset = log->hw;
+    rc = clean_round(log->dir, &oo, stats, -1, log, diag);
+  }
+  pthread_mutex_unlock(&log->mu);
+  return rc;
 }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "seglog/error.h"
+#include "seglog/log.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -82,12 +83,12 @@ int sl_cleaner_plan_compute(const sl_cleaner_segment *segs, size_t n, int64_t lo
 /* What one cleaning round did (for `seglog compact`, logs and benchmarks). */
 typedef struct sl_cleaner_stats {
   sl_cleaner_plan plan;
-  bool cleaned;            /* false: nothing to do (plan.should_clean false) */
-  int64_t end_offset;      /* the new cleaner-offset-checkpoint value */
-  bool map_full;           /* the dedupe buffer stopped the round early */
-  int64_t map_entries;     /* distinct keys in the offset map */
-  double map_utilization;  /* entries / slots */
-  int64_t map_bytes_read;  /* dirty bytes scanned to build the map */
+  bool cleaned;           /* false: nothing to do (plan.should_clean false) */
+  int64_t end_offset;     /* the new cleaner-offset-checkpoint value */
+  bool map_full;          /* the dedupe buffer stopped the round early */
+  int64_t map_entries;    /* distinct keys in the offset map */
+  double map_utilization; /* entries / slots */
+  int64_t map_bytes_read; /* dirty bytes scanned to build the map */
   int64_t map_records_read;
   int32_t segments_before; /* segments rewritten */
   int32_t segments_after;  /* cleaned segments swapped in */
@@ -127,6 +128,37 @@ int sl_cleaner_clean_dir(const char *dir, const sl_cleaner_opts *o,
  */
 int sl_cleaner_plan_dir(const char *dir, const sl_cleaner_opts *o, sl_cleaner_plan *plan,
                         sl_diag *diag);
+
+/*
+ * One cleaning round on an open, writable log (it holds the log's mutex for
+ * the whole round: appends wait).  Topic configs come from the log's config
+ * when `o` is NULL (else from `o`: see sl_cleaner_opts_from_log_config); the
+ * round never cleans at or past the high watermark.  Replaced segments leave
+ * the log's list and are renamed *.deleted and removed after
+ * file.delete.delay.ms, so slices held by readers stay readable.  A failure
+ * after segments were swapped latches the log (SL_EFAILED); reopening repairs
+ * the directory.  SL_EREADONLY for a reader.
+ *
+ * Both this and sl_cleaner_clean_dir read the first dirty offset from
+ * `<log dir>/cleaner-offset-checkpoint` when o->first_dirty_offset is -1, and
+ * store the round's end offset there after cleaning, when the partition dir
+ * is named `topic-N` (otherwise the caller keeps stats->end_offset).
+ */
+int sl_log_compact(sl_log *log, const sl_cleaner_opts *o, sl_cleaner_stats *stats,
+                   sl_diag *diag);
+
+/* Copies the topic configs of a log config (delete.retention.ms,
+ * min.cleanable.dirty.ratio, compaction lags, segment.bytes, ...) into o. */
+void sl_cleaner_opts_from_log_config(sl_cleaner_opts *o, const sl_log_config *cfg);
+
+/*
+ * This partition's entry of `<parent of dir>/cleaner-offset-checkpoint`:
+ * *offset = -1 when absent (or dir is not named `topic-N`).
+ */
+int sl_cleaner_checkpoint_read(const char *dir, int64_t *offset, sl_diag *diag);
+/* Sets this partition's entry (other partitions' lines are kept), atomically
+ * and durably. */
+int sl_cleaner_checkpoint_update(const char *dir, int64_t offset, sl_diag *diag);
 
 #ifdef __cplusplus
 }
