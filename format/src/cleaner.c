@@ -781,7 +781,8 @@ static int list_segments(clean_ctx *c, sl_diag *diag) {
     memset(s, 0, sizeof(*s));
     s->base = base;
   }
-  qsort(c->segs, c->nsegs, sizeof(seg), cmp_seg);
+  if (c->nsegs > 1)
+    qsort(c->segs, c->nsegs, sizeof(seg), cmp_seg);
 out:
   closedir(d);
   return rc;
@@ -972,8 +973,10 @@ static int scan_log(clean_ctx *c, sl_diag *diag) {
   for (size_t k = 0; k < nopen; k++)
     if (c->first_unstable < 0 || open[k].first < c->first_unstable)
       c->first_unstable = open[k].first;
-  qsort(c->prod, c->nprod, sizeof(*c->prod), cmp_prod);
-  qsort(c->aborted, c->naborted, sizeof(*c->aborted), cmp_aborted);
+  if (c->nprod > 1)
+    qsort(c->prod, c->nprod, sizeof(*c->prod), cmp_prod);
+  if (c->naborted > 1)
+    qsort(c->aborted, c->naborted, sizeof(*c->aborted), cmp_aborted);
 out:
   free(open);
   return rc;
