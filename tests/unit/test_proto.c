@@ -517,6 +517,18 @@ static void test_encode_rejects_invalid(void **state) {
   req.topics_count = -2;
   assert_int_equal(kp_metadata_request_encode(&w, 5, &req), SL_EINVAL);
   req.topics_count = 1;
+  /* A non-ignorable field the version lacks must hold its default (Kafka
+   * refuses to drop it silently); an ignorable one is simply not written. */
+  req.topics_count = 0;
+  req.allow_auto_topic_creation = false; /* v4+, not ignorable */
+  assert_int_equal(kp_metadata_request_encode(&w, 3, &req), SL_EUNSUPPORTED);
+  assert_int_equal(kp_metadata_request_encode(&w, 4, &req), 0);
+  kp_produce_response resp;
+  kp_produce_response_init_defaults(&resp);
+  resp.throttle_time_ms = 5; /* v1+, ignorable */
+  assert_int_equal(kp_produce_response_encode(&w, 0, &resp), 0);
+  req.allow_auto_topic_creation = true;
+  req.topics_count = 1;
   static char big[40000];
   memset(big, 'x', sizeof big);
   topic.name = (kp_str){big, (int32_t)sizeof big};
