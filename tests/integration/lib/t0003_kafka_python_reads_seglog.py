@@ -592,6 +592,49 @@ def part_append_log_append_time(chk, tool, workdir):
                 "CRCs", expected, got)
 
 
+def part_recovery(chk, tool, workdir):
+    """Reopening after a crash: every index deleted and the last batch torn in
+    half.  The log must cut the torn batch, rebuild the indexes by Kafka's rule
+    and append after the last complete batch; kafka-python must read it all."""
+    d = os.path.join(workdir, "logdir", "recover-0")
+    cfg = ["--config", "segment.bytes=%d" % SEGMENT_BYTES,
+           "--config", "index.interval.bytes=%d" % INDEX_INTERVAL]
+    rng = sl.rng_for("0003-recovery")
+    spec = append_spec_leader(rng)
+    tool.run(["append"] + cfg + ["--leader-epoch", str(LEADER_EPOCH), d],
+             stdin=input_lines(spec))
+    expected = expected_batches(spec)
+    for e in expected:
+        e["partition_leader_epoch"] = LEADER_EPOCH
+    segs = segment_files(d)
+    for _, stem in segs:
+        os.remove(stem + ".index")
+        os.remove(stem + ".timeindex")
+    last_stem = segs[-1][1]
+    data = sl.read_file(last_stem + ".log")
+    pos, size, _ = sl.split_entries(data)[-1]
+    sl.write_file(last_stem + ".log", data[:pos + size // 2])
+    torn = expected.pop()
+    more = [{"opts": {"codec": "lz4"}, "records": [rec(T0 + 5, b"after", b"crash")]}]
+    out = [json.loads(x) for x in tool.run(
+        ["append"] + cfg + ["--leader-epoch", str(LEADER_EPOCH), "--roll", d],
+        stdin=input_lines(more)).decode().splitlines()]
+    added = expected_batches(more, torn["base_offset"])
+    added[0]["partition_leader_epoch"] = LEADER_EPOCH
+    chk.compare("recovery: the first append after the crash takes the torn batch's offset",
+                {"append": {"first_offset": torn["base_offset"],
+                            "segment_base": torn["base_offset"], "position": 0}}, out[0])
+    expected += added
+    got = []
+    for base, stem in segment_files(d):
+        batches = sl.read_with_kafka_python(sl.read_file(stem + ".log"))
+        got += batches
+        if batches:
+            check_segment_indexes(chk, tool, base, stem, batches)
+    chk.compare("recovery: kafka-python reads every complete batch and the new one",
+                expected, got)
+
+
 def main():
     tool = sl.Sltool(sys.argv[1])
     workdir = sys.argv[2]
@@ -600,6 +643,7 @@ def main():
     part_input_errors(chk, tool)
     part_append(chk, tool, workdir)
     part_append_log_append_time(chk, tool, workdir)
+    part_recovery(chk, tool, workdir)
     return chk.finish()
 
 
