@@ -510,7 +510,7 @@ int sl__index_truncate_entries(sl__index *ix, size_t n, sl_diag *diag) {
     rc = sl__fio_truncate(ix->fd, keep, ix->path, diag);
     if (rc)
       return rc;
-    if (len > (off_t)(ix->entries * ix->entry_size)) {
+    if (ix->preallocated && len > keep) {
       /* Preallocated: re-extend, the dropped slots read back as zeros. */
       rc = sl__fio_truncate(ix->fd, len, ix->path, diag);
       if (rc)
@@ -559,12 +559,17 @@ int sl__index_reset(sl__index *ix, sl_diag *diag) {
 
 int sl__index_trim(sl__index *ix, sl_diag *diag) {
   off_t want = (off_t)(ix->entries * ix->entry_size);
-  if (ix->fd < 0 || !ix->writable || ix->file_len == want)
+  if (ix->fd < 0 || !ix->writable)
     return SL_OK;
+  if (ix->file_len == want) {
+    ix->preallocated = false;
+    return SL_OK;
+  }
   int rc = sl__fio_truncate(ix->fd, want, ix->path, diag);
   if (rc == SL_OK) {
     ix->file_len = want;
     ix->max_entries = ix->entries;
+    ix->preallocated = false;
   }
   return rc;
 }
@@ -583,6 +588,7 @@ int sl__index_resize(sl__index *ix, int32_t max_index_bytes, sl_diag *diag) {
     ix->file_len = want;
   }
   ix->max_entries = m;
+  ix->preallocated = true;
   return SL_OK;
 }
 

@@ -48,7 +48,8 @@ typedef struct sl__index {
   int64_t last_val;
   off_t file_len;
   bool writable;
-  bool missing; /* the file did not exist at open */
+  bool missing;      /* the file did not exist at open */
+  bool preallocated; /* sized to the maximum (active), not trimmed */
 } sl__index;
 
 int sl__index_open(sl__index *ix, sl__index_kind kind, const char *path, int64_t base,

@@ -6,6 +6,7 @@
  * changes nothing).  Design: docs/FORMAT.md, "Recovery".
  */
 #include <dirent.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -287,7 +288,7 @@ static int recover_batch_cb(void *ctx, sl__segment *s, const uint8_t *batch,
 static void note_bad(sl_log *log, const sl_diag *d, int64_t pos) {
   if (log->report.first_bad_position >= 0)
     return;
-  log->report.first_bad_position = d && d->pos >= 0 ? d->pos : pos;
+  log->report.first_bad_position = pos;
   if (d) {
     size_t n = strnlen(d->path, sizeof(log->report.first_bad_file) - 1);
     memcpy(log->report.first_bad_file, d->path, n);
@@ -556,12 +557,273 @@ out:
   return rc;
 }
 
+/* ---------------------------------------------------------------------------
+ * Verify
+ * ------------------------------------------------------------------------- */
+
+typedef struct vbatch {
+  int64_t pos, base, last, max_ts, prefix_max_ts;
+} vbatch;
+
+typedef struct verifier {
+  sl_verify_cb cb;
+  void *ctx;
+  int64_t problems;
+  int stop; /* the callback's non-zero answer */
+} verifier;
+
+static void report(verifier *v, sl_verify_kind kind, const char *file, int64_t pos,
+                   int64_t offset, uint32_t stored, uint32_t computed, const char *fmt,
+                   ...) __attribute__((format(printf, 8, 9)));
+
+static void report(verifier *v, sl_verify_kind kind, const char *file, int64_t pos,
+                   int64_t offset, uint32_t stored, uint32_t computed, const char *fmt,
+                   ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  v->problems++;
+  if (v->stop || v->cb == NULL)
+    return;
+  sl_verify_problem p = {kind, file, pos, offset, stored, computed, msg};
+  v->stop = v->cb(v->ctx, &p);
+}
+
+static int read_whole(const char *path, sl_buf *b, bool *exists, sl_diag *diag) {
+  sl_buf_reset(b);
+  int rc = sl__fio_read_file(path, (size_t)1 << 30, b, diag);
+  *exists = rc != SL_ENOT_FOUND;
+  if (rc == SL_ENOT_FOUND) {
+    if (diag)
+      sl_diag_clear(diag);
+    return SL_OK;
+  }
+  return rc;
+}
+
+/* The batch whose start is pos (binary search), or NULL. */
+static const vbatch *batch_at_pos(const vbatch *v, size_t n, int64_t pos) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (v[mid].pos == pos)
+      return &v[mid];
+    if (v[mid].pos < pos)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
+
+/* The batch containing offset, or NULL. */
+static const vbatch *batch_with_offset(const vbatch *v, size_t n, int64_t off) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (v[mid].last < off)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < n && v[lo].base <= off ? &v[lo] : NULL;
+}
+
+static int verify_segment(verifier *v, const char *dir, int64_t base, int64_t next_base,
+                          bool last_segment, sl_diag *diag) {
+  char path[SL__SEGMENT_NAME_MAX];
+  sl_buf data = SL_BUF_INIT, ix = SL_BUF_INIT;
+  vbatch *bv = NULL;
+  size_t nb = 0, capb = 0;
+  bool exists;
+  int rc;
+  sl__segment_file_name(path, sizeof(path), dir, base, ".log");
+  rc = read_whole(path, &data, &exists, diag);
+  if (rc)
+    goto out;
+  int64_t pos = 0, prev_last = -1, prefix_max = -1;
+  const int64_t len = (int64_t)data.len;
+  while (pos < len && !v->stop) {
+    const uint8_t *p = data.data + pos;
+    size_t left = (size_t)(len - pos);
+    sl__batch_info bi;
+    sl_diag d;
+    sl_diag_clear(&d);
+    int prc = sl__batch_info_parse(p, left, &bi, &d);
+    if (prc == SL_ETRUNCATED) {
+      report(v, SL_VERIFY_TRUNCATED, path, pos, -1, 0, 0,
+             "incomplete batch header: %zu bytes at the end of the file", left);
+      break;
+    }
+    if (prc) {
+      report(v, SL_VERIFY_BAD_LENGTH, path, pos, (int64_t)sl_load_be64(p), 0, 0,
+             "batch at %lld: %s; the rest of the segment cannot be framed",
+             (long long)pos, d.msg);
+      break;
+    }
+    if ((size_t)bi.size > left) {
+      report(v, SL_VERIFY_TRUNCATED, path, pos, bi.base_offset, 0, 0,
+             "incomplete batch at offset %lld: %d bytes announced, %zu present",
+             (long long)bi.base_offset, bi.size, left);
+      break;
+    }
+    prc = sl_batch_validate(p, (size_t)bi.size, &d);
+    if (prc == SL_ECRC) {
+      uint32_t stored, computed;
+      if (bi.magic == 2) {
+        stored = sl_load_be32(p + SL_BATCH_OFF_CRC);
+        computed = sl_batch_crc_compute(p, (size_t)bi.size);
+      } else {
+        stored = sl_load_be32(p + 12);
+        computed = sl_crc32_ieee(0, p + 16, (size_t)bi.size - 16);
+      }
+      report(v, SL_VERIFY_CRC, path, pos, bi.base_offset, stored, computed,
+             "CRC mismatch in the batch at offset %lld: stored 0x%08x, computed 0x%08x",
+             (long long)bi.base_offset, stored, computed);
+    } else if (prc) {
+      report(v, SL_VERIFY_BAD_LENGTH, path, pos, bi.base_offset, 0, 0,
+             "invalid batch at offset %lld: %s", (long long)bi.base_offset, d.msg);
+    }
+    if (bi.base_offset < base || bi.base_offset <= prev_last)
+      report(v, SL_VERIFY_OFFSETS, path, pos, bi.base_offset, 0, 0,
+             "batch offset %lld is not above the previous last offset %lld (segment "
+             "base %lld)",
+             (long long)bi.base_offset, (long long)prev_last, (long long)base);
+    if (next_base >= 0 && bi.last_offset >= next_base)
+      report(v, SL_VERIFY_SEGMENT_OVERLAP, path, pos, bi.last_offset, 0, 0,
+             "last offset %lld reaches into the next segment (base %lld)",
+             (long long)bi.last_offset, (long long)next_base);
+    if (bi.max_timestamp > prefix_max)
+      prefix_max = bi.max_timestamp;
+    if (nb == capb) {
+      size_t nc = capb ? capb * 2 : 256;
+      vbatch *n2 = realloc(bv, nc * sizeof(*n2));
+      if (n2 == NULL) {
+        rc = sl_diag_set(diag, SL_ENOMEM, -1, "verifying %s", path);
+        goto out;
+      }
+      bv = n2;
+      capb = nc;
+    }
+    bv[nb++] =
+        (vbatch){pos, bi.base_offset, bi.last_offset, bi.max_timestamp, prefix_max};
+    if (bi.last_offset > prev_last)
+      prev_last = bi.last_offset;
+    pos += bi.size;
+  }
+
+  /* .index */
+  sl__segment_file_name(path, sizeof(path), dir, base, ".index");
+  rc = read_whole(path, &ix, &exists, diag);
+  if (rc)
+    goto out;
+  if (exists) {
+    size_t n = last_segment ? sl_offset_index_live_count(ix.data, ix.len)
+                            : sl_offset_index_count(ix.len);
+    sl_diag d;
+    sl_diag_clear(&d);
+    if (!last_segment && sl_offset_index_sanity_check(ix.data, ix.len, base, &d))
+      report(v, SL_VERIFY_INDEX_FILE, path, d.pos, -1, 0, 0, "%s", d.msg);
+    int64_t prev_off = -1, prev_pos = -1;
+    for (size_t i = 0; i < n && !v->stop; i++) {
+      sl_offset_position e;
+      sl_offset_index_entry(ix.data, ix.len, i, base, &e);
+      int64_t at = (int64_t)(i * SL_OFFSET_INDEX_ENTRY_SIZE);
+      if (e.offset <= prev_off || e.position <= prev_pos)
+        report(v, SL_VERIFY_INDEX_ENTRY, path, at, e.offset, 0, 0,
+               "entry %zu (offset %lld, position %lld) is not above the previous one", i,
+               (long long)e.offset, (long long)e.position);
+      const vbatch *b = batch_at_pos(bv, nb, e.position);
+      if (b == NULL)
+        report(v, SL_VERIFY_INDEX_ENTRY, path, at, e.offset, 0, 0,
+               "entry %zu points at position %lld, which is not the start of a batch", i,
+               (long long)e.position);
+      else if (b->last != e.offset)
+        report(v, SL_VERIFY_INDEX_ENTRY, path, at, e.offset, 0, 0,
+               "entry %zu says offset %lld but the batch at position %lld ends at %lld",
+               i, (long long)e.offset, (long long)e.position, (long long)b->last);
+      prev_off = e.offset;
+      prev_pos = e.position;
+    }
+  }
+
+  /* .timeindex */
+  sl__segment_file_name(path, sizeof(path), dir, base, ".timeindex");
+  rc = read_whole(path, &ix, &exists, diag);
+  if (rc)
+    goto out;
+  if (exists) {
+    size_t n = last_segment ? sl_time_index_live_count(ix.data, ix.len)
+                            : sl_time_index_count(ix.len);
+    sl_diag d;
+    sl_diag_clear(&d);
+    if (!last_segment && sl_time_index_sanity_check(ix.data, ix.len, base, &d))
+      report(v, SL_VERIFY_INDEX_FILE, path, d.pos, -1, 0, 0, "%s", d.msg);
+    int64_t prev_ts = INT64_MIN, prev_off = -1;
+    for (size_t i = 0; i < n && !v->stop; i++) {
+      sl_timestamp_offset e;
+      sl_time_index_entry(ix.data, ix.len, i, base, &e);
+      int64_t at = (int64_t)(i * SL_TIME_INDEX_ENTRY_SIZE);
+      if (e.timestamp <= prev_ts || e.offset < prev_off)
+        report(v, SL_VERIFY_TIME_INDEX, path, at, e.offset, 0, 0,
+               "entry %zu (timestamp %lld, offset %lld) is not monotonic", i,
+               (long long)e.timestamp, (long long)e.offset);
+      const vbatch *b = batch_with_offset(bv, nb, e.offset);
+      if (b == NULL)
+        report(v, SL_VERIFY_TIME_INDEX, path, at, e.offset, 0, 0,
+               "entry %zu: no batch holds offset %lld", i, (long long)e.offset);
+      else if (b->prefix_max_ts != e.timestamp)
+        report(
+            v, SL_VERIFY_TIME_INDEX, path, at, e.offset, 0, 0,
+            "entry %zu: timestamp %lld, but the largest timestamp up to offset %lld is "
+            "%lld",
+            i, (long long)e.timestamp, (long long)e.offset, (long long)b->prefix_max_ts);
+      prev_ts = e.timestamp;
+      prev_off = e.offset;
+    }
+  }
+
+  /* .txnindex */
+  sl__segment_file_name(path, sizeof(path), dir, base, ".txnindex");
+  rc = read_whole(path, &ix, &exists, diag);
+  if (rc)
+    goto out;
+  if (exists) {
+    sl_diag d;
+    sl_diag_clear(&d);
+    if (sl_txn_index_sanity_check(ix.data, ix.len, base, &d))
+      report(v, SL_VERIFY_TXN_INDEX, path, d.pos, -1, 0, 0, "%s", d.msg);
+  }
+out:
+  free(bv);
+  sl_buf_release(&data);
+  sl_buf_release(&ix);
+  return rc;
+}
+
 int sl_log_verify(const char *dir, sl_verify_cb cb, void *ctx, int64_t *problems,
                   sl_diag *diag) {
-  (void)dir;
-  (void)cb;
-  (void)ctx;
+  verifier v = {cb, ctx, 0, 0};
+  int64_t *bases = NULL;
+  size_t n = 0;
+  sl_log tmp;
+  memset(&tmp, 0, sizeof(tmp));
+  tmp.dir = (char *)dir;
+  int rc = list_segments(&tmp, false, &bases, &n, diag);
+  if (rc)
+    return rc;
+  for (size_t i = 0; i < n && !v.stop; i++) {
+    rc = verify_segment(&v, dir, bases[i], i + 1 < n ? bases[i + 1] : -1, i + 1 == n,
+                        diag);
+    if (rc)
+      break;
+  }
+  free(bases);
   if (problems)
-    *problems = 0;
-  return sl_diag_set(diag, SL_EUNSUPPORTED, -1, "sl_log_verify is not implemented yet");
+    *problems = v.problems;
+  if (rc == SL_OK && v.stop)
+    rc = v.stop;
+  return rc;
 }

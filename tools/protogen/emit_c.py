@@ -346,6 +346,15 @@ class StructEmitter:
         out = ["static int %s_size(const %s *in, int16_t v, size_t *n) {" %
                (local(s), s.cname)]
         body = []
+        # As Kafka: a field the version lacks must hold its default unless the
+        # schema marks it ignorable, or the receiver would lose information.
+        for f in s.fields:
+            absent = not_cond(self.present(f))
+            if f.ignorable or absent == "false":
+                continue
+            body += guard(and_cond(absent, not_cond(
+                self.is_default_expr(f, "in->" + f.cname))),
+                ["return SL_EUNSUPPORTED; /* %s needs v%s */" % (f.name, f.versions)])
         for f in s.regular_fields():
             cond = self.present(f)
             if cond == "false":

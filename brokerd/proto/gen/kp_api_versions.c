@@ -139,6 +139,12 @@ static int api_versions_response_supported_feature_key_read(sl_rbuf *r, int16_t 
 
 static int api_versions_response_supported_feature_key_size(const kp_api_versions_response_supported_feature_key *in, int16_t v, size_t *n) {
   const bool flex = v >= 3;
+  if ((!(v >= 3)) && (!(in->name.len == 0)))
+    return SL_EUNSUPPORTED; /* Name needs v3+ */
+  if ((!(v >= 3)) && (!(in->min_version == 0)))
+    return SL_EUNSUPPORTED; /* MinVersion needs v3+ */
+  if ((!(v >= 3)) && (!(in->max_version == 0)))
+    return SL_EUNSUPPORTED; /* MaxVersion needs v3+ */
   if (v >= 3)
     KP_TRY(kp__size_str(n, flex, false, in->name));
   if (v >= 3)
@@ -184,6 +190,12 @@ static int api_versions_response_finalized_feature_key_read(sl_rbuf *r, int16_t 
 
 static int api_versions_response_finalized_feature_key_size(const kp_api_versions_response_finalized_feature_key *in, int16_t v, size_t *n) {
   const bool flex = v >= 3;
+  if ((!(v >= 3)) && (!(in->name.len == 0)))
+    return SL_EUNSUPPORTED; /* Name needs v3+ */
+  if ((!(v >= 3)) && (!(in->max_version_level == 0)))
+    return SL_EUNSUPPORTED; /* MaxVersionLevel needs v3+ */
+  if ((!(v >= 3)) && (!(in->min_version_level == 0)))
+    return SL_EUNSUPPORTED; /* MinVersionLevel needs v3+ */
   if (v >= 3)
     KP_TRY(kp__size_str(n, flex, false, in->name));
   if (v >= 3)

@@ -126,6 +126,12 @@ static int begin_quorum_epoch_request_leader_endpoint_read(sl_rbuf *r, int16_t v
 
 static int begin_quorum_epoch_request_leader_endpoint_size(const kp_begin_quorum_epoch_request_leader_endpoint *in, int16_t v, size_t *n) {
   const bool flex = v >= 1;
+  if ((!(v >= 1)) && (!(in->name.len == 0)))
+    return SL_EUNSUPPORTED; /* Name needs v1+ */
+  if ((!(v >= 1)) && (!(in->host.len == 0)))
+    return SL_EUNSUPPORTED; /* Host needs v1+ */
+  if ((!(v >= 1)) && (!(in->port == 0)))
+    return SL_EUNSUPPORTED; /* Port needs v1+ */
   if (v >= 1)
     KP_TRY(kp__size_str(n, flex, false, in->name));
   if (v >= 1)
@@ -365,6 +371,12 @@ static int begin_quorum_epoch_response_node_endpoint_read(sl_rbuf *r, int16_t v,
 
 static int begin_quorum_epoch_response_node_endpoint_size(const kp_begin_quorum_epoch_response_node_endpoint *in, int16_t v, size_t *n) {
   const bool flex = v >= 1;
+  if ((!(v >= 1)) && (!(in->node_id == 0)))
+    return SL_EUNSUPPORTED; /* NodeId needs v1+ */
+  if ((!(v >= 1)) && (!(in->host.len == 0)))
+    return SL_EUNSUPPORTED; /* Host needs v1+ */
+  if ((!(v >= 1)) && (!(in->port == 0)))
+    return SL_EUNSUPPORTED; /* Port needs v1+ */
   if (v >= 1)
     *n += 4;
   if (v >= 1)
@@ -438,6 +450,8 @@ static int begin_quorum_epoch_response_read(sl_rbuf *r, int16_t v, kp_arena *a, 
 
 static int begin_quorum_epoch_response_size(const kp_begin_quorum_epoch_response *in, int16_t v, size_t *n) {
   const bool flex = v >= 1;
+  if ((!(v >= 1)) && (!(in->node_endpoints_count == 0)))
+    return SL_EUNSUPPORTED; /* NodeEndpoints needs v1+ */
   *n += 2;
   KP_TRY(kp__size_count(n, flex, false, in->topics_count, in->topics));
   for (int32_t i = 0; i < in->topics_count; i++)

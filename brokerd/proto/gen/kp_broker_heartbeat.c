@@ -52,6 +52,8 @@ static int broker_heartbeat_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_
 }
 
 static int broker_heartbeat_request_size(const kp_broker_heartbeat_request *in, int16_t v, size_t *n) {
+  if ((!(v >= 1)) && (!(in->offline_log_dirs_count == 0)))
+    return SL_EUNSUPPORTED; /* OfflineLogDirs needs v1+ */
   *n += 4;
   *n += 8;
   *n += 8;

@@ -457,6 +457,12 @@ static int fetch_snapshot_response_node_endpoint_read(sl_rbuf *r, int16_t v, kp_
 }
 
 static int fetch_snapshot_response_node_endpoint_size(const kp_fetch_snapshot_response_node_endpoint *in, int16_t v, size_t *n) {
+  if ((!(v >= 1)) && (!(in->node_id == 0)))
+    return SL_EUNSUPPORTED; /* NodeId needs v1+ */
+  if ((!(v >= 1)) && (!(in->host.len == 0)))
+    return SL_EUNSUPPORTED; /* Host needs v1+ */
+  if ((!(v >= 1)) && (!(in->port == 0)))
+    return SL_EUNSUPPORTED; /* Port needs v1+ */
   if (v >= 1)
     *n += 4;
   if (v >= 1)
@@ -526,6 +532,8 @@ static int fetch_snapshot_response_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_f
 }
 
 static int fetch_snapshot_response_size(const kp_fetch_snapshot_response *in, int16_t v, size_t *n) {
+  if ((!(v >= 1)) && (!(in->node_endpoints_count == 0)))
+    return SL_EUNSUPPORTED; /* NodeEndpoints needs v1+ */
   *n += 4;
   *n += 2;
   KP_TRY(kp__size_count(n, true, false, in->topics_count, in->topics));

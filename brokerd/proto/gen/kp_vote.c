@@ -282,6 +282,12 @@ static int vote_response_node_endpoint_read(sl_rbuf *r, int16_t v, kp_arena *a, 
 }
 
 static int vote_response_node_endpoint_size(const kp_vote_response_node_endpoint *in, int16_t v, size_t *n) {
+  if ((!(v >= 1)) && (!(in->node_id == 0)))
+    return SL_EUNSUPPORTED; /* NodeId needs v1+ */
+  if ((!(v >= 1)) && (!(in->host.len == 0)))
+    return SL_EUNSUPPORTED; /* Host needs v1+ */
+  if ((!(v >= 1)) && (!(in->port == 0)))
+    return SL_EUNSUPPORTED; /* Port needs v1+ */
   if (v >= 1)
     *n += 4;
   if (v >= 1)
@@ -350,6 +356,8 @@ static int vote_response_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_vote_respon
 }
 
 static int vote_response_size(const kp_vote_response *in, int16_t v, size_t *n) {
+  if ((!(v >= 1)) && (!(in->node_endpoints_count == 0)))
+    return SL_EUNSUPPORTED; /* NodeEndpoints needs v1+ */
   *n += 2;
   KP_TRY(kp__size_count(n, true, false, in->topics_count, in->topics));
   for (int32_t i = 0; i < in->topics_count; i++)

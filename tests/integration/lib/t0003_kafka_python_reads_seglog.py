@@ -570,6 +570,71 @@ def part_append(chk, tool, workdir):
                 [(marker_seg,) + w for w in want], txn)
 
 
+def part_append_log_append_time(chk, tool, workdir):
+    """message.timestamp.type=LogAppendTime: the log stamps each batch in place
+    (attribute bit, max timestamp, CRC recomputed); kafka-python must see the
+    append time on every record and a valid CRC, for every codec."""
+    now = T0 + 123456
+    d = os.path.join(workdir, "logdir", "lat-0")
+    rng = sl.rng_for("0003-lat")
+    spec = [{"opts": {"codec": c}, "records": [rec(T0 + i, b"k", sl.gen_bytes(rng, 100))
+                                               for i in range(4)]} for c in sl.CODECS]
+    tool.run(["append", "--config", "message.timestamp.type=LogAppendTime", "--now-ms",
+              str(now), "--leader-epoch", "0", d], stdin=input_lines(spec))
+    expected = expected_batches(spec)
+    for e in expected:
+        e.update(partition_leader_epoch=0, timestamp_type="LogAppendTime",
+                 max_timestamp=now, attributes=e["attributes"] | sl.ATTR_LOG_APPEND_TIME)
+        for r in e["records"]:
+            r["timestamp"] = now
+    got = sl.read_with_kafka_python(sl.read_file(os.path.join(d, "%020d.log" % 0)))
+    chk.compare("append with LogAppendTime: kafka-python sees the append time and valid "
+                "CRCs", expected, got)
+
+
+def part_recovery(chk, tool, workdir):
+    """Reopening after a crash: every index deleted and the last batch torn in
+    half.  The log must cut the torn batch, rebuild the indexes by Kafka's rule
+    and append after the last complete batch; kafka-python must read it all."""
+    d = os.path.join(workdir, "logdir", "recover-0")
+    cfg = ["--config", "segment.bytes=%d" % SEGMENT_BYTES,
+           "--config", "index.interval.bytes=%d" % INDEX_INTERVAL]
+    rng = sl.rng_for("0003-recovery")
+    spec = append_spec_leader(rng)
+    tool.run(["append"] + cfg + ["--leader-epoch", str(LEADER_EPOCH), d],
+             stdin=input_lines(spec))
+    expected = expected_batches(spec)
+    for e in expected:
+        e["partition_leader_epoch"] = LEADER_EPOCH
+    segs = segment_files(d)
+    for _, stem in segs:
+        os.remove(stem + ".index")
+        os.remove(stem + ".timeindex")
+    last_stem = segs[-1][1]
+    data = sl.read_file(last_stem + ".log")
+    pos, size, _ = sl.split_entries(data)[-1]
+    sl.write_file(last_stem + ".log", data[:pos + size // 2])
+    torn = expected.pop()
+    more = [{"opts": {"codec": "lz4"}, "records": [rec(T0 + 5, b"after", b"crash")]}]
+    out = [json.loads(x) for x in tool.run(
+        ["append"] + cfg + ["--leader-epoch", str(LEADER_EPOCH), "--roll", d],
+        stdin=input_lines(more)).decode().splitlines()]
+    added = expected_batches(more, torn["base_offset"])
+    added[0]["partition_leader_epoch"] = LEADER_EPOCH
+    chk.compare("recovery: the first append after the crash takes the torn batch's offset",
+                {"append": {"first_offset": torn["base_offset"],
+                            "segment_base": torn["base_offset"], "position": 0}}, out[0])
+    expected += added
+    got = []
+    for base, stem in segment_files(d):
+        batches = sl.read_with_kafka_python(sl.read_file(stem + ".log"))
+        got += batches
+        if batches:
+            check_segment_indexes(chk, tool, base, stem, batches)
+    chk.compare("recovery: kafka-python reads every complete batch and the new one",
+                expected, got)
+
+
 def main():
     tool = sl.Sltool(sys.argv[1])
     workdir = sys.argv[2]
@@ -577,6 +642,8 @@ def main():
     part_build(chk, tool, workdir)
     part_input_errors(chk, tool)
     part_append(chk, tool, workdir)
+    part_append_log_append_time(chk, tool, workdir)
+    part_recovery(chk, tool, workdir)
     return chk.finish()
 
 
