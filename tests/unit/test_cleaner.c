@@ -18,6 +18,7 @@
 #include "fileio_int.h"
 #include "seglog/batch.h"
 #include "seglog/cleaner.h"
+#include "seglog/crc.h"
 #include "seglog/log.h"
 
 #define NOW 1700000000000LL
@@ -1121,6 +1122,91 @@ static void test_open_transaction_and_active_tail(void **state) {
   tu_rmtree_free(root);
 }
 
+/* One uncompressed v1 message (key, value; NULL = null). */
+static size_t v1_message(uint8_t *out, int64_t offset, const char *key,
+                         const char *value) {
+  size_t kl = key ? strlen(key) : 0, vl = value ? strlen(value) : 0;
+  size_t body = 4 + 1 + 1 + 8 + 4 + kl + 4 + vl; /* crc .. value */
+  sl_store_be64(out, (uint64_t)offset);
+  sl_store_be32(out + 8, (uint32_t)body);
+  uint8_t *m = out + 12;
+  m[4] = 1; /* magic */
+  m[5] = 0; /* attributes */
+  sl_store_be64(m + 6, (uint64_t)(NOW - DAY));
+  sl_store_be32(m + 14, key ? (uint32_t)kl : 0xffffffffu);
+  if (kl)
+    memcpy(m + 18, key, kl);
+  sl_store_be32(m + 18 + kl, value ? (uint32_t)vl : 0xffffffffu);
+  if (vl)
+    memcpy(m + 22 + kl, value, vl);
+  sl_store_be32(m, sl_crc32_ieee(0, m + 4, body - 4));
+  return 12 + body;
+}
+
+static void write_seg(const char *dir, int64_t base, const uint8_t *p, size_t n) {
+  char name[64];
+  snprintf(name, sizeof(name), "%020" PRId64 ".log", base);
+  char *path = tu_path(dir, name);
+  assert_int_equal(tu_write_file(path, p, n), 0);
+  free(path);
+}
+
+/* Legacy v1 messages: superseded ones go, the rest are copied byte for byte;
+ * a legacy tombstone lives until the last clean segment's mtime minus
+ * delete.retention.ms. */
+static void test_legacy_messages(void **state) {
+  (void)state;
+  char *root;
+  char *dir = part_dir(&root);
+  uint8_t s0[512], s1[128], s2[128];
+  size_t n0 = 0, m[4];
+  const char *keys[4] = {"a", "b", "a", "b"};
+  const char *vals[4] = {"1", "1", "2", NULL};
+  for (int i = 0; i < 4; i++) {
+    m[i] = v1_message(s0 + n0, i, keys[i], vals[i]);
+    n0 += m[i];
+  }
+  write_seg(dir, 0, s0, n0);
+  size_t n1 = v1_message(s1, 4, "c", "1");
+  write_seg(dir, 4, s1, n1);
+  size_t n2 = v1_message(s2, 5, "z", "active");
+  write_seg(dir, 5, s2, n2);
+
+  sl_cleaner_opts o = opts_at(NOW);
+  sl_cleaner_stats st;
+  assert_int_equal(clean(dir, &o, &st), SL_OK);
+  assert_true(st.cleaned);
+  size_t len;
+  uint8_t *seg = seg_file(dir, 0, ".log", &len);
+  /* a@2 and the tombstone b@3, then c@4, untouched. */
+  assert_int_equal(len, m[2] + m[3] + n1);
+  assert_memory_equal(seg, s0 + m[0] + m[1], m[2] + m[3]);
+  assert_memory_equal(seg + m[2] + m[3], s1, n1);
+  free(seg);
+
+  /* Now with [4, 5) dirty and delete.retention.ms 0, segment 0 is past the
+   * legacy horizon: the tombstone goes. */
+  size_t n1b = v1_message(s1, 4, "c", "2");
+  char *p0 = tu_path(dir, "00000000000000000000.log");
+  seg = tu_read_file(p0, &len);
+  /* Split the cleaned segment back into 0 (a, b) and 4 (c=2). */
+  assert_int_equal(tu_write_file(p0, seg, m[2] + m[3]), 0);
+  free(seg);
+  write_seg(dir, 4, s1, n1b);
+  o.first_dirty_offset = 4;
+  o.delete_retention_ms = 0;
+  o.force = true;
+  assert_int_equal(clean(dir, &o, &st), SL_OK);
+  assert_int_equal(st.tombstones_dropped, 1);
+  seg = seg_file(dir, 0, ".log", &len);
+  assert_int_equal(len, m[2] + n1b);
+  assert_memory_equal(seg, s0 + m[0] + m[1], m[2]);
+  free(seg);
+  free(p0);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hash128),
@@ -1139,6 +1225,7 @@ int main(void) {
       cmocka_unit_test(test_log_compact_open_log),
       cmocka_unit_test(test_rewrite_keeps_codec_and_times),
       cmocka_unit_test(test_open_transaction_and_active_tail),
+      cmocka_unit_test(test_legacy_messages),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
