@@ -863,6 +863,14 @@ bool sl_pstate_first_unstable_offset(const sl_pstate *ps, int64_t *offset) {
   return found;
 }
 
+bool sl_pstate_first_undecided_offset(const sl_pstate *ps, int64_t *offset) {
+  if (ps->ongoing.n == 0)
+    return false;
+  if (offset)
+    *offset = ps->ongoing.v[0].first;
+  return true;
+}
+
 /* removeUnreplicatedTransactions: drop completed txns whose marker < offset. */
 static void remove_unreplicated(sl_pstate *ps, int64_t offset) {
   size_t o = 0;
@@ -1086,6 +1094,40 @@ int sl_pstate_delete_snapshots_before(sl_pstate *ps, int64_t offset, sl_diag *di
   for (size_t i = 0; rc == SL_OK && i < n; i++)
     if (offs[i] < offset)
       rc = sl_pstate_snapshot_delete(ps->dir, offs[i], diag);
+  free(offs);
+  return rc;
+}
+
+int sl_pstate_remove_stray_snapshots(sl_pstate *ps, const int64_t *bases, size_t n,
+                                     sl_diag *diag) {
+  int64_t *offs = NULL;
+  size_t no = 0;
+  int64_t max_base = INT64_MIN;
+  if (ps->dir == NULL)
+    return sl_diag_set(diag, SL_EINVAL, -1, "producer state has no directory");
+  for (size_t i = 0; i < n; i++)
+    if (bases[i] > max_base)
+      max_base = bases[i];
+  int64_t *sorted = n ? malloc(n * sizeof(*sorted)) : NULL;
+  if (n && sorted == NULL)
+    return sl_diag_set(diag, SL_ENOMEM, -1, "out of memory");
+  if (n) {
+    memcpy(sorted, bases, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), cmp_i64);
+  }
+  int rc = sl_pstate_snapshot_list(ps->dir, &offs, &no, diag);
+  int64_t stray = -1; /* the newest stray so far */
+  for (size_t i = 0; rc == SL_OK && i < no; i++) {
+    if (n && bsearch(&offs[i], sorted, n, sizeof(*sorted), cmp_i64) != NULL)
+      continue;
+    if (stray >= 0)
+      rc = sl_pstate_snapshot_delete(ps->dir, stray, diag);
+    stray = offs[i];
+  }
+  /* keep the newest stray only if it is above every segment base */
+  if (rc == SL_OK && stray >= 0 && n > 0 && stray < max_base)
+    rc = sl_pstate_snapshot_delete(ps->dir, stray, diag);
+  free(sorted);
   free(offs);
   return rc;
 }

@@ -430,6 +430,8 @@ static void test_transactions(void **state) {
   /* the aborted txn stays unstable until the HW passes its marker */
   assert_true(sl_pstate_first_unstable_offset(ps, &fu));
   assert_int_equal(fu, 100);
+  assert_true(sl_pstate_first_undecided_offset(ps, &fu)); /* only 11 is open */
+  assert_int_equal(fu, 102);
   sl_pstate_on_high_watermark(ps, 103);
   assert_true(sl_pstate_first_unstable_offset(ps, &fu));
   assert_int_equal(fu, 100);
@@ -679,6 +681,40 @@ static void test_snapshot_round_trip(void **state) {
   tu_rmtree_free(dir);
 }
 
+static void test_stray_snapshots(void **state) {
+  (void)state;
+  char *dir = tu_mkdtemp();
+  sl_pstate *ps = new_state(dir);
+  sl_diag d;
+  int64_t *offs;
+  size_t n;
+  sl_diag_clear(&d);
+  /* segments at 0, 100, 200; snapshots at 0, 50, 100, 150, 250 (250 = LEO
+   * snapshot of a clean shutdown) */
+  const int64_t snaps[] = {0, 50, 100, 150, 250};
+  for (size_t i = 0; i < 5; i++)
+    assert_int_equal(sl_pstate_snapshot_write(dir, snaps[i], NULL, 0, false, &d), SL_OK);
+  const int64_t bases[] = {200, 0, 100};
+  assert_int_equal(sl_pstate_remove_stray_snapshots(ps, bases, 3, &d), SL_OK);
+  assert_int_equal(sl_pstate_snapshot_list(dir, &offs, &n, &d), SL_OK);
+  assert_int_equal(n, 3);
+  assert_int_equal(offs[0], 0);
+  assert_int_equal(offs[1], 100);
+  assert_int_equal(offs[2], 250);
+  free(offs);
+  /* the newest stray below the last segment base goes too */
+  assert_int_equal(sl_pstate_snapshot_write(dir, 150, NULL, 0, false, &d), SL_OK);
+  const int64_t bases2[] = {0, 100, 300};
+  assert_int_equal(sl_pstate_remove_stray_snapshots(ps, bases2, 3, &d), SL_OK);
+  assert_int_equal(sl_pstate_snapshot_list(dir, &offs, &n, &d), SL_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(offs[0], 0);
+  assert_int_equal(offs[1], 100);
+  free(offs);
+  sl_pstate_free(ps);
+  tu_rmtree_free(dir);
+}
+
 static void test_load_entries_rules(void **state) {
   (void)state;
   sl_pstate *ps = new_state(NULL);
@@ -722,6 +758,7 @@ int main(void) {
       cmocka_unit_test(test_many_producers),
       cmocka_unit_test(test_snapshot_round_trip),
       cmocka_unit_test(test_load_entries_rules),
+      cmocka_unit_test(test_stray_snapshots),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
