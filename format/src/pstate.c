@@ -158,6 +158,8 @@ int sl_pstate_snapshot_write(const char *dir, int64_t offset,
   rc = sl__fio_write_all(fd, b.data, b.len, path, diag);
   if (rc == SL_OK && do_fsync)
     rc = sl__fio_fsync(fd, path, diag);
+  if (rc)
+    (void)sl__fio_unlink(path, NULL); /* no partial snapshot left behind */
 out:
   sl__fio_close(fd);
   sl_buf_release(&b);
@@ -790,6 +792,49 @@ int sl_pstate_commit(sl_pstate *ps, int64_t next_offset, const sl_pstate_txn **t
   ps->nst = 0;
   ps->started.n = 0;
   return SL_OK;
+}
+
+int sl_pstate_read_marker(sl_batch_reader *reader, const uint8_t *batch, size_t size,
+                          sl_control *out, sl_diag *diag) {
+  sl_batch_reader *own = NULL;
+  sl_batch_header h;
+  sl_record rec;
+  int rc;
+  if (reader == NULL) {
+    if (sl_batch_reader_new(0, &own) != SL_OK)
+      return sl_diag_set(diag, SL_ENOMEM, -1, "out of memory");
+    reader = own;
+  }
+  rc = sl_batch_reader_open(reader, batch, size, &h, diag);
+  if (rc == SL_OK && !(h.attributes & SL_ATTR_CONTROL))
+    rc = sl_diag_set(diag, SL_EINVAL, -1,
+                     "batch at offset %" PRId64 " is not a control batch", h.base_offset);
+  if (rc == SL_OK) {
+    rc = sl_batch_reader_next(reader, &rec, diag);
+    if (rc == 1)
+      rc = sl_control_parse(&rec, out, diag) == SL_OK ? 1 : SL_ECORRUPT;
+  }
+  sl_batch_reader_free(own);
+  return rc;
+}
+
+int sl_pstate_stage_batch(sl_pstate *ps, sl_batch_reader *reader, const uint8_t *batch,
+                          size_t size, sl_pstate_dup *dup, sl_diag *diag) {
+  sl_batch_header h;
+  sl_control marker;
+  const sl_control *m = NULL;
+  int rc = sl_batch_header_decode(batch, size, &h, diag);
+  if (rc)
+    return rc;
+  if (h.producer_id < 0)
+    return SL_OK;
+  if (h.attributes & SL_ATTR_CONTROL) {
+    rc = sl_pstate_read_marker(reader, batch, size, &marker, diag);
+    if (rc < 0)
+      return rc;
+    m = rc == 1 ? &marker : NULL;
+  }
+  return sl_pstate_stage(ps, &h, m, dup, diag);
 }
 
 int sl_pstate_apply(sl_pstate *ps, sl_append_origin origin, const sl_batch_header *h,

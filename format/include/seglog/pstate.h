@@ -204,6 +204,20 @@ int sl_pstate_stage(sl_pstate *ps, const sl_batch_header *h, const sl_control *m
 int sl_pstate_commit(sl_pstate *ps, int64_t next_offset, const sl_pstate_txn **txns,
                      size_t *ntxns);
 void sl_pstate_rollback(sl_pstate *ps);
+/*
+ * Reads the control record of the complete control batch `batch` (size
+ * bytes): 1 with *out filled, 0 for an empty control batch (cleaned), or an
+ * error (SL_ECORRUPT for a malformed record).  reader may be NULL (one is
+ * created for the call).  Does not check the CRC.
+ */
+int sl_pstate_read_marker(sl_batch_reader *reader, const uint8_t *batch, size_t size,
+                          sl_control *out, sl_diag *diag);
+/*
+ * sl_pstate_stage for a complete v2 batch in its bytes: decodes the header
+ * and, for control batches, the marker.  reader may be NULL.
+ */
+int sl_pstate_stage_batch(sl_pstate *ps, sl_batch_reader *reader, const uint8_t *batch,
+                          size_t size, sl_pstate_dup *dup, sl_diag *diag);
 /* begin + stage + commit(last offset + 1) for one batch (recovery replay). */
 int sl_pstate_apply(sl_pstate *ps, sl_append_origin origin, const sl_batch_header *h,
                     const sl_control *marker, const sl_pstate_txn **txns, size_t *ntxns,
