@@ -4,11 +4,13 @@
  * deletion, meta.properties, the lock. */
 #include "testutil.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fileio_int.h"
 #include "seglog/batch.h"
 #include "seglog/logdir.h"
 
@@ -301,12 +303,44 @@ static void test_topic_config_hook(void **state) {
   tu_rmtree_free(root);
 }
 
+static void test_failed_close_writes_no_marker(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  sl_logdir *ld;
+  sl_diag d;
+  sl_diag_clear(&d);
+  assert_int_equal(sl_logdir_open(root, NULL, &ld, &d), SL_OK);
+  sl_log *a;
+  assert_int_equal(sl_logdir_create_partition(ld, "t", 0, NULL, NULL, &a, &d), SL_OK);
+  assert_int_equal(append(a, 3), 0);
+  /* every fsync fails from now on: the close cannot be clean */
+  sl__fio_faults f;
+  sl__fio_faults_init(&f);
+  f.fsyncs_until_fail = 0;
+  f.crash = true;
+  f.writes_until_fail = 1000000;
+  sl__fio_set_faults(&f);
+  assert_true(sl_logdir_close(ld, &d) < 0);
+  sl__fio_set_faults(NULL);
+  assert_false(exists_in(root, ".kafka_cleanshutdown"));
+  /* the next open recovers (no marker) and the data is there */
+  assert_int_equal(sl_logdir_open(root, NULL, &ld, &d), SL_OK);
+  sl_logdir_report r;
+  sl_logdir_report_get(ld, &r);
+  assert_false(r.clean_shutdown);
+  assert_int_equal(sl_log_end_offset(sl_logdir_get(ld, "t", 0)), 3);
+  assert_int_equal(sl_logdir_close(ld, &d), SL_OK);
+  assert_true(exists_in(root, ".kafka_cleanshutdown"));
+  tu_rmtree_free(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_close_reopen),
       cmocka_unit_test(test_discovery_rules),
       cmocka_unit_test(test_meta_and_delete),
       cmocka_unit_test(test_topic_config_hook),
+      cmocka_unit_test(test_failed_close_writes_no_marker),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

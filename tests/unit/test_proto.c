@@ -308,6 +308,36 @@ static void test_encode_response_header(void **state) {
   sl_buf_release(&w);
 }
 
+/* The README's request/response flow: answer librdkafka's ApiVersions v3. */
+static void test_response_frame(void **state) {
+  (void)state;
+  capture q;
+  assert_int_equal(req_decode(&q, APIVERSIONS_V3_RDKAFKA), 0);
+  int16_t v = q.hdr.request_api_version;
+  kp_api_versions_response_api_version keys[2] = {{18, 0, 4}, {3, 0, 12}};
+  kp_api_versions_response resp;
+  kp_api_versions_response_init_defaults(&resp);
+  resp.api_keys = keys;
+  resp.api_keys_count = 2;
+  kp_response_header rh = {.correlation_id = q.hdr.correlation_id};
+  sl_buf out = SL_BUF_INIT;
+  assert_int_equal(sl_buf_i32(&out, 0), 0);
+  assert_int_equal(kp_response_header_encode(
+                       &out, (int16_t)kp_api_response_header_version(q.api, v), &rh),
+                   0);
+  assert_int_equal(kp_api_versions_response_encode(&out, v, &resp), 0);
+  sl_buf_patch_be32(&out, 0, (uint32_t)(out.len - 4));
+  uint8_t want[64];
+  /* Header v0 (no tagged section, KIP-511), then the flexible v3 body. */
+  size_t n = tu_unhex("0000001a 00000001 0000 03 0012 0000 0004 00 0003 0000 000c 00"
+                      "00000000 00",
+                      want, sizeof want);
+  assert_int_equal(out.len, n);
+  assert_memory_equal(out.data, want, n);
+  sl_buf_release(&out);
+  req_free(&q);
+}
+
 /* Fill, encode, decode, encode again: same bytes, for every API and version. */
 static void test_roundtrip_all(void **state) {
   (void)state;
@@ -568,6 +598,7 @@ int main(void) {
       cmocka_unit_test(test_encode_apiversions_response),
       cmocka_unit_test(test_encode_produce_response),
       cmocka_unit_test(test_encode_response_header),
+      cmocka_unit_test(test_response_frame),
       cmocka_unit_test(test_roundtrip_all),
       cmocka_unit_test(test_unsupported_versions),
       cmocka_unit_test(test_api_table),
