@@ -158,6 +158,8 @@ int sl_pstate_snapshot_write(const char *dir, int64_t offset,
   rc = sl__fio_write_all(fd, b.data, b.len, path, diag);
   if (rc == SL_OK && do_fsync)
     rc = sl__fio_fsync(fd, path, diag);
+  if (rc)
+    (void)sl__fio_unlink(path, NULL); /* no partial snapshot left behind */
 out:
   sl__fio_close(fd);
   sl_buf_release(&b);
@@ -792,6 +794,49 @@ int sl_pstate_commit(sl_pstate *ps, int64_t next_offset, const sl_pstate_txn **t
   return SL_OK;
 }
 
+int sl_pstate_read_marker(sl_batch_reader *reader, const uint8_t *batch, size_t size,
+                          sl_control *out, sl_diag *diag) {
+  sl_batch_reader *own = NULL;
+  sl_batch_header h;
+  sl_record rec;
+  int rc;
+  if (reader == NULL) {
+    if (sl_batch_reader_new(0, &own) != SL_OK)
+      return sl_diag_set(diag, SL_ENOMEM, -1, "out of memory");
+    reader = own;
+  }
+  rc = sl_batch_reader_open(reader, batch, size, &h, diag);
+  if (rc == SL_OK && !(h.attributes & SL_ATTR_CONTROL))
+    rc = sl_diag_set(diag, SL_EINVAL, -1,
+                     "batch at offset %" PRId64 " is not a control batch", h.base_offset);
+  if (rc == SL_OK) {
+    rc = sl_batch_reader_next(reader, &rec, diag);
+    if (rc == 1)
+      rc = sl_control_parse(&rec, out, diag) == SL_OK ? 1 : SL_ECORRUPT;
+  }
+  sl_batch_reader_free(own);
+  return rc;
+}
+
+int sl_pstate_stage_batch(sl_pstate *ps, sl_batch_reader *reader, const uint8_t *batch,
+                          size_t size, sl_pstate_dup *dup, sl_diag *diag) {
+  sl_batch_header h;
+  sl_control marker;
+  const sl_control *m = NULL;
+  int rc = sl_batch_header_decode(batch, size, &h, diag);
+  if (rc)
+    return rc;
+  if (h.producer_id < 0)
+    return SL_OK;
+  if (h.attributes & SL_ATTR_CONTROL) {
+    rc = sl_pstate_read_marker(reader, batch, size, &marker, diag);
+    if (rc < 0)
+      return rc;
+    m = rc == 1 ? &marker : NULL;
+  }
+  return sl_pstate_stage(ps, &h, m, dup, diag);
+}
+
 int sl_pstate_apply(sl_pstate *ps, sl_append_origin origin, const sl_batch_header *h,
                     const sl_control *marker, const sl_pstate_txn **txns, size_t *ntxns,
                     sl_diag *diag) {
@@ -861,6 +906,14 @@ bool sl_pstate_first_unstable_offset(const sl_pstate *ps, int64_t *offset) {
   if (found && offset)
     *offset = v;
   return found;
+}
+
+bool sl_pstate_first_undecided_offset(const sl_pstate *ps, int64_t *offset) {
+  if (ps->ongoing.n == 0)
+    return false;
+  if (offset)
+    *offset = ps->ongoing.v[0].first;
+  return true;
 }
 
 /* removeUnreplicatedTransactions: drop completed txns whose marker < offset. */
@@ -1086,6 +1139,40 @@ int sl_pstate_delete_snapshots_before(sl_pstate *ps, int64_t offset, sl_diag *di
   for (size_t i = 0; rc == SL_OK && i < n; i++)
     if (offs[i] < offset)
       rc = sl_pstate_snapshot_delete(ps->dir, offs[i], diag);
+  free(offs);
+  return rc;
+}
+
+int sl_pstate_remove_stray_snapshots(sl_pstate *ps, const int64_t *bases, size_t n,
+                                     sl_diag *diag) {
+  int64_t *offs = NULL;
+  size_t no = 0;
+  int64_t max_base = INT64_MIN;
+  if (ps->dir == NULL)
+    return sl_diag_set(diag, SL_EINVAL, -1, "producer state has no directory");
+  for (size_t i = 0; i < n; i++)
+    if (bases[i] > max_base)
+      max_base = bases[i];
+  int64_t *sorted = n ? malloc(n * sizeof(*sorted)) : NULL;
+  if (n && sorted == NULL)
+    return sl_diag_set(diag, SL_ENOMEM, -1, "out of memory");
+  if (n) {
+    memcpy(sorted, bases, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), cmp_i64);
+  }
+  int rc = sl_pstate_snapshot_list(ps->dir, &offs, &no, diag);
+  int64_t stray = -1; /* the newest stray so far */
+  for (size_t i = 0; rc == SL_OK && i < no; i++) {
+    if (n && bsearch(&offs[i], sorted, n, sizeof(*sorted), cmp_i64) != NULL)
+      continue;
+    if (stray >= 0)
+      rc = sl_pstate_snapshot_delete(ps->dir, stray, diag);
+    stray = offs[i];
+  }
+  /* keep the newest stray only if it is above every segment base */
+  if (rc == SL_OK && stray >= 0 && n > 0 && stray < max_base)
+    rc = sl_pstate_snapshot_delete(ps->dir, stray, diag);
+  free(sorted);
   free(offs);
   return rc;
 }

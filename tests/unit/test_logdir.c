@@ -4,11 +4,13 @@
  * deletion, meta.properties, the lock. */
 #include "testutil.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fileio_int.h"
 #include "seglog/batch.h"
 #include "seglog/logdir.h"
 
@@ -92,6 +94,9 @@ static void test_create_close_reopen(void **state) {
   assert_int_equal(sl_logdir_create_partition(ld, "orders", 0, NULL, &id, &a, &d), SL_OK);
   assert_int_equal(sl_logdir_create_partition(ld, "my-topic", 3, NULL, NULL, &b, &d),
                    SL_OK);
+  sl_log *dot;
+  assert_int_equal(sl_logdir_create_partition(ld, ".hidden", 0, NULL, NULL, &dot, &d),
+                   SL_OK);
   assert_int_equal(sl_logdir_create_partition(ld, "orders", 0, NULL, NULL, NULL, &d),
                    SL_EEXISTS);
   assert_int_equal(sl_logdir_create_partition(ld, "bad topic", 0, NULL, NULL, NULL, &d),
@@ -101,7 +106,7 @@ static void test_create_close_reopen(void **state) {
       SL_EINVAL);
   file_is(root, "orders-0/partition.metadata",
           "version: 0\ntopic_id: 8Jp3bq6KRTavV7cLYfMFHw");
-  assert_int_equal(sl_logdir_count(ld), 2);
+  assert_int_equal(sl_logdir_count(ld), 3);
   assert_ptr_equal(sl_logdir_get(ld, "orders", 0), a);
   assert_null(sl_logdir_get(ld, "orders", 1));
 
@@ -111,15 +116,22 @@ static void test_create_close_reopen(void **state) {
   sl_log_set_high_watermark(b, 2);
   /* periodic checkpoint: recovery points not yet advanced (no flush) */
   assert_int_equal(sl_logdir_checkpoint(ld, &d), SL_OK);
-  file_is(root, "replication-offset-checkpoint", "0\n2\norders 0 3\nmy-topic 3 2\n");
+  file_is(root, "replication-offset-checkpoint",
+          "0\n3\norders 0 3\nmy-topic 3 2\n.hidden 0 0\n");
   file_is(root, "log-start-offset-checkpoint", "0\n0\n");
   assert_int_equal(sl_logdir_set_cleaner_offset(ld, "orders", 0, 4), SL_OK);
+  /* DeleteRecords moves the log start above the first segment: checkpointed */
+  int64_t ns;
+  assert_int_equal(sl_log_delete_records(a, 2, &ns, &d), SL_OK);
+  assert_int_equal(ns, 2);
   assert_int_equal(sl_logdir_close(ld, &d), SL_OK);
 
   /* a clean close: checkpoints at the LEO and the marker */
-  file_is(root, "recovery-point-offset-checkpoint", "0\n2\norders 0 5\nmy-topic 3 2\n");
-  file_is(root, "replication-offset-checkpoint", "0\n2\norders 0 3\nmy-topic 3 2\n");
-  file_is(root, "log-start-offset-checkpoint", "0\n0\n");
+  file_is(root, "recovery-point-offset-checkpoint",
+          "0\n3\norders 0 5\nmy-topic 3 2\n.hidden 0 0\n");
+  file_is(root, "replication-offset-checkpoint",
+          "0\n3\norders 0 3\nmy-topic 3 2\n.hidden 0 0\n");
+  file_is(root, "log-start-offset-checkpoint", "0\n1\norders 0 2\n");
   file_is(root, "cleaner-offset-checkpoint", "0\n1\norders 0 4\n");
   file_is(root, ".kafka_cleanshutdown", "{\"version\":0,\"brokerEpoch\":-1}");
 
@@ -127,7 +139,8 @@ static void test_create_close_reopen(void **state) {
   assert_int_equal(sl_logdir_open(root, &o, &ld, &d), SL_OK);
   sl_logdir_report_get(ld, &r);
   assert_true(r.clean_shutdown);
-  assert_int_equal(r.partitions, 2);
+  assert_int_equal(r.partitions, 3);
+  assert_non_null(sl_logdir_get(ld, ".hidden", 0));
   assert_int_equal(r.checkpoint_errors, 0);
   assert_false(exists_in(root, ".kafka_cleanshutdown"));
   a = sl_logdir_get(ld, "orders", 0);
@@ -135,6 +148,7 @@ static void test_create_close_reopen(void **state) {
   assert_int_equal(sl_log_end_offset(a), 5);
   assert_int_equal(sl_log_high_watermark(a), 3);
   assert_int_equal(sl_log_recovery_point(a), 5);
+  assert_int_equal(sl_log_start_offset(a), 2);
   int64_t co;
   assert_true(sl_logdir_cleaner_offset(ld, "orders", 0, &co));
   assert_int_equal(co, 4);
@@ -143,7 +157,8 @@ static void test_create_close_reopen(void **state) {
   int32_t pn;
   sl_log *l;
   assert_true(sl_logdir_at(ld, 0, &t, &pn, &l));
-  assert_false(sl_logdir_at(ld, 2, &t, &pn, &l));
+  assert_string_equal(t, ".hidden"); /* sorted by dir name at open */
+  assert_false(sl_logdir_at(ld, 3, &t, &pn, &l));
   /* a crash: no marker written */
   sl_logdir_abandon(ld);
   assert_false(exists_in(root, ".kafka_cleanshutdown"));
@@ -259,6 +274,12 @@ static void test_meta_and_delete(void **state) {
   o.require_meta_properties = true;
   assert_int_equal(sl_logdir_open(root, &o, &ld, &d), SL_OK);
   assert_int_equal(sl_logdir_meta(ld)->node_id, 2);
+  /* KRaft: the missing directory.id was generated and written */
+  assert_true(sl_logdir_meta(ld)->has_directory_id);
+  sl_meta_properties back;
+  assert_int_equal(sl_meta_properties_read(root, &back, &d), SL_OK);
+  assert_true(back.has_directory_id);
+  assert_true(sl_uuid_equal(&back.directory_id, &sl_logdir_meta(ld)->directory_id));
   assert_int_equal(sl_logdir_count(ld), 2);
   assert_int_equal(sl_logdir_close(ld, &d), SL_OK);
   sl_logdir_close(NULL, NULL);
@@ -301,12 +322,44 @@ static void test_topic_config_hook(void **state) {
   tu_rmtree_free(root);
 }
 
+static void test_failed_close_writes_no_marker(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  sl_logdir *ld;
+  sl_diag d;
+  sl_diag_clear(&d);
+  assert_int_equal(sl_logdir_open(root, NULL, &ld, &d), SL_OK);
+  sl_log *a;
+  assert_int_equal(sl_logdir_create_partition(ld, "t", 0, NULL, NULL, &a, &d), SL_OK);
+  assert_int_equal(append(a, 3), 0);
+  /* every fsync fails from now on: the close cannot be clean */
+  sl__fio_faults f;
+  sl__fio_faults_init(&f);
+  f.fsyncs_until_fail = 0;
+  f.crash = true;
+  f.writes_until_fail = 1000000;
+  sl__fio_set_faults(&f);
+  assert_true(sl_logdir_close(ld, &d) < 0);
+  sl__fio_set_faults(NULL);
+  assert_false(exists_in(root, ".kafka_cleanshutdown"));
+  /* the next open recovers (no marker) and the data is there */
+  assert_int_equal(sl_logdir_open(root, NULL, &ld, &d), SL_OK);
+  sl_logdir_report r;
+  sl_logdir_report_get(ld, &r);
+  assert_false(r.clean_shutdown);
+  assert_int_equal(sl_log_end_offset(sl_logdir_get(ld, "t", 0)), 3);
+  assert_int_equal(sl_logdir_close(ld, &d), SL_OK);
+  assert_true(exists_in(root, ".kafka_cleanshutdown"));
+  tu_rmtree_free(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_close_reopen),
       cmocka_unit_test(test_discovery_rules),
       cmocka_unit_test(test_meta_and_delete),
       cmocka_unit_test(test_topic_config_hook),
+      cmocka_unit_test(test_failed_close_writes_no_marker),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -444,6 +444,36 @@ static void test_api_table(void **state) {
   }
 }
 
+/* Unknown keys and versions: the header is still read, for the error answer. */
+static void test_header_unsupported(void **state) {
+  (void)state;
+  kp_arena a;
+  kp_arena_init(&a, ARENA_LIMIT);
+  kp_request_header hdr;
+  const kp_api *api;
+  uint8_t b[64];
+  sl_rbuf r;
+  /* ApiVersions v9 (flexible header v2, as the newest version uses). */
+  size_t n = tu_unhex("0012 0009 0000002a 0003 616263 00", b, sizeof b);
+  sl_rbuf_init(&r, b, n);
+  assert_int_equal(kp_request_header_read(&r, &a, &hdr, &api), SL_EUNSUPPORTED);
+  assert_non_null(api);
+  assert_int_equal(hdr.correlation_id, 42);
+  assert_str(hdr.client_id, "abc");
+  assert_int_equal(sl_rbuf_left(&r), 0);
+  /* Unknown ApiKey 999: header v1. */
+  n = tu_unhex("03e7 0000 00000007 ffff", b, sizeof b);
+  sl_rbuf_init(&r, b, n);
+  assert_int_equal(kp_request_header_read(&r, &a, &hdr, &api), SL_EUNSUPPORTED);
+  assert_null(api);
+  assert_int_equal(hdr.correlation_id, 7);
+  assert_int_equal(hdr.client_id.len, -1);
+  /* Fewer than 4 bytes. */
+  sl_rbuf_init(&r, b, 3);
+  assert_int_equal(kp_request_header_read(&r, &a, &hdr, &api), SL_ETRUNCATED);
+  kp_arena_release(&a);
+}
+
 /* Decode hex as message m at version v; returns the error. */
 static int decode_hex(const kp_api_msg *m, int16_t v, const char *hex, kp_arena *a) {
   uint8_t bytes[256];
@@ -602,6 +632,7 @@ int main(void) {
       cmocka_unit_test(test_roundtrip_all),
       cmocka_unit_test(test_unsupported_versions),
       cmocka_unit_test(test_api_table),
+      cmocka_unit_test(test_header_unsupported),
       cmocka_unit_test(test_hostile_counts),
       cmocka_unit_test(test_hostile_strings),
       cmocka_unit_test(test_tagged_fields),

@@ -25,7 +25,7 @@ static int describe_cluster_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_
 }
 
 static int describe_cluster_request_size(const kp_describe_cluster_request *in, int16_t v, size_t *n) {
-  if ((!(v >= 1)) && (!(in->endpoint_type == 1)))
+  if (v < 1 && in->endpoint_type != 1)
     return SL_EUNSUPPORTED; /* EndpointType needs v1+ */
   *n += 1;
   if (v >= 1)
@@ -141,7 +141,7 @@ static int describe_cluster_response_read(sl_rbuf *r, int16_t v, kp_arena *a, kp
 }
 
 static int describe_cluster_response_size(const kp_describe_cluster_response *in, int16_t v, size_t *n) {
-  if ((!(v >= 1)) && (!(in->endpoint_type == 1)))
+  if (v < 1 && in->endpoint_type != 1)
     return SL_EUNSUPPORTED; /* EndpointType needs v1+ */
   *n += 4;
   *n += 2;
