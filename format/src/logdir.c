@@ -170,8 +170,8 @@ static int list_subdirs(const char *dir, char ***out, size_t *count, sl_diag *di
     return sl__fio_error(errno, "opendir", dir, diag);
   struct dirent *de;
   while ((de = readdir(dh)) != NULL) {
-    if (de->d_name[0] == '.')
-      continue; /* ".", "..", ".lock", ".kafka_cleanshutdown" */
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue; /* topics may start with '.', so only these two are skipped */
     if (join(p, sizeof(p), dir, de->d_name, NULL) != SL_OK)
       continue;
     struct stat st;
@@ -289,6 +289,17 @@ int sl_logdir_open(const char *path, const sl_logdir_opts *opts, sl_logdir **out
     goto fail;
   }
   d->report.has_meta_properties = d->has_meta;
+  /* KRaft: a missing directory.id is generated and the file rewritten */
+  if (d->has_meta && opts->require_meta_properties && !d->readonly &&
+      d->meta.version == 1 && !d->meta.has_directory_id) {
+    sl_meta_properties m = d->meta;
+    if ((rc = sl_uuid_random(&m.directory_id, diag)) != SL_OK)
+      goto fail;
+    m.has_directory_id = true;
+    if ((rc = sl_meta_properties_write(path, &m, diag)) != SL_OK)
+      goto fail;
+    d->meta = m;
+  }
   /* the clean-shutdown marker: note it, then delete it before loading */
   rc = sl_clean_shutdown_read(path, &d->report.clean_shutdown, &d->report.broker_epoch,
                               diag);

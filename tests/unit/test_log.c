@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fileio_int.h"
@@ -484,6 +485,202 @@ static void test_preallocate(void **state) {
   tu_rmtree_free(root);
 }
 
+/* A batch of a producer (pid/epoch/sequence, transactional or not). */
+static void make_pbatch(sl_buf *out, int n, int64_t pid, int16_t pepoch, int32_t seq,
+                        bool txn) {
+  sl_batch_builder_opts o;
+  sl_batch_builder *b;
+  sl_batch_builder_opts_init(&o);
+  o.producer_id = pid;
+  o.producer_epoch = pepoch;
+  o.base_sequence = seq;
+  o.transactional = txn;
+  assert_int_equal(sl_batch_builder_new(&o, &b), SL_OK);
+  /* Real timestamps: producers idle for producer.id.expiration.ms (1 day) are
+   * dropped when a snapshot is loaded. */
+  int64_t now = (int64_t)time(NULL) * 1000;
+  for (int i = 0; i < n; i++)
+    assert_int_equal(sl_batch_builder_add(b, now + i, "k", 1, "v", 1, NULL, 0), SL_OK);
+  assert_int_equal(sl_batch_builder_finish(b, out), SL_OK);
+  sl_batch_builder_free(b);
+}
+
+static int append_buf(sl_log *log, sl_buf *b, unsigned flags, int32_t epoch,
+                      sl_append_info *info) {
+  return sl_log_append(log, b->data, b->len, flags, epoch, 1000, info, NULL);
+}
+
+static void test_idempotent_producer(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *dir = part_dir(root);
+  sl_log *log = open_log(dir, NULL, false);
+  append_n(log, 2, 1, 1); /* offsets 0-1, no producer */
+  sl_buf b = SL_BUF_INIT;
+  sl_append_info info;
+  make_pbatch(&b, 3, 1000, 0, 0, false);
+  assert_int_equal(append_buf(log, &b, SL_APPEND_LEADER, 3, &info), SL_OK);
+  assert_int_equal(info.first_offset, 2);
+  assert_false(info.duplicate);
+  /* The retry of the same batch: nothing written, the original offsets. */
+  sl_buf_reset(&b);
+  make_pbatch(&b, 3, 1000, 0, 0, false);
+  assert_int_equal(append_buf(log, &b, SL_APPEND_LEADER, 3, &info),
+                   SL_EDUPLICATE_SEQUENCE);
+  assert_true(info.duplicate);
+  assert_int_equal(info.first_offset, 2);
+  assert_int_equal(info.last_offset, 4);
+  assert_int_equal(sl_log_end_offset(log), 5);
+  /* A gap in the sequence. */
+  sl_buf_reset(&b);
+  make_pbatch(&b, 1, 1000, 0, 7, false);
+  assert_int_equal(append_buf(log, &b, SL_APPEND_LEADER, 3, &info),
+                   SL_EOUT_OF_ORDER_SEQUENCE);
+  sl_buf_reset(&b);
+  make_pbatch(&b, 2, 1000, 0, 3, false);
+  assert_int_equal(append_buf(log, &b, SL_APPEND_LEADER, 3, &info), SL_OK);
+  assert_int_equal(info.first_offset, 5);
+  /* A roll writes a snapshot at the new base; close one at the LEO. */
+  assert_int_equal(sl_log_roll(log, 0, NULL), SL_OK);
+  char *snap7 = tu_path(dir, "00000000000000000007.snapshot");
+  assert_true(tu_file_size(snap7) > 10);
+  append_n(log, 1, 1, 1);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  char *snap8 = tu_path(dir, "00000000000000000008.snapshot");
+  assert_int_equal(tu_file_size(snap8), 10 + 46);
+  /* After a reopen (unclean: replay from the snapshot) the state is back. */
+  for (int clean = 0; clean < 2; clean++) {
+    log = open_log(dir, NULL, clean);
+    sl_buf_reset(&b);
+    make_pbatch(&b, 2, 1000, 0, 3, false);
+    assert_int_equal(append_buf(log, &b, SL_APPEND_LEADER, 3, &info),
+                     SL_EDUPLICATE_SEQUENCE);
+    assert_int_equal(info.first_offset, 5);
+    assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  }
+  /* Lost snapshots after an unclean stop: rebuilt by scanning the log. */
+  unlink(snap7);
+  unlink(snap8);
+  log = open_log(dir, NULL, false);
+  sl_buf_reset(&b);
+  make_pbatch(&b, 1, 1000, 0, 5, false);
+  assert_int_equal(append_buf(log, &b, SL_APPEND_LEADER, 3, &info), SL_OK);
+  assert_int_equal(info.first_offset, 8);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  sl_buf_release(&b);
+  free(snap7);
+  free(snap8);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
+static int collect_cb(void *ctx, const sl_aborted_txn *t) {
+  sl_aborted_txn *out = ctx;
+  *out = *t;
+  return 0;
+}
+
+static void test_transactions_and_txnindex(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *dir = part_dir(root);
+  sl_log *log = open_log(dir, NULL, false);
+  sl_buf b = SL_BUF_INIT;
+  sl_append_info info;
+  make_pbatch(&b, 2, 2000, 1, 0, true); /* offsets 0-1 */
+  assert_int_equal(append_buf(log, &b, SL_APPEND_LEADER, 0, &info), SL_OK);
+  append_n(log, 1, 1, 1); /* offset 2, non-transactional from another producer */
+  sl_log_set_high_watermark(log, 3);
+  assert_int_equal(sl_log_last_stable_offset(log), 0);
+  sl_buf_reset(&b);
+  assert_int_equal(sl_batch_build_marker(&b, 0, 2000, 1, SL_CONTROL_ABORT, 4, 1000, -1),
+                   SL_OK);
+  assert_int_equal(
+      append_buf(log, &b, SL_APPEND_LEADER | SL_APPEND_COORDINATOR, 0, &info), SL_OK);
+  assert_int_equal(info.first_offset, 3);
+  sl_log_set_high_watermark(log, 4);
+  assert_int_equal(sl_log_last_stable_offset(log), 4);
+  /* The .txnindex entry: version 0, pid 2000, first 0, last 3, LSO 4. */
+  char *xp = tu_path(dir, "00000000000000000000.txnindex");
+  uint8_t want[34];
+  tu_unhex("0000 00000000000007d0 0000000000000000 0000000000000003 0000000000000004",
+           want, sizeof(want));
+  size_t len;
+  uint8_t *got = tu_read_file(xp, &len);
+  assert_int_equal(len, 34);
+  assert_memory_equal(got, want, 34);
+  free(got);
+  sl_aborted_txn t;
+  memset(&t, 0, sizeof(t));
+  assert_int_equal(sl_log_collect_aborted_txns(log, 0, 4, collect_cb, &t, NULL), SL_OK);
+  assert_int_equal(t.producer_id, 2000);
+  assert_int_equal(t.last_offset, 3);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  /* Recovery rebuilds the .txnindex identically. */
+  unlink(xp);
+  char *ip = tu_path(dir, "00000000000000000000.index");
+  unlink(ip);
+  log = open_log(dir, NULL, true);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  got = tu_read_file(xp, &len);
+  assert_non_null(got);
+  assert_int_equal(len, 34);
+  assert_memory_equal(got, want, 34);
+  free(got);
+  free(ip);
+  free(xp);
+  sl_buf_release(&b);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
+static void test_leader_epoch_cache(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *dir = part_dir(root);
+  sl_log *log = open_log(dir, NULL, false);
+  sl_buf b = SL_BUF_INIT;
+  make_batch(&b, 0, 2, 1, 1, 0);
+  assert_int_equal(append_buf(log, &b, SL_APPEND_LEADER, 3, NULL), SL_OK); /* 0-1 */
+  assert_int_equal(append_buf(log, &b, SL_APPEND_LEADER, 3, NULL), SL_OK); /* 2-3 */
+  assert_int_equal(append_buf(log, &b, SL_APPEND_LEADER, 5, NULL), SL_OK); /* 4-5 */
+  char *cp = tu_path(dir, "leader-epoch-checkpoint");
+  size_t len;
+  char *got = (char *)tu_read_file(cp, &len);
+  assert_non_null(got);
+  assert_string_equal(got, "0\n2\n3 0\n5 4\n");
+  free(got);
+  int32_t e;
+  int64_t end;
+  sl_log_end_offset_for_epoch(log, 3, &e, &end);
+  assert_int_equal(e, 3);
+  assert_int_equal(end, 4);
+  sl_log_end_offset_for_epoch(log, 5, &e, &end);
+  assert_int_equal(end, 6);
+  assert_int_equal(sl_log_latest_epoch(log), 5);
+  /* Truncation drops epoch 5 (starts at 4). */
+  assert_int_equal(sl_log_truncate_to(log, 4, NULL), SL_OK);
+  assert_int_equal(sl_log_latest_epoch(log), 3);
+  got = (char *)tu_read_file(cp, &len);
+  assert_string_equal(got, "0\n1\n3 0\n");
+  free(got);
+  assert_int_equal(append_buf(log, &b, SL_APPEND_LEADER, 6, NULL), SL_OK); /* 4-5 */
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  /* Scenario 6: a lost checkpoint is rebuilt from the batch headers. */
+  unlink(cp);
+  log = open_log(dir, NULL, true);
+  assert_int_equal(sl_log_latest_epoch(log), 6);
+  got = (char *)tu_read_file(cp, &len);
+  assert_non_null(got);
+  assert_string_equal(got, "0\n2\n3 0\n6 4\n");
+  free(got);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  sl_buf_release(&b);
+  free(cp);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_append_read_reopen),
@@ -494,6 +691,9 @@ int main(void) {
       cmocka_unit_test(test_log_append_time_and_limits),
       cmocka_unit_test(test_config),
       cmocka_unit_test(test_preallocate),
+      cmocka_unit_test(test_idempotent_producer),
+      cmocka_unit_test(test_transactions_and_txnindex),
+      cmocka_unit_test(test_leader_epoch_cache),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

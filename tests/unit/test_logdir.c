@@ -94,6 +94,9 @@ static void test_create_close_reopen(void **state) {
   assert_int_equal(sl_logdir_create_partition(ld, "orders", 0, NULL, &id, &a, &d), SL_OK);
   assert_int_equal(sl_logdir_create_partition(ld, "my-topic", 3, NULL, NULL, &b, &d),
                    SL_OK);
+  sl_log *dot;
+  assert_int_equal(sl_logdir_create_partition(ld, ".hidden", 0, NULL, NULL, &dot, &d),
+                   SL_OK);
   assert_int_equal(sl_logdir_create_partition(ld, "orders", 0, NULL, NULL, NULL, &d),
                    SL_EEXISTS);
   assert_int_equal(sl_logdir_create_partition(ld, "bad topic", 0, NULL, NULL, NULL, &d),
@@ -103,7 +106,7 @@ static void test_create_close_reopen(void **state) {
       SL_EINVAL);
   file_is(root, "orders-0/partition.metadata",
           "version: 0\ntopic_id: 8Jp3bq6KRTavV7cLYfMFHw");
-  assert_int_equal(sl_logdir_count(ld), 2);
+  assert_int_equal(sl_logdir_count(ld), 3);
   assert_ptr_equal(sl_logdir_get(ld, "orders", 0), a);
   assert_null(sl_logdir_get(ld, "orders", 1));
 
@@ -113,14 +116,17 @@ static void test_create_close_reopen(void **state) {
   sl_log_set_high_watermark(b, 2);
   /* periodic checkpoint: recovery points not yet advanced (no flush) */
   assert_int_equal(sl_logdir_checkpoint(ld, &d), SL_OK);
-  file_is(root, "replication-offset-checkpoint", "0\n2\norders 0 3\nmy-topic 3 2\n");
+  file_is(root, "replication-offset-checkpoint",
+          "0\n3\norders 0 3\nmy-topic 3 2\n.hidden 0 0\n");
   file_is(root, "log-start-offset-checkpoint", "0\n0\n");
   assert_int_equal(sl_logdir_set_cleaner_offset(ld, "orders", 0, 4), SL_OK);
   assert_int_equal(sl_logdir_close(ld, &d), SL_OK);
 
   /* a clean close: checkpoints at the LEO and the marker */
-  file_is(root, "recovery-point-offset-checkpoint", "0\n2\norders 0 5\nmy-topic 3 2\n");
-  file_is(root, "replication-offset-checkpoint", "0\n2\norders 0 3\nmy-topic 3 2\n");
+  file_is(root, "recovery-point-offset-checkpoint",
+          "0\n3\norders 0 5\nmy-topic 3 2\n.hidden 0 0\n");
+  file_is(root, "replication-offset-checkpoint",
+          "0\n3\norders 0 3\nmy-topic 3 2\n.hidden 0 0\n");
   file_is(root, "log-start-offset-checkpoint", "0\n0\n");
   file_is(root, "cleaner-offset-checkpoint", "0\n1\norders 0 4\n");
   file_is(root, ".kafka_cleanshutdown", "{\"version\":0,\"brokerEpoch\":-1}");
@@ -129,7 +135,8 @@ static void test_create_close_reopen(void **state) {
   assert_int_equal(sl_logdir_open(root, &o, &ld, &d), SL_OK);
   sl_logdir_report_get(ld, &r);
   assert_true(r.clean_shutdown);
-  assert_int_equal(r.partitions, 2);
+  assert_int_equal(r.partitions, 3);
+  assert_non_null(sl_logdir_get(ld, ".hidden", 0));
   assert_int_equal(r.checkpoint_errors, 0);
   assert_false(exists_in(root, ".kafka_cleanshutdown"));
   a = sl_logdir_get(ld, "orders", 0);
@@ -145,7 +152,8 @@ static void test_create_close_reopen(void **state) {
   int32_t pn;
   sl_log *l;
   assert_true(sl_logdir_at(ld, 0, &t, &pn, &l));
-  assert_false(sl_logdir_at(ld, 2, &t, &pn, &l));
+  assert_string_equal(t, ".hidden"); /* sorted by dir name at open */
+  assert_false(sl_logdir_at(ld, 3, &t, &pn, &l));
   /* a crash: no marker written */
   sl_logdir_abandon(ld);
   assert_false(exists_in(root, ".kafka_cleanshutdown"));
@@ -261,6 +269,12 @@ static void test_meta_and_delete(void **state) {
   o.require_meta_properties = true;
   assert_int_equal(sl_logdir_open(root, &o, &ld, &d), SL_OK);
   assert_int_equal(sl_logdir_meta(ld)->node_id, 2);
+  /* KRaft: the missing directory.id was generated and written */
+  assert_true(sl_logdir_meta(ld)->has_directory_id);
+  sl_meta_properties back;
+  assert_int_equal(sl_meta_properties_read(root, &back, &d), SL_OK);
+  assert_true(back.has_directory_id);
+  assert_true(sl_uuid_equal(&back.directory_id, &sl_logdir_meta(ld)->directory_id));
   assert_int_equal(sl_logdir_count(ld), 2);
   assert_int_equal(sl_logdir_close(ld, &d), SL_OK);
   sl_logdir_close(NULL, NULL);

@@ -49,7 +49,9 @@ typedef int (*sl_logdir_config_fn)(void *ctx, const char *topic, sl_log_config *
 typedef struct sl_logdir_opts {
   bool create;   /* mkdir the log dir if missing */
   bool readonly; /* no lock, no marker deletion, no writes; logs SL_LOG_READONLY */
-  bool require_meta_properties;        /* KRaft rule: fail without meta.properties */
+  /* KRaft rules: fail without meta.properties; generate a missing
+   * directory.id (v1) and rewrite the file */
+  bool require_meta_properties;
   const sl_log_config *default_config; /* NULL = Kafka defaults */
   sl_logdir_config_fn topic_config;    /* may be NULL */
   void *topic_config_ctx;
