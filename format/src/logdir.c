@@ -153,6 +153,32 @@ static int read_root_checkpoint(sl_logdir *d, const char *name, sl_offset_checkp
   return SL_OK;
 }
 
+static int cmp_entry(const void *a, const void *b) {
+  const sl_offset_entry *x = a, *y = b;
+  int c = strcmp(x->topic, y->topic);
+  if (c)
+    return c;
+  return x->partition < y->partition ? -1 : (x->partition > y->partition ? 1 : 0);
+}
+
+/* Sorts a checkpoint list (entries are unique after parsing) for lookups. */
+static void sort_entries(sl_offset_checkpoint *c) {
+  if (c->count > 1)
+    qsort(c->entries, c->count, sizeof(*c->entries), cmp_entry);
+}
+
+/* The offset for (topic, partition) in a sorted list, or dflt. */
+static int64_t lookup(const sl_offset_checkpoint *c, const char *topic, int32_t partition,
+                      int64_t dflt) {
+  sl_offset_entry key;
+  snprintf(key.topic, sizeof(key.topic), "%s", topic);
+  key.partition = partition;
+  const sl_offset_entry *e =
+      c->count ? bsearch(&key, c->entries, c->count, sizeof(*c->entries), cmp_entry)
+               : NULL;
+  return e ? e->offset : dflt;
+}
+
 static int cmp_names(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -316,6 +342,9 @@ int sl_logdir_open(const char *path, const sl_logdir_opts *opts, sl_logdir **out
       (rc = read_root_checkpoint(d, SL_REPLICATION_OFFSET_CHECKPOINT, &hw, diag)) ||
       (rc = read_root_checkpoint(d, SL_CLEANER_OFFSET_CHECKPOINT, &d->cleaner, diag)))
     goto fail;
+  sort_entries(&rp);
+  sort_entries(&ls);
+  sort_entries(&hw);
   /* partition dirs */
   rc = list_subdirs(path, &names, &nnames, diag);
   if (rc)
@@ -338,7 +367,6 @@ int sl_logdir_open(const char *path, const sl_logdir_opts *opts, sl_logdir **out
     }
     sl_log_config cfg;
     sl_log_open_opts lo;
-    const sl_offset_entry *e;
     sl_log *log = NULL;
     rc = join(p, sizeof(p), path, names[i], diag);
     if (rc == SL_OK)
@@ -346,12 +374,9 @@ int sl_logdir_open(const char *path, const sl_logdir_opts *opts, sl_logdir **out
     if (rc)
       goto fail;
     sl_log_open_opts_init(&lo);
-    lo.recovery_point =
-        (e = sl_offset_checkpoint_find(&rp, pn.topic, pn.partition)) ? e->offset : 0;
-    lo.log_start_offset =
-        (e = sl_offset_checkpoint_find(&ls, pn.topic, pn.partition)) ? e->offset : -1;
-    lo.high_watermark =
-        (e = sl_offset_checkpoint_find(&hw, pn.topic, pn.partition)) ? e->offset : -1;
+    lo.recovery_point = lookup(&rp, pn.topic, pn.partition, 0);
+    lo.log_start_offset = lookup(&ls, pn.topic, pn.partition, -1);
+    lo.high_watermark = lookup(&hw, pn.topic, pn.partition, -1);
     lo.clean_shutdown = d->report.clean_shutdown;
     lo.now_ms = d->now_ms;
     lo.lock = d->lock;

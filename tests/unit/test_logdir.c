@@ -120,6 +120,10 @@ static void test_create_close_reopen(void **state) {
           "0\n3\norders 0 3\nmy-topic 3 2\n.hidden 0 0\n");
   file_is(root, "log-start-offset-checkpoint", "0\n0\n");
   assert_int_equal(sl_logdir_set_cleaner_offset(ld, "orders", 0, 4), SL_OK);
+  /* DeleteRecords moves the log start above the first segment: checkpointed */
+  int64_t ns;
+  assert_int_equal(sl_log_delete_records(a, 2, &ns, &d), SL_OK);
+  assert_int_equal(ns, 2);
   assert_int_equal(sl_logdir_close(ld, &d), SL_OK);
 
   /* a clean close: checkpoints at the LEO and the marker */
@@ -127,7 +131,7 @@ static void test_create_close_reopen(void **state) {
           "0\n3\norders 0 5\nmy-topic 3 2\n.hidden 0 0\n");
   file_is(root, "replication-offset-checkpoint",
           "0\n3\norders 0 3\nmy-topic 3 2\n.hidden 0 0\n");
-  file_is(root, "log-start-offset-checkpoint", "0\n0\n");
+  file_is(root, "log-start-offset-checkpoint", "0\n1\norders 0 2\n");
   file_is(root, "cleaner-offset-checkpoint", "0\n1\norders 0 4\n");
   file_is(root, ".kafka_cleanshutdown", "{\"version\":0,\"brokerEpoch\":-1}");
 
@@ -144,6 +148,7 @@ static void test_create_close_reopen(void **state) {
   assert_int_equal(sl_log_end_offset(a), 5);
   assert_int_equal(sl_log_high_watermark(a), 3);
   assert_int_equal(sl_log_recovery_point(a), 5);
+  assert_int_equal(sl_log_start_offset(a), 2);
   int64_t co;
   assert_true(sl_logdir_cleaner_offset(ld, "orders", 0, &co));
   assert_int_equal(co, 4);

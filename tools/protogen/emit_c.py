@@ -131,6 +131,9 @@ class StructEmitter:
                 info += ", nullable v%s" % f.nullable
             if f.tag is not None:
                 info += ", tag %d" % f.tag
+            if f.default is not None and str(f.default) != "":
+                d = str(f.default).lower() if isinstance(f.default, bool) else f.default
+                info += ", default %s" % str(d).replace("*/", "* /")
             if f.is_array:
                 lines.append("  %s *%s; /* %s */" % (self.ctype(f), f.cname, info))
                 lines.append("  int32_t %s; /* elements; -1: null */" % f.count_cname)
