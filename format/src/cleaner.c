@@ -6,6 +6,32 @@
  * old segments renamed `.deleted`).  The dedupe map and key hash are in
  * offsetmap.c.  Design: docs/FORMAT.md, "Log compaction"; the crash states
  * and how the log's load repairs them: "Recovery" (temp files and swaps).
+ *
+ * One round, in order:
+ *   1. scan every batch header of the log: segment sizes, largest and first
+ *      timestamps, each producer's last batch, open transactions (the LSO);
+ *      read the .txnindex files (aborted transactions);
+ *   2. plan (sl_cleaner_plan_compute); stop unless it says clean;
+ *   3. offset map over [first dirty, first uncleanable), skipping aborted
+ *      data and markers, stopping early when the map is full;
+ *   4. recopy the segments below the map's end in groups; per group write
+ *      <base>.log.cleaned (+ .index/.timeindex/.txnindex.cleaned), fsync,
+ *      set the mtime, rename to .swap, fsync the dir (the commit point),
+ *      retire the old segments (.deleted), rename .swap to the final names,
+ *      fsync the dir, remove the old files;
+ *   5. store the map's end in cleaner-offset-checkpoint.
+ * A crash before the .swap rename leaves .cleaned files (deleted at load);
+ * after it, the load completes the swap.  When every batch of the trailing
+ * segments of a group went, the swap's offset range ends before them and the
+ * load leaves them in place (with their old, superseded data): harmless,
+ * and the next round removes them.
+ *
+ * Differences from Kafka, all on the safe side: producers never expire here
+ * (producer.id.expiration.ms is not applied, so a few more empty batches may
+ * stay); a legacy (v0/v1) compressed wrapper that is only partly retained is
+ * kept whole (legacy formats are never rewritten); sl_log_compact holds the
+ * log's mutex for the whole round (appends wait) where Kafka only locks the
+ * swap.
  */
 /* utimensat, st_mtim: _GNU_SOURCE comes from the build flags. */
 #include <dirent.h>
@@ -427,7 +453,7 @@ int sl__filter_batch(sl__filter *f, const uint8_t *batch, size_t size, sl_buf *o
   enum { RETAIN_EMPTY, DELETE, DELETE_EMPTY } retention;
   if (h.producer_id >= 0 && last_of_producer(f, &h))
     retention = RETAIN_EMPTY;
-  else if (sl_batch_last_offset(&h) + 1 == f->upper_bound_offset || f->keep_empty)
+  else if (sl_batch_last_offset(&h) + 1 == f->upper_bound_offset)
     retention = RETAIN_EMPTY;
   else if (discard_records)
     retention = DELETE;
@@ -636,6 +662,9 @@ typedef struct seg_iter {
   int64_t pos;
   sl_buf buf;
   int64_t buf_start;
+  /* The active segment: anything invalid (a preallocated zero tail, a torn
+   * write the log has not recovered yet) ends it instead of failing. */
+  bool lenient;
 } seg_iter;
 
 static int iter_open(seg_iter *it, const char *path, sl_diag *diag) {
@@ -697,6 +726,8 @@ static int iter_next(seg_iter *it, const uint8_t **batch, size_t *size, int64_t 
   int32_t sz;
   int8_t magic;
   rc = sl_batch_peek(p, 17, &base, &sz, &magic);
+  if (rc && it->lenient)
+    return 0;
   if (rc) {
     diag_path(diag, it->path);
     return sl_diag_set(diag, rc, it->pos, "invalid batch length or magic");
@@ -708,7 +739,9 @@ static int iter_next(seg_iter *it, const uint8_t **batch, size_t *size, int64_t 
     return 0;
   if (rc)
     return rc;
-  rc = sl_batch_validate(p, (size_t)sz, diag);
+  rc = sl_batch_validate(p, (size_t)sz, it->lenient ? NULL : diag);
+  if (rc && it->lenient)
+    return 0;
   if (rc) {
     if (diag) {
       diag_path(diag, it->path);
@@ -901,6 +934,7 @@ static int scan_log(clean_ctx *c, sl_diag *diag) {
       iter_close(&it);
       goto out;
     }
+    it.lenient = i + 1 == c->nsegs;
     const uint8_t *b;
     size_t sz;
     int64_t pos;
@@ -1322,12 +1356,6 @@ static int clean_group(clean_ctx *c, sl__filter *f, sl__txn_meta *txn, size_t gi
     goto out;
   created = true;
 
-  /* The last batch of the group (kept at least as an empty header). */
-  int64_t group_last_offset = -1;
-  for (size_t i = gi; i < gj; i++)
-    if (c->segs[i].batches > 0)
-      group_last_offset = c->segs[i].next_offset - 1;
-
   for (size_t i = gi; i < gj; i++) {
     seg *s = &c->segs[i];
     c->st->bytes_before += s->size;
@@ -1344,11 +1372,6 @@ static int clean_group(clean_ctx *c, sl__filter *f, sl__txn_meta *txn, size_t gi
     int64_t pos;
     while (rc == SL_OK && (rc = iter_next(&it, &b, &sz, &pos, diag)) == 1) {
       rc = SL_OK;
-      int64_t last = (int64_t)sl_load_be64(b) +
-                     (b[SL_BATCH_OFF_MAGIC] == 2
-                          ? (int32_t)sl_load_be32(b + SL_BATCH_OFF_LAST_OFFSET_DELTA)
-                          : 0);
-      f->keep_empty = b[SL_BATCH_OFF_MAGIC] == 2 && last == group_last_offset;
       size_t before = w.pending.len;
       int64_t out_pos = w.written + (int64_t)before;
       sl__filter_result fr;

@@ -118,10 +118,6 @@ typedef struct sl__filter {
   size_t nkept, capkept;
   sl_header *hdrs; /* copies of the kept records' headers */
   size_t nhdrs, caphdrs;
-  /* Keep this batch as an empty header even if nothing of it survives (the
-   * last batch of each output segment, so that a cleaned segment always ends
-   * where its source segments ended; see cleaner.c). */
-  bool keep_empty;
   sl_cleaner_stats *stats; /* may be NULL */
 } sl__filter;
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include "testutil.h"
@@ -17,6 +18,7 @@
 #include "fileio_int.h"
 #include "seglog/batch.h"
 #include "seglog/cleaner.h"
+#include "seglog/crc.h"
 #include "seglog/log.h"
 
 #define NOW 1700000000000LL
@@ -763,8 +765,6 @@ static void test_grouping(void **state) {
   free(c);
   view v;
   read_view(dir, &v);
-  /* Each group's last batch is kept (empty if need be) so that a cleaned
-   * segment ends where its sources ended. */
   assert_int_equal(v.n, 6);
   free(dir);
   tu_rmtree_free(root);
@@ -808,28 +808,73 @@ static void test_small_dedupe_budget(void **state) {
   tu_rmtree_free(root);
 }
 
+/* How many names in dir end with suffix. */
+static int count_suffix(const char *dir, const char *suffix) {
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  int n = 0;
+  struct dirent *e;
+  size_t sl = strlen(suffix);
+  while ((e = readdir(d)) != NULL) {
+    size_t l = strlen(e->d_name);
+    if (l >= sl && strcmp(e->d_name + l - sl, suffix) == 0)
+      n++;
+  }
+  closedir(d);
+  return n;
+}
+
 /* A crash after every file operation of a round, then a reopen: the log is
  * readable and shows the same latest value per key. */
-static void test_crash_at_every_step(void **state) {
-  (void)state;
+/* Two segments x,y | a,b grouped together, then a,b again: the second
+ * segment of the group loses everything. */
+static void build_trailing(const char *dir) {
+  sl_log_config cfg;
+  cfg_small(&cfg);
+  sl_log *log = open_log(dir, &cfg, true);
+  append_kv(log, "x", "1");
+  append_kv(log, "y", "1");
+  roll(log);
+  append_kv(log, "a", "1");
+  append_kv(log, "b", "1");
+  roll(log);
+  append_kv(log, "a", "2");
+  append_kv(log, "b", "2");
+  roll(log);
+  append_kv(log, "z", "active");
+  close_log(log);
+}
+
+static void crash_loop(void (*build)(const char *), int32_t segment_bytes,
+                       int want_groups, int want_n, int *saw_cleaned, int *saw_swap,
+                       int *saw_deleted) {
   char want[512], got[512];
   int completed_at = -1;
   for (long stop = 0; stop < 200 && completed_at < 0; stop++) {
     char *root;
     char *dir = part_dir(&root);
-    build_basic(dir);
+    build(dir);
     view v;
     read_view(dir, &v);
     latest_per_key(&v, want, sizeof(want));
     sl_cleaner_opts o = opts_at(NOW);
-    o.segment_bytes = 200; /* several groups */
+    o.segment_bytes = segment_bytes;
     sl_cleaner_stats st;
     int rc = sl__cleaner_clean_dir_ex(dir, &o, &st, stop, NULL);
-    if (rc == SL_OK)
+    if (rc == SL_OK) {
       completed_at = (int)stop;
-    else
+      assert_int_equal(st.segments_before, 3);
+      assert_int_equal(st.segments_after, want_groups);
+    } else {
       assert_int_equal(rc, SL_EINTERRUPTED);
+    }
+    *saw_cleaned += count_suffix(dir, ".cleaned") > 0;
+    *saw_swap += count_suffix(dir, ".swap") > 0;
+    *saw_deleted += count_suffix(dir, ".deleted") > 0;
     read_view(dir, &v);
+    assert_int_equal(count_suffix(dir, ".cleaned") + count_suffix(dir, ".swap") +
+                         count_suffix(dir, ".deleted"),
+                     0);
     latest_per_key(&v, got, sizeof(got));
     assert_string_equal(got, want);
     /* A cleaning after the crash finishes the job. */
@@ -837,11 +882,23 @@ static void test_crash_at_every_step(void **state) {
     read_view(dir, &v);
     latest_per_key(&v, got, sizeof(got));
     assert_string_equal(got, want);
-    assert_int_equal(v.n, 6);
+    assert_int_equal(v.n, want_n);
     free(dir);
     tu_rmtree_free(root);
   }
   assert_true(completed_at > 10);
+}
+
+static void test_crash_at_every_step(void **state) {
+  (void)state;
+  int saw_cleaned = 0, saw_swap = 0, saw_deleted = 0;
+  crash_loop(build_basic, 200, 3, 6, &saw_cleaned, &saw_swap, &saw_deleted);
+  crash_loop(build_trailing, 300, 2, 5, &saw_cleaned, &saw_swap, &saw_deleted);
+  /* Every crash state was visited: output in progress, swaps pending with
+   * the old segments present or already renamed. */
+  assert_true(saw_cleaned > 0);
+  assert_true(saw_swap > 0);
+  assert_true(saw_deleted > 0);
 }
 
 /* Write failures from the file layer in crash mode, at every write. */
@@ -927,6 +984,229 @@ static void test_log_compact_open_log(void **state) {
   tu_rmtree_free(root);
 }
 
+/* A rewritten batch keeps its codec, timestamp type, base offset, last
+ * offset delta and max timestamp (LogAppendTime). */
+static void test_rewrite_keeps_codec_and_times(void **state) {
+  (void)state;
+  char *root;
+  char *dir = part_dir(&root);
+  sl_log_config cfg;
+  cfg_small(&cfg);
+  sl_log *log = open_log(dir, &cfg, true);
+  const sl_compression codecs[] = {SL_COMPRESSION_GZIP, SL_COMPRESSION_SNAPPY,
+                                   SL_COMPRESSION_LZ4, SL_COMPRESSION_ZSTD};
+  for (int c = 0; c < 4; c++) {
+    sl_batch_builder_opts o;
+    sl_batch_builder_opts_init(&o);
+    o.compression = codecs[c];
+    o.log_append_time = c == 1;
+    if (o.log_append_time)
+      o.max_timestamp = NOW - 5;
+    sl_batch_builder *b;
+    assert_int_equal(sl_batch_builder_new(&o, &b), SL_OK);
+    char k[8];
+    for (int i = 0; i < 3; i++) {
+      snprintf(k, sizeof(k), "c%d-%d", c, i);
+      assert_int_equal(
+          sl_batch_builder_add(b, NOW - DAY + i, k, (int32_t)strlen(k), "v", 1, NULL, 0),
+          SL_OK);
+    }
+    sl_buf out = SL_BUF_INIT;
+    assert_int_equal(sl_batch_builder_finish(b, &out), SL_OK);
+    assert_int_equal(
+        sl_log_append(log, out.data, out.len, SL_APPEND_LEADER, 0, NOW, NULL, NULL),
+        SL_OK);
+    sl_buf_release(&out);
+    sl_batch_builder_free(b);
+  }
+  /* Supersede the last record of every batch (c0-2@2, c1-2@5, ...). */
+  for (int c = 0; c < 4; c++) {
+    char k[8];
+    snprintf(k, sizeof(k), "c%d-2", c);
+    append_kv(log, k, "new");
+  }
+  roll(log);
+  append_kv(log, "z", "active");
+  close_log(log);
+  sl_cleaner_opts o = opts_at(NOW);
+  sl_cleaner_stats st;
+  assert_int_equal(clean(dir, &o, &st), SL_OK);
+  assert_int_equal(st.batches_rewritten, 4);
+  size_t len;
+  uint8_t *seg = seg_file(dir, 0, ".log", &len);
+  size_t pos = 0;
+  sl_batch_reader *r;
+  assert_int_equal(sl_batch_reader_new(0, &r), SL_OK);
+  for (int c = 0; c < 4; c++) {
+    sl_batch_header h;
+    assert_int_equal(sl_batch_header_decode(seg + pos, len - pos, &h, NULL), SL_OK);
+    assert_int_equal(sl_batch_validate(seg + pos, (size_t)sl_batch_size(&h), NULL),
+                     SL_OK);
+    assert_int_equal(h.base_offset, 3 * c);
+    assert_int_equal(h.last_offset_delta, 2);
+    assert_int_equal(h.records_count, 2);
+    assert_int_equal(sl_batch_compression(&h), codecs[c]);
+    assert_int_equal((h.attributes & SL_ATTR_LOG_APPEND_TIME) != 0, c == 1);
+    assert_true(h.max_timestamp == (c == 1 ? NOW - 5 : NOW - DAY + 1));
+    assert_int_equal(
+        sl_batch_reader_open(r, seg + pos, (size_t)sl_batch_size(&h), &h, NULL), SL_OK);
+    sl_record rr;
+    for (int i = 0; i < 2; i++) {
+      assert_int_equal(sl_batch_reader_next(r, &rr, NULL), 1);
+      assert_int_equal(rr.offset, 3 * c + i);
+      if (c != 1)
+        assert_true(rr.timestamp == NOW - DAY + i);
+    }
+    assert_int_equal(sl_batch_reader_next(r, &rr, NULL), 0);
+    pos += (size_t)sl_batch_size(&h);
+  }
+  sl_batch_reader_free(r);
+  free(seg);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
+/* An open transaction bounds the cleanable range (the LSO), and a zero
+ * tail on the active segment (preallocation) does not stop the cleaner. */
+static void test_open_transaction_and_active_tail(void **state) {
+  (void)state;
+  char *root;
+  char *dir = part_dir(&root);
+  sl_log_config cfg;
+  cfg_small(&cfg);
+  sl_log *log = open_log(dir, &cfg, true);
+  append_kv(log, "a", "1");
+  append_kv(log, "a", "2");
+  roll(log); /* 2 */
+  kv t[1] = {{"a", "txn"}};
+  append_batch(log, t, 1, 5, 0, 0, true, NOW - DAY); /* 2: open transaction */
+  append_kv(log, "a", "3");
+  roll(log); /* 4 */
+  append_kv(log, "a", "4");
+  roll(log); /* 5 */
+  append_kv(log, "z", "active");
+  close_log(log);
+  char name[64];
+  snprintf(name, sizeof(name), "%020d.log", 5);
+  char *active = tu_path(dir, name);
+  size_t alen;
+  uint8_t *data = tu_read_file(active, &alen);
+  uint8_t *padded = calloc(1, alen + 4096);
+  memcpy(padded, data, alen);
+  assert_int_equal(tu_write_file(active, padded, alen + 4096), 0);
+
+  sl_cleaner_opts o = opts_at(NOW);
+  sl_cleaner_plan p;
+  assert_int_equal(sl_cleaner_plan_dir(dir, &o, &p, NULL), SL_OK);
+  assert_int_equal(p.first_uncleanable_offset, 2);
+  sl_cleaner_stats st;
+  assert_int_equal(clean(dir, &o, &st), SL_OK);
+  assert_true(st.cleaned);
+  assert_int_equal(st.end_offset, 2);
+  /* Only a@1 is left of the first segment; 2.. untouched. */
+  size_t len;
+  uint8_t *seg = seg_file(dir, 0, ".log", &len);
+  sl_batch_header h;
+  assert_int_equal(sl_batch_header_decode(seg, len, &h, NULL), SL_OK);
+  assert_int_equal(h.base_offset, 1);
+  assert_int_equal((size_t)sl_batch_size(&h), len);
+  free(seg);
+  uint8_t *after = tu_read_file(active, &len);
+  assert_int_equal(len, alen + 4096);
+  assert_memory_equal(after, padded, len);
+  free(after);
+  free(data);
+  free(padded);
+  free(active);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
+/* One uncompressed v1 message (key, value; NULL = null). */
+static size_t v1_message(uint8_t *out, int64_t offset, const char *key,
+                         const char *value) {
+  size_t kl = key ? strlen(key) : 0, vl = value ? strlen(value) : 0;
+  size_t body = 4 + 1 + 1 + 8 + 4 + kl + 4 + vl; /* crc .. value */
+  sl_store_be64(out, (uint64_t)offset);
+  sl_store_be32(out + 8, (uint32_t)body);
+  uint8_t *m = out + 12;
+  m[4] = 1; /* magic */
+  m[5] = 0; /* attributes */
+  sl_store_be64(m + 6, (uint64_t)(NOW - DAY));
+  sl_store_be32(m + 14, key ? (uint32_t)kl : 0xffffffffu);
+  if (kl)
+    memcpy(m + 18, key, kl);
+  sl_store_be32(m + 18 + kl, value ? (uint32_t)vl : 0xffffffffu);
+  if (vl)
+    memcpy(m + 22 + kl, value, vl);
+  sl_store_be32(m, sl_crc32_ieee(0, m + 4, body - 4));
+  return 12 + body;
+}
+
+static void write_seg(const char *dir, int64_t base, const uint8_t *p, size_t n) {
+  char name[64];
+  snprintf(name, sizeof(name), "%020" PRId64 ".log", base);
+  char *path = tu_path(dir, name);
+  assert_int_equal(tu_write_file(path, p, n), 0);
+  free(path);
+}
+
+/* Legacy v1 messages: superseded ones go, the rest are copied byte for byte;
+ * a legacy tombstone lives until the last clean segment's mtime minus
+ * delete.retention.ms. */
+static void test_legacy_messages(void **state) {
+  (void)state;
+  char *root;
+  char *dir = part_dir(&root);
+  uint8_t s0[512], s1[128], s2[128];
+  size_t n0 = 0, m[4];
+  const char *keys[4] = {"a", "b", "a", "b"};
+  const char *vals[4] = {"1", "1", "2", NULL};
+  for (int i = 0; i < 4; i++) {
+    m[i] = v1_message(s0 + n0, i, keys[i], vals[i]);
+    n0 += m[i];
+  }
+  write_seg(dir, 0, s0, n0);
+  size_t n1 = v1_message(s1, 4, "c", "1");
+  write_seg(dir, 4, s1, n1);
+  size_t n2 = v1_message(s2, 5, "z", "active");
+  write_seg(dir, 5, s2, n2);
+
+  sl_cleaner_opts o = opts_at(NOW);
+  sl_cleaner_stats st;
+  assert_int_equal(clean(dir, &o, &st), SL_OK);
+  assert_true(st.cleaned);
+  size_t len;
+  uint8_t *seg = seg_file(dir, 0, ".log", &len);
+  /* a@2 and the tombstone b@3, then c@4, untouched. */
+  assert_int_equal(len, m[2] + m[3] + n1);
+  assert_memory_equal(seg, s0 + m[0] + m[1], m[2] + m[3]);
+  assert_memory_equal(seg + m[2] + m[3], s1, n1);
+  free(seg);
+
+  /* Now with [4, 5) dirty and delete.retention.ms 0, segment 0 is past the
+   * legacy horizon: the tombstone goes. */
+  size_t n1b = v1_message(s1, 4, "c", "2");
+  char *p0 = tu_path(dir, "00000000000000000000.log");
+  seg = tu_read_file(p0, &len);
+  /* Split the cleaned segment back into 0 (a, b) and 4 (c=2). */
+  assert_int_equal(tu_write_file(p0, seg, m[2] + m[3]), 0);
+  free(seg);
+  write_seg(dir, 4, s1, n1b);
+  o.first_dirty_offset = 4;
+  o.delete_retention_ms = 0;
+  o.force = true;
+  assert_int_equal(clean(dir, &o, &st), SL_OK);
+  assert_int_equal(st.tombstones_dropped, 1);
+  seg = seg_file(dir, 0, ".log", &len);
+  assert_int_equal(len, m[2] + n1b);
+  assert_memory_equal(seg, s0 + m[0] + m[1], m[2]);
+  free(seg);
+  free(p0);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hash128),
@@ -943,6 +1223,9 @@ int main(void) {
       cmocka_unit_test(test_crash_at_every_step),
       cmocka_unit_test(test_crash_mode_writes),
       cmocka_unit_test(test_log_compact_open_log),
+      cmocka_unit_test(test_rewrite_keeps_codec_and_times),
+      cmocka_unit_test(test_open_transaction_and_active_tail),
+      cmocka_unit_test(test_legacy_messages),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
