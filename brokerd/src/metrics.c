@@ -136,6 +136,10 @@ char *sd_metrics_render(const sd_metrics *m, const sd_broker *b, size_t *len) {
       "# HELP seglog_connections_active Open client connections.\n"
       "# TYPE seglog_connections_active gauge\n"
       "seglog_connections_active %lld\n"
+      "# HELP seglog_connections_paused Connections not read because their answers "
+      "wait for the client (backpressure).\n"
+      "# TYPE seglog_connections_paused gauge\n"
+      "seglog_connections_paused %lld\n"
       "# HELP seglog_connections_total Client connections accepted.\n"
       "# TYPE seglog_connections_total counter\n"
       "seglog_connections_total %llu\n"
@@ -143,8 +147,8 @@ char *sd_metrics_render(const sd_metrics *m, const sd_broker *b, size_t *len) {
       "unsupported request.\n# TYPE seglog_protocol_errors_total counter\n"
       "seglog_protocol_errors_total %llu\n",
       (unsigned long long)m->bytes_in, (unsigned long long)m->bytes_out,
-      (long long)m->connections_active, (unsigned long long)m->connections_total,
-      (unsigned long long)m->protocol_errors);
+      (long long)m->connections_active, (long long)m->connections_paused,
+      (unsigned long long)m->connections_total, (unsigned long long)m->protocol_errors);
   int parts = 0;
   for (int i = 0; i < b->topics.n; i++)
     parts += b->topics.topics[i].n_parts;

@@ -24,7 +24,8 @@ typedef struct sd_metrics {
   uint64_t bytes_out;
   uint64_t connections_total;
   int64_t connections_active;
-  uint64_t protocol_errors; /* connections closed over a bad frame */
+  int64_t connections_paused; /* reading stopped: client slow to read answers */
+  uint64_t protocol_errors;   /* connections closed over a bad frame */
   /* HTTP endpoint */
   uv_tcp_t http;
   int http_open;

@@ -62,6 +62,7 @@ struct sd_conn {
   unsigned writes;
   size_t write_bytes;
   bool reading;
+  bool paused;  /* reading stopped by backpressure */
   bool closing; /* uv_close called */
   bool closed;  /* close callback ran */
   char rbuf[READ_CHUNK];
@@ -125,10 +126,18 @@ static void on_conn_closed(uv_handle_t *h) {
   conn_maybe_free(c);
 }
 
+static void conn_unpause(sd_conn *c) {
+  if (c->paused) {
+    c->paused = false;
+    c->srv->b->metrics.connections_paused--;
+  }
+}
+
 static void conn_close(sd_conn *c, const char *why) {
   if (c->closing)
     return;
   c->closing = true;
+  conn_unpause(c);
   SD_DEBUG("connection %llu from %s closed: %s", (unsigned long long)c->id, c->peer, why);
   if (c->reading)
     uv_read_stop((uv_stream_t *)&c->tcp);
@@ -158,6 +167,7 @@ static void conn_update_reading(sd_conn *c) {
   if (c->closing)
     return;
   if (c->srv->stopping) {
+    conn_unpause(c);
     if (c->reading) {
       uv_read_stop((uv_stream_t *)&c->tcp);
       c->reading = false;
@@ -169,8 +179,12 @@ static void conn_update_reading(sd_conn *c) {
   bool busy =
       c->queued >= MAX_QUEUED_REQUESTS || c->write_bytes >= MAX_PENDING_WRITE_BYTES;
   if (busy && c->reading) {
+    SD_DEBUG("connection %llu: %u requests queued, %zu bytes unsent: reading paused",
+             (unsigned long long)c->id, c->queued, c->write_bytes);
     uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = false;
+    c->paused = true;
+    c->srv->b->metrics.connections_paused++;
   } else if (!busy && !c->reading) {
     int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     if (rc != 0) {
@@ -178,6 +192,7 @@ static void conn_update_reading(sd_conn *c) {
       return;
     }
     c->reading = true;
+    conn_unpause(c);
   }
 }
 
