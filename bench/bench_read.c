@@ -4,14 +4,18 @@
  * "CRC"), against a plain read() of the same file as the baseline.
  * Method and results: docs/BENCHMARKS.md.
  *
- * Usage: bench_read DIR [MiB = 1024] [repetitions = 5]
- * Writes DIR/00000000000000000000.log (uncompressed batches of 16 records of
- * ~1 KiB), reads it once to make it resident, then times, best of N:
- *   read      read() in 1 MiB chunks into one buffer (the baseline)
- *   scan      the same read() loop, then every complete batch in the chunk is
- *             framed with sl_batch_peek and checked with sl_batch_validate
- *   scan-mmap the file mapped read-only, batches validated in place
- *   records   as scan, and every record decoded with sl_batch_reader
+ * Usage: bench_read DIR [MiB = 1024, at most 2000] [repetitions = 5]
+ * Appends uncompressed batches of 16 records of ~1 KiB through sl_log_append
+ * to a log in DIR/bench-0 (one segment), reads the segment once to make it
+ * resident, then times, best of N:
+ *   read             read() of the .log in 1 MiB chunks into one buffer
+ *                    (the baseline)
+ *   log_read+crc     sl_log_read_copy of up to 1 MiB at a time from offset 0 to
+ *                    the LEO, every batch checked with sl_batch_validate
+ *   scan+crc         the baseline's read() loop, then every complete batch in
+ *                    the chunk framed with sl_batch_peek and validated
+ *   scan+crc[mmap]   the file mapped read-only, batches validated in place
+ *   scan+crc+records as scan+crc, and every record decoded (sl_batch_reader)
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -25,6 +29,7 @@
 #include "benchutil.h"
 #include "seglog/batch.h"
 #include "seglog/bytes.h"
+#include "seglog/log.h"
 
 #define CHUNK (1u << 20)
 
@@ -114,6 +119,66 @@ static double run_mmap(const char *path, size_t len, long *nbatches) {
   return bench_now() - t0;
 }
 
+/* Reads the whole log through sl_log_read_copy, 1 MiB at a time, validating
+ * each batch. */
+static double run_log_read(sl_log *log, sl_buf *buf, long *nbatches) {
+  long nrec = 0;
+  *nbatches = 0;
+  double t0 = bench_now();
+  int64_t off = 0, leo = sl_log_end_offset(log);
+  while (off < leo) {
+    int64_t next = -1;
+    sl_buf_reset(buf);
+    if (sl_log_read_copy(log, off, CHUNK, -1, buf, &next, NULL) != 0 || next <= off)
+      return -1;
+    if (scan_buf(buf->data, buf->len, NULL, nbatches, &nrec) != (long)buf->len)
+      return -1;
+    off = next;
+  }
+  return bench_now() - t0;
+}
+
+/* Creates DIR/bench-0 with `nbatches` batches appended ~1 MiB at a time. */
+static int make_log(const char *dir, long nbatches, int per_batch, int value_len,
+                    sl_log **out, char *segpath, size_t segcap) {
+  char path[4096];
+  sl_log_config cfg;
+  sl_diag d;
+  sl_buf all = SL_BUF_INIT;
+  sl_diag_clear(&d);
+  sl_log_config_init(&cfg);
+  cfg.segment_bytes = INT32_MAX; /* keep it one segment */
+  snprintf(path, sizeof path, "%s/bench-0", dir);
+  snprintf(segpath, segcap, "%s/00000000000000000000.log", path);
+  int rc = bench_build_batches(&all, 0, nbatches, per_batch, value_len);
+  if (rc == 0)
+    rc = sl_log_open(path, &cfg, SL_LOG_CREATE, NULL, out, &d);
+  size_t pos = 0;
+  while (rc == 0 && pos < all.len) {
+    size_t n = 0; /* whole batches, about 1 MiB */
+    while (pos + n < all.len && n < CHUNK) {
+      int64_t base;
+      int32_t size;
+      int8_t magic;
+      if ((rc = sl_batch_peek(all.data + pos + n, all.len - pos - n, &base, &size,
+                              &magic)) != 0)
+        break;
+      n += (size_t)size;
+    }
+    if (rc == 0)
+      rc = sl_log_append(*out, all.data + pos, n, SL_APPEND_LEADER, 0, 0, NULL, &d);
+    pos += n;
+  }
+  if (rc == 0)
+    rc = sl_log_flush(*out, -1, &d);
+  if (rc != 0) {
+    char msg[1024];
+    fprintf(stderr, "bench_read: %s\n", sl_diag_format(&d, msg, sizeof msg));
+  }
+  sl_buf_release(&all);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: bench_read DIR [MiB] [reps]\n");
@@ -123,37 +188,36 @@ int main(int argc, char **argv) {
   long mib = (long)bench_arg(argc, argv, 2, 1024);
   int reps = (int)bench_arg(argc, argv, 3, 5);
   char path[4096];
-  snprintf(path, sizeof path, "%s/00000000000000000000.log", dir);
   sl_buf seg = SL_BUF_INIT;
+  sl_log *log = NULL;
   sl_batch_reader *deep = NULL;
   uint8_t *buf = malloc(2 * (size_t)CHUNK + (1u << 24));
   int status = 1;
   long per_batch = 16, value_len = 1000;
   long nbatches = (mib << 20) / (per_batch * (value_len + 24));
-  if (!buf || sl_batch_reader_new(0, &deep) != 0)
+  if (mib > 2000 || !buf || sl_batch_reader_new(0, &deep) != 0)
     goto done;
-  if (bench_build_batches(&seg, 0, nbatches, (int)per_batch, (int)value_len) != 0) {
-    fprintf(stderr, "bench_read: building batches failed\n");
+  if (make_log(dir, nbatches, (int)per_batch, (int)value_len, &log, path, sizeof path) !=
+      0)
     goto done;
-  }
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0 || write(fd, seg.data, seg.len) != (ssize_t)seg.len || close(fd) != 0) {
+  struct stat st;
+  if (stat(path, &st) != 0) {
     perror(path);
     goto done;
   }
-  size_t len = seg.len;
-  sl_buf_release(&seg);
+  size_t len = (size_t)st.st_size;
   double gb = (double)len / 1e9;
-  double best[4] = {1e30, 1e30, 1e30, 1e30};
-  long nb[4] = {0};
+  double best[5] = {1e30, 1e30, 1e30, 1e30, 1e30};
+  long nb[5] = {0};
   run_read(path, buf, 0, deep, &nb[0]); /* make it resident */
   for (int r = 0; r < reps; r++) {
-    double t[4];
+    double t[5];
     t[0] = run_read(path, buf, 0, deep, &nb[0]);
     t[1] = run_read(path, buf, 1, deep, &nb[1]);
     t[2] = run_mmap(path, len, &nb[2]);
     t[3] = run_read(path, buf, 2, deep, &nb[3]);
-    for (int i = 0; i < 4; i++) {
+    t[4] = run_log_read(log, &seg, &nb[4]);
+    for (int i = 0; i < 5; i++) {
       if (t[i] < 0) {
         fprintf(stderr, "bench_read: pass %d failed\n", i);
         goto done;
@@ -162,20 +226,22 @@ int main(int argc, char **argv) {
         best[i] = t[i];
     }
   }
-  if (nb[1] != nbatches || nb[2] != nbatches || nb[3] != nbatches) {
-    fprintf(stderr, "bench_read: saw %ld/%ld/%ld batches, wrote %ld\n", nb[1], nb[2],
-            nb[3], nbatches);
+  if (nb[1] != nbatches || nb[2] != nbatches || nb[3] != nbatches || nb[4] != nbatches) {
+    fprintf(stderr, "bench_read: saw %ld/%ld/%ld/%ld batches, wrote %ld\n", nb[1], nb[2],
+            nb[3], nb[4], nbatches);
     goto done;
   }
-  printf("# segment %.0f MiB, %ld batches of %ld records, best of %d\n",
-         (double)len / (1 << 20), nbatches, per_batch, reps);
+  printf(
+      "# segment %.0f MiB, %ld batches of %ld records, %zu bytes per batch, best of %d\n",
+      (double)len / (1 << 20), nbatches, per_batch, len / (size_t)nbatches, reps);
   bench_report("read", gb / best[0], "GB/s", 1.0, "read");
+  bench_report("log_read+crc", gb / best[4], "GB/s", best[0] / best[4], "read");
   bench_report("scan+crc", gb / best[1], "GB/s", best[0] / best[1], "read");
   bench_report("scan+crc[mmap]", gb / best[2], "GB/s", best[0] / best[2], "read");
   bench_report("scan+crc+records", gb / best[3], "GB/s", best[0] / best[3], "read");
   status = 0;
 done:
-  unlink(path);
+  sl_log_close(log, NULL);
   sl_buf_release(&seg);
   sl_batch_reader_free(deep);
   free(buf);

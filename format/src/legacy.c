@@ -4,7 +4,7 @@
  * compressed wrapper messages (gzip, snappy, lz4) and their inner message
  * sets, with v1 relative inner offsets and LogAppendTime taken from the
  * wrapper.  The batch reader in record.c dispatches here for magic 0/1.
- * Layout: docs/FORMAT.md, "Legacy message sets".
+ * Layout: docs/FORMAT.md, "Legacy messages".
  */
 #include "record_int.h"
 
@@ -226,7 +226,7 @@ int sl__legacy_next(sl__legacy_iter *it, sl_record *rec, sl_diag *diag) {
   it->remaining--;
   rec->offset = (int64_t)((uint64_t)m.offset + (uint64_t)it->offset_shift);
   rec->timestamp = it->append_time ? it->wrapper_ts : m.timestamp;
-  rec->attributes = m.attributes;
+  rec->attributes = 0; /* the message attributes are in the header */
   rec->key = m.key;
   rec->key_len = m.key_len;
   rec->value = m.value;

@@ -6,7 +6,7 @@
  * control record parsing.  Legacy magic 0/1 entries are decoded by legacy.c
  * behind the same reader.
  * Layout: docs/FORMAT.md, "Record batches" (records, control batches,
- * compression) and "Legacy message sets".
+ * compression) and "Legacy messages".
  */
 #include <stdlib.h>
 #include <string.h>

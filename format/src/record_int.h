@@ -1,7 +1,7 @@
 /*
  * record_int.h - internals shared by the batch reader (record.c) and the
  * legacy magic 0/1 decoder (legacy.c).  Layouts: docs/FORMAT.md, "Record
- * batches" and "Legacy message sets".
+ * batches" and "Legacy messages".
  */
 #ifndef SEGLOG_RECORD_INT_H
 #define SEGLOG_RECORD_INT_H

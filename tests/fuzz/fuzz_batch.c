@@ -5,7 +5,7 @@
  * bounded reader and walked to the end; control records are parsed; every v2
  * batch that reads cleanly is rebuilt with the builder from its records and
  * must read back to the same records.  Formats: docs/FORMAT.md, "Record
- * batches" and "Legacy message sets".
+ * batches" and "Legacy messages".
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -6,7 +6,8 @@
  *
  *   sltool dump FILE.log            one JSON line per record (see below)
  *   sltool build [opts] < in.jsonl  v2 batches to stdout
- *   sltool index FILE.index|FILE.timeindex   one JSON line per index entry
+ *   sltool append [opts] DIR < in.jsonl  the same batches through the log API
+ *   sltool index FILE.index|.timeindex|.txnindex  one JSON line per entry
  *
  * JSON conventions: byte strings (keys, values, header keys and values) are
  * standard base64 with padding; null is JSON null and the empty string is "",
@@ -60,6 +61,7 @@
 #include "seglog/compress.h"
 #include "seglog/crc.h"
 #include "seglog/error.h"
+#include "seglog/log.h"
 
 #define EXIT_DATA 1  /* bad input data or a library error */
 #define EXIT_USAGE 2 /* bad command line */
@@ -1438,6 +1440,173 @@ static int cmd_build(int argc, char **argv) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* append                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct append_ctx {
+  sl_log *log;
+  unsigned flags;       /* SL_APPEND_LEADER or SL_APPEND_FOLLOWER */
+  int32_t leader_epoch; /* leader mode */
+  int64_t now_ms;       /* 0 = the wall clock */
+  jw *w;
+} append_ctx;
+
+/* Appends one batch through the log and prints what the log reports. */
+static int log_sink(void *ctx, uint8_t *batch, size_t size, char *err, size_t errcap) {
+  append_ctx *a = ctx;
+  sl_append_info info;
+  sl_diag d;
+  sl_diag_clear(&d);
+  int rc =
+      sl_log_append(a->log, batch, size, a->flags, a->leader_epoch, a->now_ms, &info, &d);
+  if (rc < 0) {
+    char msg[700];
+    snprintf(err, errcap, "sl_log_append: %s", sl_diag_format(&d, msg, sizeof(msg)));
+    return -1;
+  }
+  jw *w = a->w;
+  jw_open(w, '{');
+  jw_key(w, "append");
+  jw_open(w, '{');
+  jw_key(w, "first_offset");
+  jw_i64(w, info.first_offset);
+  jw_key(w, "last_offset");
+  jw_i64(w, info.last_offset);
+  jw_key(w, "segment_base");
+  jw_i64(w, info.segment_base);
+  jw_key(w, "position");
+  jw_i64(w, info.position);
+  jw_key(w, "size");
+  jw_i64(w, (int64_t)size);
+  jw_key(w, "max_timestamp");
+  jw_i64(w, info.max_timestamp);
+  jw_key(w, "log_append_time");
+  jw_i64(w, info.log_append_time);
+  jw_key(w, "duplicate");
+  jw_bool(w, info.duplicate);
+  jw_close(w, '}');
+  jw_close(w, '}');
+  jw_line_end(w);
+  return 0;
+}
+
+/*
+ * sltool append [--config NAME=VALUE]... [--follower] [--leader-epoch N]
+ *               [--now-ms N] [--roll] [build options] DIR < records.jsonl
+ * Builds batches as `build` does and appends each through sl_log_append into
+ * the partition directory DIR (created if missing; --roll first rolls a new
+ * segment at the log end), then closes the log cleanly.  Prints one
+ * {"append":{...}} line per batch (what sl_append_info says) and a final
+ * {"closed":{"log_end_offset":N,"segments":N}} line.
+ */
+static int cmd_append(int argc, char **argv) {
+  builder_state st;
+  sl_log_config cfg;
+  append_ctx a;
+  sl_diag d;
+  jw w;
+  bool roll = false;
+  int status = EXIT_USAGE;
+  char msg[700];
+  builder_state_init(&st);
+  sl_log_config_init(&cfg);
+  memset(&a, 0, sizeof(a));
+  sl_diag_clear(&d);
+  jw_init(&w, stdout);
+  a.flags = SL_APPEND_LEADER;
+  a.w = &w;
+  /* Our own options first, then the build options, then DIR. */
+  int k = 1;
+  for (; k < argc; k++) {
+    int64_t x;
+    if (strcmp(argv[k], "--follower") == 0) {
+      a.flags = SL_APPEND_FOLLOWER;
+    } else if (strcmp(argv[k], "--roll") == 0) {
+      roll = true;
+    } else if (strcmp(argv[k], "--config") == 0 && k + 1 < argc) {
+      char name[128];
+      const char *eq = strchr(argv[++k], '=');
+      size_t n = eq ? (size_t)(eq - argv[k]) : 0;
+      if (!eq || n == 0 || n >= sizeof(name)) {
+        fprintf(stderr, "sltool: --config wants NAME=VALUE, got '%s'\n", argv[k]);
+        goto done;
+      }
+      memcpy(name, argv[k], n);
+      name[n] = 0;
+      int rc = sl_log_config_set(&cfg, name, eq + 1, &d);
+      if (rc < 0) {
+        fprintf(stderr, "sltool: --config %s: %s\n", argv[k],
+                sl_diag_format(&d, msg, sizeof(msg)));
+        goto done;
+      }
+    } else if (strcmp(argv[k], "--leader-epoch") == 0 && k + 1 < argc) {
+      if (parse_i64_arg(argv[++k], INT32_MIN, INT32_MAX, &x) < 0)
+        goto done;
+      a.leader_epoch = (int32_t)x;
+    } else if (strcmp(argv[k], "--now-ms") == 0 && k + 1 < argc) {
+      if (parse_i64_arg(argv[++k], 1, INT64_MAX, &a.now_ms) < 0)
+        goto done;
+    } else {
+      break;
+    }
+  }
+  int first = parse_build_opts(argc - k + 1, argv + k - 1, &st);
+  if (first < 0 || first != argc - k + 1 - 1) {
+    fprintf(
+        stderr,
+        "usage: sltool append [--config NAME=VALUE]... [--follower] [--roll]\n"
+        "         [--leader-epoch N] [--now-ms N] [build options] DIR < records.jsonl\n");
+    goto done;
+  }
+  const char *dir = argv[argc - 1];
+  status = EXIT_DATA;
+  int rc = sl_log_config_validate(&cfg, &d);
+  if (rc == 0)
+    rc = sl_log_open(dir, &cfg, SL_LOG_CREATE, NULL, &a.log, &d);
+  if (rc < 0) {
+    fprintf(stderr, "sltool: %s: %s\n", dir, sl_diag_format(&d, msg, sizeof(msg)));
+    goto done;
+  }
+  if (roll && (rc = sl_log_roll(a.log, a.now_ms, &d)) < 0) {
+    fprintf(stderr, "sltool: rolling %s: %s\n", dir,
+            sl_diag_format(&d, msg, sizeof(msg)));
+    goto done;
+  }
+  if (st.next_offset < sl_log_end_offset(a.log))
+    st.next_offset = sl_log_end_offset(a.log);
+  st.sink = log_sink;
+  st.sink_ctx = &a;
+  status = build_from_lines(&st, stdin);
+  int64_t leo = sl_log_end_offset(a.log);
+  size_t segments = sl_log_segments(a.log, NULL, 0);
+  rc = sl_log_close(a.log, &d);
+  a.log = NULL;
+  if (rc < 0) {
+    fprintf(stderr, "sltool: closing %s: %s\n", dir,
+            sl_diag_format(&d, msg, sizeof(msg)));
+    if (!status)
+      status = EXIT_DATA;
+  } else if (!status) {
+    jw_open(&w, '{');
+    jw_key(&w, "closed");
+    jw_open(&w, '{');
+    jw_key(&w, "log_end_offset");
+    jw_i64(&w, leo);
+    jw_key(&w, "segments");
+    jw_i64(&w, (int64_t)segments);
+    jw_close(&w, '}');
+    jw_close(&w, '}');
+    jw_line_end(&w);
+  }
+done:
+  if (a.log)
+    sl_log_close(a.log, NULL);
+  builder_state_release(&st);
+  int frc = finish_stdout();
+  return status ? status : frc;
+}
+
+/* ------------------------------------------------------------------------ */
 /* index                                                                     */
 /* ------------------------------------------------------------------------ */
 
@@ -1469,23 +1638,30 @@ static bool ends_with(const char *s, const char *suffix) {
   return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+typedef enum index_kind { INDEX_OFFSET, INDEX_TIME, INDEX_TXN } index_kind;
+
 static int cmd_index(int argc, char **argv) {
   uint8_t *data = NULL;
-  size_t len = 0;
+  size_t len = 0, entry;
   int64_t base;
-  bool time_index;
+  index_kind kind;
   jw w;
   int status = EXIT_DATA;
   if (argc != 2) {
-    fprintf(stderr, "usage: sltool index FILE.index|FILE.timeindex\n");
+    fprintf(stderr, "usage: sltool index FILE.index|FILE.timeindex|FILE.txnindex\n");
     return EXIT_USAGE;
   }
   if (ends_with(argv[1], ".timeindex")) {
-    time_index = true;
+    kind = INDEX_TIME;
+    entry = 12;
+  } else if (ends_with(argv[1], ".txnindex")) {
+    kind = INDEX_TXN;
+    entry = 34;
   } else if (ends_with(argv[1], ".index")) {
-    time_index = false;
+    kind = INDEX_OFFSET;
+    entry = 8;
   } else {
-    fprintf(stderr, "sltool: %s: not a .index or .timeindex file\n", argv[1]);
+    fprintf(stderr, "sltool: %s: not a .index, .timeindex or .txnindex file\n", argv[1]);
     return EXIT_USAGE;
   }
   if (segment_base_offset(argv[1], &base) < 0) {
@@ -1494,7 +1670,6 @@ static int cmd_index(int argc, char **argv) {
   }
   if (read_whole_file(argv[1], &data, &len) < 0)
     return EXIT_DATA;
-  size_t entry = time_index ? 12 : 8;
   jw_init(&w, stdout);
   if (len % entry != 0) {
     sl_diag d;
@@ -1507,11 +1682,10 @@ static int cmd_index(int argc, char **argv) {
   sl_rbuf rb;
   sl_rbuf_init(&rb, data, len);
   while (sl_rbuf_left(&rb) >= entry) {
-    int64_t pos = (int64_t)rb.pos;
     jw_open(&w, '{');
     jw_key(&w, "position_in_index");
-    jw_i64(&w, pos);
-    if (time_index) {
+    jw_i64(&w, (int64_t)rb.pos);
+    if (kind == INDEX_TIME) {
       int64_t ts = sl_rbuf_i64(&rb);
       int32_t rel = sl_rbuf_i32(&rb);
       jw_key(&w, "timestamp");
@@ -1520,7 +1694,7 @@ static int cmd_index(int argc, char **argv) {
       jw_i64(&w, rel);
       jw_key(&w, "offset");
       jw_i64(&w, base + rel);
-    } else {
+    } else if (kind == INDEX_OFFSET) {
       int32_t rel = sl_rbuf_i32(&rb);
       int32_t p = sl_rbuf_i32(&rb);
       jw_key(&w, "relative_offset");
@@ -1529,6 +1703,15 @@ static int cmd_index(int argc, char **argv) {
       jw_i64(&w, base + rel);
       jw_key(&w, "position");
       jw_i64(&w, p);
+    } else {
+      static const char *const names[] = {"producer_id", "first_offset", "last_offset",
+                                          "last_stable_offset"};
+      jw_key(&w, "version");
+      jw_i64(&w, sl_rbuf_i16(&rb));
+      for (size_t k = 0; k < 4; k++) {
+        jw_key(&w, names[k]);
+        jw_i64(&w, sl_rbuf_i64(&rb));
+      }
     }
     jw_close(&w, '}');
     jw_line_end(&w);
@@ -1551,7 +1734,8 @@ typedef struct command {
 static const command commands[] = {
     {"dump", cmd_dump, "dump FILE.log                 records as JSON lines"},
     {"build", cmd_build, "build [opts] < in > out.log   v2 batches from JSON lines"},
-    {"index", cmd_index, "index FILE.index|.timeindex   index entries as JSON lines"},
+    {"append", cmd_append, "append [opts] DIR < in         through the log API"},
+    {"index", cmd_index, "index FILE.{index,timeindex,txnindex}  entries as JSON lines"},
 };
 
 static int usage(void) {

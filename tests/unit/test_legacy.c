@@ -3,7 +3,7 @@
  * validation, iteration of plain messages and of gzip/snappy/lz4 wrappers
  * (v0 absolute inner offsets, v1 relative inner offsets, v1 LogAppendTime),
  * the magic-0 lz4 header-checksum quirk, and malformed entries.
- * Layout: docs/FORMAT.md, "Legacy message sets".
+ * Layout: docs/FORMAT.md, "Legacy messages".
  */
 #include "testutil.h"
 
@@ -123,6 +123,7 @@ static void assert_rec(const sl_record *r, const exp_rec *e) {
   if (e->value_len > 0)
     assert_memory_equal(r->value, e->value, (size_t)e->value_len);
   assert_int_equal(r->header_count, 0);
+  assert_int_equal(r->attributes, 0);
 }
 
 static void test_exact_messages(void **state) {

@@ -449,6 +449,22 @@ static void test_markers_exact(void **state) {
       SL_EINVAL);
   assert_int_equal(out.len, 156);
 
+  /* the example of docs/FORMAT.md "Control batches and transaction markers" */
+  static const char DOC[] = "00 00 00 00 00 00 00 0a 00 00 00 42 00 00 00 03"
+                            "02 b2 de 5e ad 00 30 00 00 00 00 00 00 01 8b cf"
+                            "e5 69 f4 00 00 01 8b cf e5 69 f4 00 00 00 00 00"
+                            "00 0f a0 00 02 ff ff ff ff 00 00 00 01 20 00 00"
+                            "00 08 00 00 00 01 0c 00 00 00 00 00 07 00";
+  sl_buf doc = SL_BUF_INIT;
+  assert_int_equal(
+      sl_batch_build_marker(&doc, 10, 4000, 2, SL_CONTROL_COMMIT, 7, 1700000000500LL, 3),
+      SL_OK);
+  assert_int_equal(tu_unhex(DOC, want, sizeof(want)), 78);
+  assert_int_equal(doc.len, 78);
+  assert_memory_equal(doc.data, want, 78);
+  assert_int_equal(sl_load_be32(doc.data + SL_BATCH_OFF_CRC), 0xb2de5eadu);
+  sl_buf_release(&doc);
+
   sl_batch_reader *rd;
   assert_int_equal(sl_batch_reader_new(0, &rd), SL_OK);
   static const struct {

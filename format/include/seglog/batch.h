@@ -71,9 +71,15 @@ enum {
   SL_CONTROL_KRAFT_VOTERS = 6
 };
 
-/* The batch header.  For legacy (magic 0/1) entries the reader fills what maps:
- * base_offset/last offset, magic, crc, attributes (codec, timestamp type),
- * timestamps, records_count; producer fields are -1. */
+/*
+ * The batch header.  For legacy (magic 0/1) entries the reader fills what maps:
+ * base_offset = the first (inner) record's absolute offset, last_offset_delta to
+ * the last one, batch_length = entry size - 12, magic, crc (the stored CRC-32),
+ * attributes (the message's: codec, timestamp type), base_timestamp = the first
+ * record's timestamp (-1 for v0), max_timestamp = the message's own timestamp
+ * (the wrapper's for compressed sets, -1 for v0), records_count; leader epoch
+ * and producer fields are -1.
+ */
 typedef struct sl_batch_header {
   int64_t base_offset;
   int32_t batch_length; /* bytes after the length field: size - 12 */
@@ -151,8 +157,8 @@ typedef struct sl_header {
 
 typedef struct sl_record {
   int64_t offset;    /* absolute */
-  int64_t timestamp; /* absolute; LogAppendTime substituted */
-  int8_t attributes;
+  int64_t timestamp; /* absolute; LogAppendTime substituted; -1 for magic 0 */
+  int8_t attributes; /* the v2 record attributes byte (unused, 0); 0 for legacy */
   const uint8_t *key;
   int32_t key_len; /* -1 = null key */
   const uint8_t *value;
@@ -161,7 +167,12 @@ typedef struct sl_record {
   int32_t header_count;
 } sl_record;
 
-/* A parsed control record (key and, for ABORT/COMMIT, value). */
+/*
+ * A parsed control record (key and, for ABORT/COMMIT, value).  sl_control_parse
+ * gives SL_ECORRUPT for a key shorter than 4 bytes, a negative version, or an
+ * ABORT/COMMIT value shorter than 6 bytes or with a negative version; unknown
+ * types parse (callers ignore them) with value_version/coordinator_epoch -1.
+ */
 typedef struct sl_control {
   int16_t version;
   int16_t type;
@@ -183,15 +194,26 @@ void sl_batch_reader_free(sl_batch_reader *r); /* NULL ok */
 
 /*
  * Opens one complete batch or legacy entry of exactly `size` bytes (magic 0, 1
- * or 2).  Does not verify the CRC (call sl_batch_validate for that).  Fills
- * `hdr` (may be NULL).  The batch bytes must stay valid while iterating.
+ * or 2).  Does not verify the batch CRC (call sl_batch_validate for that).
+ * Fills `hdr` (may be NULL).  The batch bytes must stay valid while iterating.
+ * A compressed records section (or legacy wrapper value) is decompressed here
+ * into the reader's buffer: SL_ETOO_LARGE beyond max_decompressed, SL_ECORRUPT
+ * for a bad stream (diag pos 61, or the wrapper value's position).  A legacy
+ * wrapper's inner messages are all checked here (structure, same magic, not
+ * compressed, CRC-32 -> SL_ECRC, increasing offsets).  A compressed v2 batch
+ * with records_count 0 is not decompressed (Kafka never looks at it).
+ * Errors leave the reader in an error state until the next open.
  */
 int sl_batch_reader_open(sl_batch_reader *r, const uint8_t *batch, size_t size,
                          sl_batch_header *hdr, sl_diag *diag);
 /*
  * Next record: 1 with *rec filled, 0 at the end (after checking that the record
  * count and the records section agree exactly), negative error on a malformed
- * record (SL_ECORRUPT with the position in diag).
+ * record (SL_ECORRUPT; diag pos is the byte position in the batch for
+ * uncompressed batches, 61 for compressed ones with the decompressed position in
+ * the message).  The error is sticky until the next open.  rec->headers points
+ * to an array owned by the reader, valid until the next call.  Offsets are not
+ * checked for order here (Kafka validates that on append, not on read).
  */
 int sl_batch_reader_next(sl_batch_reader *r, sl_record *rec, sl_diag *diag);
 
@@ -220,22 +242,36 @@ void sl_batch_builder_free(sl_batch_builder *b); /* NULL ok */
 /* Starts a new batch with new options, keeping memory. */
 void sl_batch_builder_reset(sl_batch_builder *b, const sl_batch_builder_opts *o);
 /*
- * Appends a record with offset = base_offset + count (key_len/value_len -1 =
- * null).  The data is copied.
+ * Appends a record at the next offset: base_offset for the first, else the last
+ * offset + 1 (key_len/value_len -1 = null; a header key may not be null).  The
+ * data is copied.  The first record's timestamp becomes baseTimestamp unless a
+ * delete horizon is set.  SL_EINVAL for bad lengths or pointers,
+ * SL_EINVALID_OFFSET when the offset delta would exceed INT32_MAX.
  */
 int sl_batch_builder_add(sl_batch_builder *b, int64_t timestamp, const void *key,
                          int32_t key_len, const void *value, int32_t value_len,
                          const sl_header *headers, int32_t header_count);
-/* Appends a record at an explicit absolute offset (must increase), keeping
+/* Appends a record at an explicit absolute offset (must be >= base_offset and
+ * strictly above the previous one, else SL_EINVALID_OFFSET), keeping
  * rec->attributes; used by the cleaner and by copy tools. */
 int sl_batch_builder_add_record(sl_batch_builder *b, const sl_record *rec);
 int32_t sl_batch_builder_count(const sl_batch_builder *b);
 /* Uncompressed bytes so far, header included: for size-based batching. */
 size_t sl_batch_builder_size(const sl_batch_builder *b);
-/* Appends the finished batch to `out`; the builder can then be reset. */
+/*
+ * Appends the finished batch to `out` (on error `out` is left as it was); the
+ * builder can then be reset.  Header: attributes from the options (codec,
+ * LogAppendTime, transactional, control, delete horizon), lastOffsetDelta =
+ * override or last - base (an override below that is SL_EINVAL), maxTimestamp
+ * = override or the largest record timestamp, CRC-32C over [21, end).  With
+ * no records: SL_EINVAL unless last_offset_delta is overridden, then an empty
+ * 61-byte batch (no codec, no delete horizon, baseTimestamp -1, maxTimestamp =
+ * the override or -1), as Kafka's DefaultRecordBatch.writeEmptyHeader.
+ */
 int sl_batch_builder_finish(sl_batch_builder *b, sl_buf *out);
 
-/* Appends a complete COMMIT or ABORT marker batch (one control record). */
+/* Appends a complete COMMIT or ABORT marker batch (one control record, 78
+ * bytes, attributes 0x30, baseSequence -1); other types give SL_EINVAL. */
 int sl_batch_build_marker(sl_buf *out, int64_t base_offset, int64_t producer_id,
                           int16_t producer_epoch, int type, int32_t coordinator_epoch,
                           int64_t timestamp, int32_t partition_leader_epoch);

@@ -42,7 +42,9 @@ extern "C" {
   X(OUT_OF_ORDER_SEQUENCE, "out of order producer sequence")                             \
   X(INVALID_PRODUCER_EPOCH, "producer epoch is older than the current one")              \
   X(UNKNOWN_PRODUCER_ID, "unknown producer id")                                          \
-  X(INTERRUPTED, "operation interrupted")
+  X(INTERRUPTED, "operation interrupted")                                                \
+  X(INVALID_TXN_STATE, "producer write is not valid in the transaction state")           \
+  X(TRANSACTION_COORDINATOR_FENCED, "transaction marker from an older coordinator")
 
 typedef enum sl_err {
   SL_OK = 0,
