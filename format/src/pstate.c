@@ -569,6 +569,49 @@ static staged *stage_get(sl_pstate *ps, int64_t pid) {
   return s;
 }
 
+/*
+ * Makes room, before anything is staged, for everything staging this batch
+ * and committing the append may need, so that sl_pstate_commit never has to
+ * allocate (it runs after the batches are written) and the producer limit is
+ * enforced before the write.
+ */
+static int stage_reserve(sl_pstate *ps, int64_t pid, sl_diag *diag) {
+  size_t unknown = 0;
+  bool staged_already = false;
+  for (size_t i = 0; i < ps->nst; i++) {
+    if (!ps->st[i].known)
+      unknown++;
+    if (ps->st[i].cur.pid == pid)
+      staged_already = true;
+  }
+  bool is_new = !staged_already && table_find(ps, pid) == NULL;
+  if (is_new && ps->max_producers > 0 && ps->nprod + unknown + 1 > ps->max_producers)
+    return sl_diag_set(diag, SL_ETOO_LARGE, -1,
+                       "producer %" PRId64 " would exceed the limit of %zu producers",
+                       pid, ps->max_producers);
+  if (table_reserve(ps, unknown + (is_new ? 1 : 0)) ||
+      txn_reserve(&ps->ongoing, ps->started.n + 1) ||
+      txn_reserve(&ps->unreplicated, ps->ndone + 1) || txn_reserve(&ps->started, 1))
+    return sl_diag_set(diag, SL_ENOMEM, -1, "out of memory");
+  if (ps->ndone == ps->capdone) {
+    size_t nc = ps->capdone ? ps->capdone * 2 : 8;
+    sl_pstate_txn *nd = realloc(ps->done, nc * sizeof(*nd));
+    if (nd == NULL)
+      return sl_diag_set(diag, SL_ENOMEM, -1, "out of memory");
+    ps->done = nd;
+    ps->capdone = nc;
+  }
+  if (ps->nst == ps->capst) {
+    size_t nc = ps->capst ? ps->capst * 2 : 8;
+    staged *ns = realloc(ps->st, nc * sizeof(*ns));
+    if (ns == NULL)
+      return sl_diag_set(diag, SL_ENOMEM, -1, "out of memory");
+    ps->st = ns;
+    ps->capst = nc;
+  }
+  return SL_OK;
+}
+
 /* checkProducerEpoch */
 static int check_epoch(const sl_pstate *ps, const pentry *upd, int16_t epoch,
                        int64_t offset, sl_diag *diag) {
@@ -657,6 +700,9 @@ int sl_pstate_stage(sl_pstate *ps, const sl_batch_header *h, const sl_control *m
     if (rc)
       return rc;
   }
+  rc = stage_reserve(ps, h->producer_id, diag);
+  if (rc)
+    return rc;
   size_t nst_before = ps->nst;
   staged *s = stage_get(ps, h->producer_id);
   if (s == NULL)

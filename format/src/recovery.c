@@ -575,6 +575,26 @@ static int load_writer(sl_log *log, const sl_log_open_opts *opts, sl_diag *diag)
   rc = sl__log_update_end(log, diag);
   if (rc)
     goto out;
+  {
+    /* Even when recovery was skipped (clean shutdown), never append after
+     * bytes that do not frame as complete batches: cut them (a preallocated
+     * .log has a zero tail by design; appends overwrite it). */
+    sl__segment *a = log->segs[log->nsegs - 1];
+    off_t flen;
+    rc = sl__fio_file_size(a->fd, &flen, a->log_path, diag);
+    if (rc)
+      goto out;
+    if ((int64_t)flen > a->size && !log->cfg.preallocate) {
+      rc = sl__fio_truncate(a->fd, a->size, a->log_path, diag);
+      if (rc)
+        goto out;
+      log->report.bytes_truncated += (int64_t)flen - a->size;
+      sl_diag d;
+      sl_diag_clear(&d);
+      sl__diag_path(&d, a->log_path);
+      note_bad(log, &d, a->size);
+    }
+  }
   if (want_start > log->leo) {
     /* Everything is below the checkpointed log start: restart there. */
     while (log->nsegs > 0) {

@@ -590,6 +590,21 @@ static void test_many_producers(void **state) {
   assert_int_equal(client_append(ps, &h, NULL), SL_ETOO_LARGE);
   assert_int_equal(sl_pstate_producer_count(ps), 2);
   sl_pstate_free(ps);
+  /* the limit counts producers staged in the same append, at stage time */
+  cfg.max_producers = 2;
+  assert_int_equal(sl_pstate_new(NULL, &cfg, &ps), SL_OK);
+  h = data_batch(0, 1, 1, 0, 0, false, 1);
+  assert_int_equal(client_append(ps, &h, NULL), SL_OK);
+  sl_batch_header h2 = data_batch(1, 1, 2, 0, 0, false, 1);
+  sl_batch_header h3 = data_batch(2, 1, 3, 0, 0, false, 1);
+  sl_batch_header h4 = data_batch(3, 1, 2, 0, 1, false, 1);
+  sl_pstate_begin(ps, SL_ORIGIN_CLIENT);
+  assert_int_equal(sl_pstate_stage(ps, &h2, NULL, NULL, NULL), SL_OK);
+  assert_int_equal(sl_pstate_stage(ps, &h4, NULL, NULL, NULL), SL_OK); /* same new one */
+  assert_int_equal(sl_pstate_stage(ps, &h3, NULL, NULL, NULL), SL_ETOO_LARGE);
+  assert_int_equal(sl_pstate_commit(ps, 4, NULL, NULL), SL_OK);
+  assert_int_equal(sl_pstate_producer_count(ps), 2);
+  sl_pstate_free(ps);
 }
 
 static void test_snapshot_round_trip(void **state) {

@@ -198,8 +198,9 @@ int sl_pstate_stage(sl_pstate *ps, const sl_batch_header *h, const sl_control *m
  * Applies the staged append after its batches are written: producer entries,
  * started and completed transactions, map end offset = next_offset.  *txns
  * (may be NULL) receives the completed transactions in marker order, borrowed
- * until the next begin/apply; *ntxns their count.  SL_ENOMEM leaves the state
- * unchanged.
+ * until the next begin/apply; *ntxns their count.  Cannot fail after
+ * successful stages: sl_pstate_stage reserves all memory the commit needs and
+ * enforces max_producers (SL_ETOO_LARGE) before anything is written.
  */
 int sl_pstate_commit(sl_pstate *ps, int64_t next_offset, const sl_pstate_txn **txns,
                      size_t *ntxns);
