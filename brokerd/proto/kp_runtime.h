@@ -20,13 +20,17 @@
  *       before anything is allocated), SL_ECORRUPT for other malformed input
  *       (negative length other than -1, null where not nullable, string over
  *       32767 bytes, bad varint, tagged field not filling its size),
- *       SL_ETOO_LARGE when the arena cap is reached.  Decoding stops after the message:
- * the caller checks sl_rbuf_left(r) if trailing bytes matter. int kp_M_size(int16_t
- * version, const kp_M *in, size_t *size); Exact encoded size; validates the value for
- * `version` (null in a non-nullable field or a negative count -> SL_EINVAL, string longer
- * than 32767 or total over KP_MAX_ENCODED -> SL_ETOO_LARGE). int kp_M_encode(sl_buf *w,
- * int16_t version, const kp_M *in); Appends the encoding to w (reserving kp_M_size
- * first).  On error w is left as it was.  Fields absent from `version` are not written.
+ *       SL_ETOO_LARGE when the arena cap is reached.  Decoding stops after
+ *       the message: the caller checks sl_rbuf_left(r) if trailing bytes matter.
+ *   int kp_M_size(int16_t version, const kp_M *in, size_t *size);
+ *       Exact encoded size; validates the value for `version`: null in a
+ *       non-nullable field or a negative count -> SL_EINVAL; a string longer
+ *       than 32767 or a total over KP_MAX_ENCODED -> SL_ETOO_LARGE; a field
+ *       the version lacks holding a non-default value -> SL_EUNSUPPORTED,
+ *       unless the schema marks it ignorable (as Kafka does).
+ *   int kp_M_encode(sl_buf *w, int16_t version, const kp_M *in);
+ *       Appends the encoding to w (reserving kp_M_size first).  On error w is
+ *       left as it was.  Fields absent from `version` are not written.
  */
 #ifndef KP_RUNTIME_H
 #define KP_RUNTIME_H

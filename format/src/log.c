@@ -100,6 +100,41 @@ int sl__log_latch(sl_log *log, int rc, sl_diag *diag) {
   return SL_EFAILED;
 }
 
+int sl__batch_marker(const uint8_t *batch, size_t size, sl_control *ctl, bool *has,
+                     sl_diag *diag) {
+  sl_batch_reader *r = NULL;
+  sl_record rec;
+  *has = false;
+  int rc = sl_batch_reader_new(0, &r);
+  if (rc == SL_OK)
+    rc = sl_batch_reader_open(r, batch, size, NULL, diag);
+  if (rc == SL_OK) {
+    int more = sl_batch_reader_next(r, &rec, diag);
+    if (more < 0)
+      rc = more;
+    else if (more == 1) {
+      rc = sl_control_parse(&rec, ctl, diag);
+      *has = rc == SL_OK;
+    }
+  }
+  sl_batch_reader_free(r);
+  return rc;
+}
+
+int sl__log_add_aborted(sl__segment *s, const sl_pstate_txn *txns, size_t n,
+                        sl_diag *diag) {
+  for (size_t i = 0; i < n; i++) {
+    if (!txns[i].aborted)
+      continue;
+    sl_aborted_txn t = {0, txns[i].producer_id, txns[i].first_offset, txns[i].last_offset,
+                        txns[i].last_stable_offset};
+    int rc = sl__txnindex_append(&s->txn, &t, diag);
+    if (rc)
+      return rc;
+  }
+  return SL_OK;
+}
+
 static sl__segment *active(sl_log *log) {
   return log->nsegs ? log->segs[log->nsegs - 1] : NULL;
 }
@@ -321,6 +356,8 @@ static void log_free(sl_log *log) {
     sl__segment_unref(log->pending[i].seg);
   free(log->pending);
   sl_dir_lock_release(log->lock);
+  sl_epoch_cache_free(log->epochs);
+  sl_pstate_free(log->ps);
   pthread_mutex_destroy(&log->mu);
   free(log->dir);
   free(log);
@@ -407,6 +444,12 @@ int sl_log_close(sl_log *log, sl_diag *diag) {
     sl__segment *a = active(log);
     if (a != NULL)
       rc = sl__segment_on_become_inactive(a, diag);
+    if (rc == SL_OK && log->ps != NULL) {
+      sl_pstate_set_map_end_offset(log->ps, log->leo);
+      rc = sl_pstate_take_snapshot(log->ps, true, diag);
+    }
+    if (rc == SL_OK && log->epochs != NULL)
+      rc = sl_epoch_cache_flush(log->epochs, diag);
     if (rc == SL_OK)
       rc = flush_impl(log, log->leo, true, diag);
   }
@@ -504,6 +547,13 @@ int sl__log_roll_locked(sl_log *log, int64_t expected_next, int64_t now_ms,
   }
   if (log->leo < base)
     log->leo = base;
+  if (log->ps != NULL) {
+    /* Kafka's roll: a producer snapshot at the new base offset. */
+    sl_pstate_set_map_end_offset(log->ps, base);
+    rc = sl_pstate_take_snapshot(log->ps, true, diag);
+    if (rc)
+      return sl__log_latch(log, rc, diag);
+  }
   /* Kafka flushes everything below the new base (asynchronously); the
    * recovery point moves there.  We do it now. */
   return sl__log_flush_locked(log, base, diag);
@@ -631,6 +681,7 @@ int sl_log_append(sl_log *log, uint8_t *data, size_t len, unsigned flags,
                   sl_diag *diag) {
   sl__batch_info *infos = NULL;
   size_t n = 0;
+  bool staged = false;
   int rc;
   now_ms = now_or(now_ms);
   pthread_mutex_lock(&log->mu);
@@ -687,6 +738,56 @@ int sl_log_append(sl_log *log, uint8_t *data, size_t len, unsigned flags,
     }
     records += infos[i].records_count;
   }
+  /* Producer state: idempotence and transaction checks before anything is
+   * written (Kafka's analyzeAndValidateProducerState). */
+  if (log->ps != NULL) {
+    sl_append_origin origin = !leader                           ? SL_ORIGIN_REPLICATION
+                              : (flags & SL_APPEND_COORDINATOR) ? SL_ORIGIN_COORDINATOR
+                                                                : SL_ORIGIN_CLIENT;
+    sl_pstate_begin(log->ps, origin);
+    staged = true;
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+      sl_batch_header h;
+      sl_control ctl;
+      bool has = false;
+      const uint8_t *bp = data + pos;
+      pos += (size_t)infos[i].size;
+      if (infos[i].producer_id < 0)
+        continue;
+      rc = sl_batch_header_decode(bp, (size_t)infos[i].size, &h, diag);
+      if (rc == SL_OK && sl_batch_is_control(&h) && h.records_count > 0)
+        rc = sl__batch_marker(bp, (size_t)infos[i].size, &ctl, &has, diag);
+      if (rc)
+        goto out;
+      sl_pstate_dup dup;
+      rc = sl_pstate_stage(log->ps, &h, has ? &ctl : NULL, &dup, diag);
+      if (rc == SL_EDUPLICATE_SEQUENCE && info) {
+        memset(info, 0, sizeof(*info));
+        info->first_offset = dup.first_offset;
+        info->last_offset = dup.last_offset;
+        info->max_timestamp = dup.timestamp;
+        info->log_append_time = append_time ? dup.timestamp : -1;
+        info->log_start_offset = log->log_start;
+        info->segment_base = -1;
+        info->position = -1;
+        info->duplicate = true;
+      }
+      if (rc)
+        goto out;
+    }
+  }
+  /* Leader epochs first, as Kafka's maybeAssignEpochStartOffset. */
+  if (log->epochs != NULL) {
+    for (size_t i = 0; i < n; i++) {
+      rc = sl_epoch_cache_on_batch(log->epochs, infos[i].leader_epoch,
+                                   infos[i].base_offset, diag);
+      if (rc) {
+        rc = sl__log_latch(log, rc, diag);
+        goto out;
+      }
+    }
+  }
   sl__segment *a = active(log);
   bool roll;
   rc = should_roll(log, a, len, max_ts, infos[n - 1].last_offset, now_ms, &roll, diag);
@@ -714,6 +815,19 @@ int sl_log_append(sl_log *log, uint8_t *data, size_t len, unsigned flags,
     goto out;
   }
   log->leo = infos[n - 1].last_offset + 1;
+  if (staged) {
+    const sl_pstate_txn *txns;
+    size_t ntxns = 0;
+    staged = false;
+    rc = sl_pstate_commit(log->ps, log->leo, &txns, &ntxns);
+    if (rc == SL_OK)
+      rc = sl__log_add_aborted(a, txns, ntxns, diag);
+    if (rc) {
+      /* The batches are in the log but the state is not: stop writing. */
+      rc = sl__log_latch(log, rc, diag);
+      goto out;
+    }
+  }
   for (size_t i = 0; i < n; i++)
     if (infos[i].leader_epoch >= 0 && infos[i].leader_epoch > log->latest_epoch)
       log->latest_epoch = infos[i].leader_epoch;
@@ -733,6 +847,10 @@ int sl_log_append(sl_log *log, uint8_t *data, size_t len, unsigned flags,
   if (log->leo - log->recovery_point >= log->cfg.flush_messages)
     rc = sl__log_flush_locked(log, log->leo, diag);
 out:
+  if (staged)
+    sl_pstate_rollback(log->ps);
+  if (rc && rc != SL_EDUPLICATE_SEQUENCE && log->epochs != NULL)
+    sl_epoch_cache_truncate_from_end(log->epochs, log->leo);
   pthread_mutex_unlock(&log->mu);
   free(infos);
   return rc;
@@ -997,6 +1115,10 @@ static int truncate_fully_locked(sl_log *log, int64_t offset, int64_t now_ms,
   }
   log->leo = log->log_start = log->hw = log->recovery_point = offset;
   log->latest_epoch = -1;
+  if (log->epochs != NULL && (rc = sl_epoch_cache_clear(log->epochs, diag)) != SL_OK)
+    return sl__log_latch(log, rc, diag);
+  if (log->ps != NULL && (rc = sl_pstate_truncate_fully(log->ps, offset, diag)) != SL_OK)
+    return sl__log_latch(log, rc, diag);
   return sl__fio_fsync_dir(log->dir, diag) ? sl__log_latch(log, SL_EIO, diag) : SL_OK;
 }
 
@@ -1064,6 +1186,14 @@ int sl_log_truncate_to(sl_log *log, int64_t offset, sl_diag *diag) {
   log->latest_epoch = -1;
   rc = sl__log_update_end(log, diag);
   log->leo = offset; /* Kafka: the LEO is the target even inside a batch gap */
+  if (rc == SL_OK && log->epochs != NULL) {
+    sl_epoch_cache_truncate_from_end(log->epochs, offset);
+    rc = sl_epoch_cache_flush(log->epochs, diag);
+  }
+  if (rc == SL_OK && log->ps != NULL)
+    rc = sl__log_rebuild_pstate(log, offset, now, diag);
+  if (rc)
+    rc = sl__log_latch(log, rc, diag);
 out:
   pthread_mutex_unlock(&log->mu);
   return rc;
@@ -1079,8 +1209,15 @@ int sl_log_delete_records(sl_log *log, int64_t offset, int64_t *new_start,
     rc = sl_diag_set(diag, SL_EOFFSET_OUT_OF_RANGE, -1,
                      "cannot delete records up to %lld: the high watermark is %lld",
                      (long long)offset, (long long)log->hw);
-  else if (offset > log->log_start)
+  else if (offset > log->log_start) {
     log->log_start = offset;
+    if (log->epochs != NULL) {
+      sl_epoch_cache_truncate_from_start(log->epochs, offset);
+      rc = sl_epoch_cache_flush(log->epochs, diag);
+    }
+    if (rc == SL_OK && log->ps != NULL)
+      rc = sl_pstate_on_log_start(log->ps, offset, diag);
+  }
   if (new_start)
     *new_start = log->log_start;
   pthread_mutex_unlock(&log->mu);
@@ -1145,6 +1282,11 @@ int sl_log_tick(sl_log *log, int64_t now_ms, sl_diag *diag) {
       now_ms - log->last_flush_ms >= log->cfg.flush_ms)
     rc = sl__log_flush_locked(log, log->leo, diag);
   int rc2 = sl__log_process_pending(log, now_ms, false, rc ? NULL : diag);
+  if (log->ps != NULL)
+    sl_pstate_remove_expired(log->ps, now_ms);
+  if (rc == SL_OK && rc2 == SL_OK && log->epochs != NULL && !log->readonly &&
+      !log->failed && sl_epoch_cache_is_dirty(log->epochs))
+    rc = sl_epoch_cache_flush(log->epochs, diag);
   pthread_mutex_unlock(&log->mu);
   return rc ? rc : rc2;
 }
@@ -1174,7 +1316,62 @@ int64_t sl_log_recovery_point(sl_log *log) {
   LOCKED_GET(int64_t, log->recovery_point);
 }
 int32_t sl_log_latest_epoch(sl_log *log) {
-  LOCKED_GET(int32_t, log->latest_epoch);
+  pthread_mutex_lock(&log->mu);
+  int32_t e = log->latest_epoch;
+  sl_epoch_entry last;
+  if (log->epochs != NULL && sl_epoch_cache_latest(log->epochs, &last))
+    e = last.epoch;
+  pthread_mutex_unlock(&log->mu);
+  return e;
+}
+
+int64_t sl_log_last_stable_offset(sl_log *log) {
+  pthread_mutex_lock(&log->mu);
+  int64_t lso = log->hw, first;
+  if (log->ps != NULL && sl_pstate_first_unstable_offset(log->ps, &first) && first < lso)
+    lso = first;
+  pthread_mutex_unlock(&log->mu);
+  return lso;
+}
+
+void sl_log_end_offset_for_epoch(sl_log *log, int32_t requested, int32_t *epoch,
+                                 int64_t *end_offset) {
+  pthread_mutex_lock(&log->mu);
+  if (log->epochs != NULL) {
+    sl_epoch_cache_end_offset_for(log->epochs, requested, log->leo, epoch, end_offset);
+  } else {
+    *epoch = SL_UNDEFINED_EPOCH;
+    *end_offset = SL_UNDEFINED_EPOCH_OFFSET;
+  }
+  pthread_mutex_unlock(&log->mu);
+}
+
+int sl_log_collect_aborted_txns(sl_log *log, int64_t fetch_offset, int64_t upper_bound,
+                                sl_aborted_txn_cb cb, void *ctx, sl_diag *diag) {
+  int rc = SL_OK;
+  pthread_mutex_lock(&log->mu);
+  for (size_t i = log->nsegs ? floor_segment(log, fetch_offset) : 0; i < log->nsegs;
+       i++) {
+    sl__segment *s = log->segs[i];
+    bool complete = false;
+    for (size_t k = 0; k < s->txn.entries && !complete; k++) {
+      sl_aborted_txn t;
+      rc = sl__txnindex_entry(&s->txn, k, &t, diag);
+      if (rc)
+        goto out;
+      if (t.last_offset >= fetch_offset && t.first_offset < upper_bound) {
+        rc = cb(ctx, &t);
+        if (rc)
+          goto out;
+      }
+      complete = t.last_stable_offset >= upper_bound;
+    }
+    if (complete)
+      break;
+  }
+out:
+  pthread_mutex_unlock(&log->mu);
+  return rc;
 }
 bool sl_log_failed(sl_log *log) {
   LOCKED_GET(bool, log->failed);
@@ -1187,6 +1384,8 @@ int64_t sl_log_set_high_watermark(sl_log *log, int64_t hw) {
   if (hw > log->leo)
     hw = log->leo;
   log->hw = hw;
+  if (log->ps != NULL)
+    sl_pstate_on_high_watermark(log->ps, hw);
   pthread_mutex_unlock(&log->mu);
   return hw;
 }

@@ -13,7 +13,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "seglog/epoch.h"
 #include "seglog/log.h"
+#include "seglog/pstate.h"
 #include "segment_int.h"
 
 struct sl_dir_lock {
@@ -48,6 +50,8 @@ struct sl_log {
   size_t npending, cappending;
   uint64_t rng;
   sl_log_load_report report;
+  sl_epoch_cache *epochs; /* leader-epoch-checkpoint */
+  sl_pstate *ps;          /* producer state (writers only) */
 };
 
 int64_t sl__now_ms(void);
@@ -71,6 +75,18 @@ int sl__log_roll_locked(sl_log *log, int64_t expected_next, int64_t now_ms,
 int sl__log_flush_locked(sl_log *log, int64_t offset, sl_diag *diag);
 /* Recomputes the LEO and latest epoch from the last segment. */
 int sl__log_update_end(sl_log *log, sl_diag *diag);
+
+/* The control record of a control batch (*has false for an empty one). */
+int sl__batch_marker(const uint8_t *batch, size_t size, sl_control *ctl, bool *has,
+                     sl_diag *diag);
+/* Writes .txnindex entries for the aborted transactions among txns into s. */
+int sl__log_add_aborted(sl__segment *s, const sl_pstate_txn *txns, size_t n,
+                        sl_diag *diag);
+/* recovery.c: replays producer state from the batches in [from, to). */
+int sl__log_replay(sl_log *log, int64_t from, int64_t to, sl_diag *diag);
+/* recovery.c: Kafka's rebuildProducerState up to `end`: reload the newest
+ * snapshot <= end, then replay. */
+int sl__log_rebuild_pstate(sl_log *log, int64_t end, int64_t now_ms, sl_diag *diag);
 
 /* recovery.c: loads the partition dir (LogLoader); readonly skips all writes. */
 int sl__log_load(sl_log *log, const sl_log_open_opts *opts, sl_diag *diag);

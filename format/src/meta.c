@@ -28,7 +28,7 @@
 
 static void set_path(sl_diag *diag, const char *path) {
   if (diag != NULL && path != NULL)
-    snprintf(diag->path, sizeof(diag->path), "%s", path);
+    sl_diag_set_path(diag, path);
 }
 
 static int join_path(char *out, size_t cap, const char *dir, const char *name,
@@ -298,31 +298,30 @@ int sl_uuid_random(sl_uuid *out, sl_diag *diag) {
 
 /* ---- partition.metadata ---- */
 
-/* Java line.split(":\\s+"): a leading empty token is kept, trailing empty
- * tokens are dropped, and a line without a match is one token. */
-static size_t split_colon_ws(const char *line, size_t len, sl__token *tok, size_t max) {
-  size_t n = 0, s = 0, keep = 0;
-  bool matched = false;
-  for (;;) {
-    size_t m = s;
-    while (m < len && !(line[m] == ':' && m + 1 < len && sl__is_java_space(line[m + 1])))
-      m++;
-    if (n < max) {
-      tok[n].p = line + s;
-      tok[n].len = m - s;
+/*
+ * Java line.split(":\\s+", 2): the text before the first ':' followed by
+ * whitespace, and everything after that whitespace.  false if there is no
+ * such separator.
+ */
+static bool split_colon_ws2(const char *line, size_t len, sl__token *key,
+                            sl__token *value) {
+  for (size_t m = 0; m + 1 < len; m++) {
+    if (line[m] == ':' && sl__is_java_space(line[m + 1])) {
+      size_t v = m + 1;
+      while (v < len && sl__is_java_space(line[v]))
+        v++;
+      key->p = line;
+      key->len = m;
+      value->p = line + v;
+      value->len = len - v;
+      return true;
     }
-    n++;
-    if (m > s)
-      keep = n;
-    if (m >= len)
-      break;
-    matched = true;
-    m++;
-    while (m < len && sl__is_java_space(line[m]))
-      m++;
-    s = m;
   }
-  return matched ? keep : 1;
+  return false;
+}
+
+static bool token_is(const sl__token *t, const char *s) {
+  return t->len == strlen(s) && memcmp(t->p, s, t->len) == 0;
 }
 
 int sl_partition_metadata_parse(const void *p, size_t len, int32_t *version,
@@ -330,27 +329,28 @@ int sl_partition_metadata_parse(const void *p, size_t len, int32_t *version,
   sl__lines it;
   const char *line;
   size_t ll, start;
-  sl__token t[2];
-  int64_t v;
+  sl__token k, v;
+  int64_t ver;
   sl__lines_init(&it, p, len);
   if (!sl__lines_next(&it, &line, &ll, &start))
     return sl_diag_set(diag, SL_ECORRUPT, 0, "partition metadata file is empty");
-  if (split_colon_ws(line, ll, t, 2) != 2 ||
-      sl_parse_decimal(t[1].p, t[1].len, INT32_MIN, INT32_MAX, &v) != SL_OK)
+  if (!split_colon_ws2(line, ll, &k, &v) || !token_is(&k, "version") ||
+      sl_parse_decimal(v.p, v.len, INT32_MIN, INT32_MAX, &ver) != SL_OK)
     return sl_diag_set(diag, SL_ECORRUPT, (int64_t)start, "line 1: malformed line '%.*s'",
                        (int)(ll > 64 ? 64 : ll), line);
-  if (v < 0)
+  if (ver < 0)
     return sl_diag_set(diag, SL_ECORRUPT, (int64_t)start,
-                       "unrecognised partition metadata version %" PRId64, v);
+                       "unrecognised partition metadata version %" PRId64, ver);
   if (!sl__lines_next(&it, &line, &ll, &start))
     return sl_diag_set(diag, SL_ECORRUPT, (int64_t)len, "no topic_id line");
-  if (split_colon_ws(line, ll, t, 2) != 2 || sl_uuid_parse(t[1].p, t[1].len, topic_id))
+  if (!split_colon_ws2(line, ll, &k, &v) || !token_is(&k, "topic_id") ||
+      sl_uuid_parse(v.p, v.len, topic_id) != SL_OK)
     return sl_diag_set(diag, SL_ECORRUPT, (int64_t)start, "line 2: malformed line '%.*s'",
                        (int)(ll > 64 ? 64 : ll), line);
   if (sl_uuid_is_zero(topic_id))
     return sl_diag_set(diag, SL_ECORRUPT, (int64_t)start, "invalid (zero) topic id");
   if (version)
-    *version = (int32_t)v;
+    *version = (int32_t)ver;
   return SL_OK;
 }
 

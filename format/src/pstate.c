@@ -158,6 +158,8 @@ int sl_pstate_snapshot_write(const char *dir, int64_t offset,
   rc = sl__fio_write_all(fd, b.data, b.len, path, diag);
   if (rc == SL_OK && do_fsync)
     rc = sl__fio_fsync(fd, path, diag);
+  if (rc)
+    (void)sl__fio_unlink(path, NULL); /* no partial snapshot left behind */
 out:
   sl__fio_close(fd);
   sl_buf_release(&b);
@@ -173,7 +175,7 @@ int sl_pstate_snapshot_read(const char *path, sl_pstate_snapshot_entry **entries
   if (rc == SL_OK) {
     rc = sl_pstate_snapshot_decode(b.data, b.len, 0, entries, count, diag);
     if (rc && diag)
-      snprintf(diag->path, sizeof(diag->path), "%s", path);
+      sl_diag_set_path(diag, path);
   }
   sl_buf_release(&b);
   return rc;
@@ -567,6 +569,49 @@ static staged *stage_get(sl_pstate *ps, int64_t pid) {
   return s;
 }
 
+/*
+ * Makes room, before anything is staged, for everything staging this batch
+ * and committing the append may need, so that sl_pstate_commit never has to
+ * allocate (it runs after the batches are written) and the producer limit is
+ * enforced before the write.
+ */
+static int stage_reserve(sl_pstate *ps, int64_t pid, sl_diag *diag) {
+  size_t unknown = 0;
+  bool staged_already = false;
+  for (size_t i = 0; i < ps->nst; i++) {
+    if (!ps->st[i].known)
+      unknown++;
+    if (ps->st[i].cur.pid == pid)
+      staged_already = true;
+  }
+  bool is_new = !staged_already && table_find(ps, pid) == NULL;
+  if (is_new && ps->max_producers > 0 && ps->nprod + unknown + 1 > ps->max_producers)
+    return sl_diag_set(diag, SL_ETOO_LARGE, -1,
+                       "producer %" PRId64 " would exceed the limit of %zu producers",
+                       pid, ps->max_producers);
+  if (table_reserve(ps, unknown + (is_new ? 1 : 0)) ||
+      txn_reserve(&ps->ongoing, ps->started.n + 1) ||
+      txn_reserve(&ps->unreplicated, ps->ndone + 1) || txn_reserve(&ps->started, 1))
+    return sl_diag_set(diag, SL_ENOMEM, -1, "out of memory");
+  if (ps->ndone == ps->capdone) {
+    size_t nc = ps->capdone ? ps->capdone * 2 : 8;
+    sl_pstate_txn *nd = realloc(ps->done, nc * sizeof(*nd));
+    if (nd == NULL)
+      return sl_diag_set(diag, SL_ENOMEM, -1, "out of memory");
+    ps->done = nd;
+    ps->capdone = nc;
+  }
+  if (ps->nst == ps->capst) {
+    size_t nc = ps->capst ? ps->capst * 2 : 8;
+    staged *ns = realloc(ps->st, nc * sizeof(*ns));
+    if (ns == NULL)
+      return sl_diag_set(diag, SL_ENOMEM, -1, "out of memory");
+    ps->st = ns;
+    ps->capst = nc;
+  }
+  return SL_OK;
+}
+
 /* checkProducerEpoch */
 static int check_epoch(const sl_pstate *ps, const pentry *upd, int16_t epoch,
                        int64_t offset, sl_diag *diag) {
@@ -655,6 +700,9 @@ int sl_pstate_stage(sl_pstate *ps, const sl_batch_header *h, const sl_control *m
     if (rc)
       return rc;
   }
+  rc = stage_reserve(ps, h->producer_id, diag);
+  if (rc)
+    return rc;
   size_t nst_before = ps->nst;
   staged *s = stage_get(ps, h->producer_id);
   if (s == NULL)
@@ -792,6 +840,49 @@ int sl_pstate_commit(sl_pstate *ps, int64_t next_offset, const sl_pstate_txn **t
   return SL_OK;
 }
 
+int sl_pstate_read_marker(sl_batch_reader *reader, const uint8_t *batch, size_t size,
+                          sl_control *out, sl_diag *diag) {
+  sl_batch_reader *own = NULL;
+  sl_batch_header h;
+  sl_record rec;
+  int rc;
+  if (reader == NULL) {
+    if (sl_batch_reader_new(0, &own) != SL_OK)
+      return sl_diag_set(diag, SL_ENOMEM, -1, "out of memory");
+    reader = own;
+  }
+  rc = sl_batch_reader_open(reader, batch, size, &h, diag);
+  if (rc == SL_OK && !(h.attributes & SL_ATTR_CONTROL))
+    rc = sl_diag_set(diag, SL_EINVAL, -1,
+                     "batch at offset %" PRId64 " is not a control batch", h.base_offset);
+  if (rc == SL_OK) {
+    rc = sl_batch_reader_next(reader, &rec, diag);
+    if (rc == 1)
+      rc = sl_control_parse(&rec, out, diag) == SL_OK ? 1 : SL_ECORRUPT;
+  }
+  sl_batch_reader_free(own);
+  return rc;
+}
+
+int sl_pstate_stage_batch(sl_pstate *ps, sl_batch_reader *reader, const uint8_t *batch,
+                          size_t size, sl_pstate_dup *dup, sl_diag *diag) {
+  sl_batch_header h;
+  sl_control marker;
+  const sl_control *m = NULL;
+  int rc = sl_batch_header_decode(batch, size, &h, diag);
+  if (rc)
+    return rc;
+  if (h.producer_id < 0)
+    return SL_OK;
+  if (h.attributes & SL_ATTR_CONTROL) {
+    rc = sl_pstate_read_marker(reader, batch, size, &marker, diag);
+    if (rc < 0)
+      return rc;
+    m = rc == 1 ? &marker : NULL;
+  }
+  return sl_pstate_stage(ps, &h, m, dup, diag);
+}
+
 int sl_pstate_apply(sl_pstate *ps, sl_append_origin origin, const sl_batch_header *h,
                     const sl_control *marker, const sl_pstate_txn **txns, size_t *ntxns,
                     sl_diag *diag) {
@@ -861,6 +952,14 @@ bool sl_pstate_first_unstable_offset(const sl_pstate *ps, int64_t *offset) {
   if (found && offset)
     *offset = v;
   return found;
+}
+
+bool sl_pstate_first_undecided_offset(const sl_pstate *ps, int64_t *offset) {
+  if (ps->ongoing.n == 0)
+    return false;
+  if (offset)
+    *offset = ps->ongoing.v[0].first;
+  return true;
 }
 
 /* removeUnreplicatedTransactions: drop completed txns whose marker < offset. */
@@ -1086,6 +1185,40 @@ int sl_pstate_delete_snapshots_before(sl_pstate *ps, int64_t offset, sl_diag *di
   for (size_t i = 0; rc == SL_OK && i < n; i++)
     if (offs[i] < offset)
       rc = sl_pstate_snapshot_delete(ps->dir, offs[i], diag);
+  free(offs);
+  return rc;
+}
+
+int sl_pstate_remove_stray_snapshots(sl_pstate *ps, const int64_t *bases, size_t n,
+                                     sl_diag *diag) {
+  int64_t *offs = NULL;
+  size_t no = 0;
+  int64_t max_base = INT64_MIN;
+  if (ps->dir == NULL)
+    return sl_diag_set(diag, SL_EINVAL, -1, "producer state has no directory");
+  for (size_t i = 0; i < n; i++)
+    if (bases[i] > max_base)
+      max_base = bases[i];
+  int64_t *sorted = n ? malloc(n * sizeof(*sorted)) : NULL;
+  if (n && sorted == NULL)
+    return sl_diag_set(diag, SL_ENOMEM, -1, "out of memory");
+  if (n) {
+    memcpy(sorted, bases, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), cmp_i64);
+  }
+  int rc = sl_pstate_snapshot_list(ps->dir, &offs, &no, diag);
+  int64_t stray = -1; /* the newest stray so far */
+  for (size_t i = 0; rc == SL_OK && i < no; i++) {
+    if (n && bsearch(&offs[i], sorted, n, sizeof(*sorted), cmp_i64) != NULL)
+      continue;
+    if (stray >= 0)
+      rc = sl_pstate_snapshot_delete(ps->dir, stray, diag);
+    stray = offs[i];
+  }
+  /* keep the newest stray only if it is above every segment base */
+  if (rc == SL_OK && stray >= 0 && n > 0 && stray < max_base)
+    rc = sl_pstate_snapshot_delete(ps->dir, stray, diag);
+  free(sorted);
   free(offs);
   return rc;
 }

@@ -272,17 +272,122 @@ static int list_segments(sl_log *log, bool delete_orphans, int64_t **bases, size
   return SL_OK;
 }
 
-/* Per-batch work during recovery: the latest leader epoch (the epoch cache
- * and producer state hook in here). */
+/* Applies one batch to the producer state (replication origin).  Aborted
+ * transactions go into `txn_seg`'s .txnindex when it is given.  A corrupt
+ * marker is SL_ECORRUPT; state conflicts in old data are tolerated. */
+static int replay_batch(sl_log *log, const uint8_t *batch, size_t size,
+                        sl__segment *txn_seg, sl_diag *diag) {
+  sl_batch_header h;
+  sl_control ctl;
+  bool has = false;
+  const sl_pstate_txn *txns = NULL;
+  size_t ntxns = 0;
+  int rc = sl_batch_header_decode(batch, size, &h, NULL);
+  if (rc)
+    return SL_ECORRUPT;
+  if (h.producer_id < 0)
+    return SL_OK;
+  if (sl_batch_is_control(&h) && h.records_count > 0) {
+    rc = sl__batch_marker(batch, size, &ctl, &has, NULL);
+    if (rc)
+      return SL_ECORRUPT;
+  }
+  rc = sl_pstate_apply(log->ps, SL_ORIGIN_REPLICATION, &h, has ? &ctl : NULL, &txns,
+                       &ntxns, NULL);
+  if (rc == SL_ECORRUPT)
+    return rc;
+  if (rc == SL_ENOMEM)
+    return sl_diag_set(diag, rc, -1, "producer state");
+  if (rc == SL_OK && txn_seg != NULL)
+    return sl__log_add_aborted(txn_seg, txns, ntxns, diag);
+  return SL_OK;
+}
+
+/* Per-batch work during recovery (Kafka's LogSegment.recover): leader epochs,
+ * producer state and the .txnindex entries of aborted transactions. */
 static int recover_batch_cb(void *ctx, sl__segment *s, const uint8_t *batch,
                             const sl__batch_info *bi, int64_t pos) {
   sl_log *log = ctx;
-  (void)s;
-  (void)batch;
   (void)pos;
-  if (bi->magic == 2 && bi->leader_epoch >= 0 && bi->leader_epoch > log->latest_epoch)
+  if (bi->magic != 2)
+    return SL_OK;
+  if (bi->leader_epoch >= 0 && bi->leader_epoch > log->latest_epoch)
     log->latest_epoch = bi->leader_epoch;
+  if (log->epochs != NULL) {
+    int rc =
+        sl_epoch_cache_on_batch(log->epochs, bi->leader_epoch, bi->base_offset, NULL);
+    if (rc)
+      return rc == SL_EINVAL ? SL_OK : rc;
+  }
+  if (log->ps != NULL && bi->producer_id >= 0)
+    return replay_batch(log, batch, (size_t)bi->size, s, NULL);
   return SL_OK;
+}
+
+int sl__log_replay(sl_log *log, int64_t from, int64_t to, sl_diag *diag) {
+  uint8_t *buf = NULL;
+  size_t cap = 0;
+  int rc = SL_OK;
+  if (log->ps == NULL || from >= to || log->nsegs == 0)
+    return SL_OK;
+  for (size_t i = floor_segment_index(log, from); i < log->nsegs; i++) {
+    sl__segment *s = log->segs[i];
+    if (s->base >= to)
+      break;
+    int64_t pos;
+    sl__batch_info bi;
+    rc = sl__segment_translate_offset(s, from, 0, &pos, &bi, diag);
+    if (rc < 0)
+      goto out;
+    rc = SL_OK;
+    while (sl__segment_batch_at(s, pos, s->size, &bi, NULL) == 1) {
+      if (bi.base_offset >= to)
+        break;
+      if (bi.magic == 2 && bi.producer_id >= 0) {
+        size_t got;
+        if ((size_t)bi.size > cap) {
+          uint8_t *nb = realloc(buf, (size_t)bi.size);
+          if (nb == NULL) {
+            rc = sl_diag_set(diag, SL_ENOMEM, -1, "replaying producer state");
+            goto out;
+          }
+          buf = nb;
+          cap = (size_t)bi.size;
+        }
+        rc = sl__fio_pread_all(s->fd, buf, (size_t)bi.size, pos, &got, s->log_path, diag);
+        if (rc)
+          goto out;
+        if (got == (size_t)bi.size) {
+          rc = replay_batch(log, buf, got, NULL, diag);
+          if (rc == SL_ECORRUPT)
+            rc = SL_OK; /* recovery decides about corrupt data, not replay */
+          if (rc)
+            goto out;
+        }
+      }
+      pos += bi.size;
+    }
+  }
+out:
+  free(buf);
+  if (rc == SL_OK)
+    sl_pstate_set_map_end_offset(log->ps, to);
+  return rc;
+}
+
+int sl__log_rebuild_pstate(sl_log *log, int64_t end, int64_t now_ms, sl_diag *diag) {
+  if (log->ps == NULL)
+    return SL_OK;
+  int64_t start = log->log_start;
+  if (log->nsegs > 0 && log->segs[0]->base > start)
+    start = log->segs[0]->base;
+  int rc = sl_pstate_truncate_and_reload(log->ps, start, end, now_ms, diag);
+  if (rc)
+    return rc;
+  int64_t from = sl_pstate_map_end_offset(log->ps);
+  if (from < start)
+    from = start;
+  return sl__log_replay(log, from, end, diag);
 }
 
 static void note_bad(sl_log *log, const sl_diag *d, int64_t pos) {
@@ -326,17 +431,81 @@ static int delete_after(sl_log *log, size_t i, sl_diag *diag) {
   return SL_OK;
 }
 
+/* Opens <dir>/leader-epoch-checkpoint.  A missing or corrupt file (the
+ * writer deletes a corrupt one) asks for a rebuild from the batch headers. */
+static int open_epochs(sl_log *log, bool readonly, bool *rebuild, sl_diag *diag) {
+  char path[SL__SEGMENT_NAME_MAX];
+  *rebuild = false;
+  if (join(path, sizeof(path), log->dir, "leader-epoch-checkpoint") != SL_OK)
+    return sl_diag_set(diag, SL_EINVAL, -1, "path too long");
+  bool exists = access(path, F_OK) == 0;
+  int rc =
+      sl_epoch_cache_open(readonly ? (exists ? path : NULL) : path, &log->epochs, NULL);
+  if (rc == SL_ENOMEM)
+    return sl_diag_set(diag, rc, -1, "leader epoch cache");
+  if (rc) {
+    /* Corrupt: Kafka would fail the log; we rebuild it from the batches. */
+    if (!readonly) {
+      rc = sl__fio_unlink(path, diag);
+      if (rc)
+        return rc;
+    }
+    rc = sl_epoch_cache_open(readonly ? NULL : path, &log->epochs, diag);
+    if (rc)
+      return rc;
+    exists = false;
+  }
+  *rebuild = !exists;
+  return SL_OK;
+}
+
+/* Walks every batch header (no CRC) and assigns epochs as appends would. */
+static int rebuild_epochs_from_headers(sl_log *log, sl_diag *diag) {
+  for (size_t i = 0; i < log->nsegs; i++) {
+    sl__segment *s = log->segs[i];
+    sl__batch_info bi;
+    int64_t pos = 0;
+    while (sl__segment_batch_at(s, pos, s->size, &bi, NULL) == 1) {
+      if (bi.magic == 2) {
+        int rc =
+            sl_epoch_cache_on_batch(log->epochs, bi.leader_epoch, bi.base_offset, diag);
+        if (rc && rc != SL_EINVAL)
+          return rc;
+      }
+      pos += bi.size;
+    }
+  }
+  return SL_OK;
+}
+
 static int load_writer(sl_log *log, const sl_log_open_opts *opts, sl_diag *diag) {
   int64_t *bases = NULL;
   size_t n = 0;
   int64_t now = opts->now_ms > 0 ? opts->now_ms : sl__now_ms();
+  bool *needs = NULL;
+  bool rebuild_epochs = false, had_snapshots = false;
   int rc = clean_temp_files(log, diag);
   if (rc)
     return rc;
+  rc = open_epochs(log, false, &rebuild_epochs, diag);
+  if (rc)
+    return rc;
+  rc = sl_pstate_new(log->dir, NULL, &log->ps);
+  if (rc)
+    return sl_diag_set(diag, rc, -1, "producer state for %s", log->dir);
+  {
+    int64_t *snaps = NULL;
+    size_t nsnaps = 0;
+    rc = sl_pstate_snapshot_list(log->dir, &snaps, &nsnaps, diag);
+    free(snaps);
+    if (rc)
+      return rc;
+    had_snapshots = nsnaps > 0;
+  }
   rc = list_segments(log, true, &bases, &n, diag);
   if (rc)
     return rc;
-  bool *needs = calloc(n + 1, sizeof(*needs));
+  needs = calloc(n + 1, sizeof(*needs));
   if (needs == NULL) {
     free(bases);
     return sl_diag_set(diag, SL_ENOMEM, -1, "loading %s", log->dir);
@@ -360,11 +529,24 @@ static int load_writer(sl_log *log, const sl_log_open_opts *opts, sl_diag *diag)
   size_t start = n;
   if (!opts->clean_shutdown && n > 0)
     start = floor_segment_index(log, opts->recovery_point);
+  int64_t provisional_start = log->nsegs ? log->segs[0]->base : 0;
+  if (opts->log_start_offset > provisional_start)
+    provisional_start = opts->log_start_offset;
+  log->log_start = provisional_start;
   for (size_t i = 0; i < log->nsegs; i++) {
     if (i < start && !needs[i])
       continue;
     int64_t truncated;
+    /* Producer state up to this segment, then replayed through it (Kafka's
+     * recoverSegment), and a snapshot at its end. */
+    rc = sl__log_rebuild_pstate(log, log->segs[i]->base, now, diag);
+    if (rc)
+      goto out;
     rc = recover_one(log, i, &truncated, diag);
+    if (rc)
+      goto out;
+    sl_pstate_set_map_end_offset(log->ps, log->segs[i]->next_offset);
+    rc = sl_pstate_take_snapshot(log->ps, false, diag);
     if (rc)
       goto out;
     if (truncated > 0 && i >= start) {
@@ -393,6 +575,26 @@ static int load_writer(sl_log *log, const sl_log_open_opts *opts, sl_diag *diag)
   rc = sl__log_update_end(log, diag);
   if (rc)
     goto out;
+  {
+    /* Even when recovery was skipped (clean shutdown), never append after
+     * bytes that do not frame as complete batches: cut them (a preallocated
+     * .log has a zero tail by design; appends overwrite it). */
+    sl__segment *a = log->segs[log->nsegs - 1];
+    off_t flen;
+    rc = sl__fio_file_size(a->fd, &flen, a->log_path, diag);
+    if (rc)
+      goto out;
+    if ((int64_t)flen > a->size && !log->cfg.preallocate) {
+      rc = sl__fio_truncate(a->fd, a->size, a->log_path, diag);
+      if (rc)
+        goto out;
+      log->report.bytes_truncated += (int64_t)flen - a->size;
+      sl_diag d;
+      sl_diag_clear(&d);
+      sl__diag_path(&d, a->log_path);
+      note_bad(log, &d, a->size);
+    }
+  }
   if (want_start > log->leo) {
     /* Everything is below the checkpointed log start: restart there. */
     while (log->nsegs > 0) {
@@ -437,6 +639,29 @@ static int load_writer(sl_log *log, const sl_log_open_opts *opts, sl_diag *diag)
     log->hw = log->log_start;
   if (log->hw > log->leo)
     log->hw = log->leo;
+  /* Leader epochs: rebuilt from the batch headers when the checkpoint was lost,
+   * then cut to [log start, LEO] (Kafka's load step 6). */
+  if (rebuild_epochs) {
+    rc = rebuild_epochs_from_headers(log, diag);
+    if (rc)
+      goto out;
+  }
+  sl_epoch_cache_truncate_from_end(log->epochs, log->leo);
+  sl_epoch_cache_truncate_from_start(log->epochs, log->log_start);
+  rc = sl_epoch_cache_flush(log->epochs, diag);
+  if (rc)
+    goto out;
+  /* Producer state (Kafka's load step 8).  The upgrade shortcut: a clean
+   * shutdown without any snapshot starts empty at the LEO, no scan. */
+  if (opts->clean_shutdown && !had_snapshots) {
+    rc = sl_pstate_truncate_fully(log->ps, log->leo, diag);
+    if (rc == SL_OK)
+      rc = sl_pstate_take_snapshot(log->ps, false, diag);
+  } else {
+    rc = sl__log_rebuild_pstate(log, log->leo, now, diag);
+  }
+  if (rc)
+    goto out;
   /* New or deleted files must survive a crash. */
   if (log->report.segments_recovered > 0 || log->report.temp_files_deleted > 0 ||
       log->report.swaps_completed > 0 || log->report.segments_deleted > 0) {
@@ -453,8 +678,12 @@ out:
 static int load_reader(sl_log *log, const sl_log_open_opts *opts, sl_diag *diag) {
   int64_t *bases = NULL;
   size_t n = 0;
+  bool rebuild;
   int64_t now = opts->now_ms > 0 ? opts->now_ms : sl__now_ms();
-  int rc = list_segments(log, false, &bases, &n, diag);
+  int rc = open_epochs(log, true, &rebuild, diag);
+  if (rc)
+    return rc;
+  rc = list_segments(log, false, &bases, &n, diag);
   if (rc)
     return rc;
   for (size_t i = 0; i < n; i++) {

@@ -117,6 +117,19 @@ static int delete_first(sl_log *log, size_t n, int64_t now_ms, sl_retention_resu
     log->log_start = log->segs[0]->base;
   if (log->hw < log->log_start)
     log->hw = log->log_start;
+  if (log->epochs != NULL) {
+    sl_epoch_cache_truncate_from_start(log->epochs, log->log_start);
+    rc = sl_epoch_cache_flush(log->epochs, diag);
+    if (rc)
+      return sl__log_latch(log, rc, diag);
+  }
+  if (log->ps != NULL) {
+    rc = sl_pstate_on_log_start(log->ps, log->log_start, diag);
+    if (rc == SL_OK && log->nsegs > 0)
+      rc = sl_pstate_delete_snapshots_before(log->ps, log->segs[0]->base, diag);
+    if (rc)
+      return sl__log_latch(log, rc, diag);
+  }
   return SL_OK;
 }
 

@@ -3,9 +3,11 @@
  * checkpoint file it writes. */
 #include "testutil.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio_int.h"
 #include "seglog/epoch.h"
 
 /* Compares the cache with "e0:s0 e1:s1 ..." */
@@ -217,12 +219,50 @@ static void test_load_repairs_and_rejects(void **state) {
   tu_rmtree_free(dir);
 }
 
+static void test_write_failures(void **state) {
+  (void)state;
+  char *dir = tu_mkdtemp();
+  char *p = tu_path(dir, "leader-epoch-checkpoint");
+  sl_epoch_cache *c;
+  sl_diag d;
+  sl_diag_clear(&d);
+  assert_int_equal(sl_epoch_cache_open(p, &c, NULL), SL_OK);
+  assert_int_equal(sl_epoch_cache_assign(c, 1, 0, NULL, NULL), SL_OK);
+  sl__fio_faults f;
+  sl__fio_faults_init(&f);
+  f.writes_until_fail = 0;
+  f.write_errno = ENOSPC;
+  sl__fio_set_faults(&f);
+  bool changed = false;
+  assert_int_equal(sl_epoch_cache_assign(c, 2, 10, &changed, &d), SL_ENOSPC);
+  sl__fio_set_faults(NULL);
+  /* the cache changed, the file did not, and the cache stays dirty */
+  assert_true(changed);
+  expect(c, (int64_t[]){1, 0, 2, 10}, 2);
+  file_is(p, "0\n1\n1 0\n");
+  assert_true(sl_epoch_cache_is_dirty(c));
+  assert_int_equal(sl_epoch_cache_flush(c, &d), SL_OK);
+  file_is(p, "0\n2\n1 0\n2 10\n");
+  assert_false(sl_epoch_cache_is_dirty(c));
+  /* an fsync failure is reported too */
+  sl__fio_faults_init(&f);
+  f.fsyncs_until_fail = 0;
+  sl__fio_set_faults(&f);
+  assert_int_equal(sl_epoch_cache_clear(c, &d), SL_EIO);
+  sl__fio_set_faults(NULL);
+  file_is(p, "0\n2\n1 0\n2 10\n");
+  sl_epoch_cache_free(c);
+  free(p);
+  tu_rmtree_free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_assign),
       cmocka_unit_test(test_truncate),
       cmocka_unit_test(test_end_offset_for),
       cmocka_unit_test(test_load_repairs_and_rejects),
+      cmocka_unit_test(test_write_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -201,11 +201,10 @@ static void test_partition_metadata(void **state) {
   sl_buf_release(&b);
 
   static const char *const good[] = {
-      "version: 0\ntopic_id: 8Jp3bq6KRTavV7cLYfMFHw\n",   /* trailing newline */
-      "version:  0\r\ntopic_id:\t8Jp3bq6KRTavV7cLYfMFHw", /* \s+ and \r\n */
-      "version: 3\ntopic_id: 8Jp3bq6KRTavV7cLYfMFHw",     /* newer version */
-      "v: 0\nx: 8Jp3bq6KRTavV7cLYfMFHw\nextra line",      /* keys unchecked */
-      "version: 0\ntopic_id: 8Jp3bq6KRTavV7cLYfMFHw: ",   /* trailing empty dropped */
+      "version: 0\ntopic_id: 8Jp3bq6KRTavV7cLYfMFHw\n",           /* trailing newline */
+      "version:  0\r\ntopic_id:\t8Jp3bq6KRTavV7cLYfMFHw",         /* \s+ and \r\n */
+      "version: 3\ntopic_id: 8Jp3bq6KRTavV7cLYfMFHw",             /* newer version */
+      "version: 0\ntopic_id: 8Jp3bq6KRTavV7cLYfMFHw\nextra line", /* ignored */
   };
   for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
     int rc = sl_partition_metadata_parse(good[i], strlen(good[i]), NULL, &back, &d);
@@ -224,6 +223,10 @@ static void test_partition_metadata(void **state) {
       "version: 0\ntopic_id: 8Jp3bq6KRTavV7cLYfMFHw x",  /* junk */
       "version: 0: 1\ntopic_id: 8Jp3bq6KRTavV7cLYfMFHw", /* three parts */
       "version: 0\n\ntopic_id: 8Jp3bq6KRTavV7cLYfMFHw",  /* blank line */
+      "v: 0\ntopic_id: 8Jp3bq6KRTavV7cLYfMFHw",          /* wrong key */
+      "version: 0\ntopicid: 8Jp3bq6KRTavV7cLYfMFHw",     /* wrong key */
+      "version: 0\ntopic_id: 8Jp3bq6KRTavV7cLYfMFHw: ",  /* junk after the id */
+      "version: \ntopic_id: 8Jp3bq6KRTavV7cLYfMFHw",     /* empty version */
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     if (sl_partition_metadata_parse(bad[i], strlen(bad[i]), NULL, &back, &d) !=

@@ -1,7 +1,7 @@
 /*
  * test_proto.c - the generated Kafka wire-protocol codecs (brokerd/proto):
- * exact bytes of real client requests (librdkafka 2.0.2 and kafka-python
- * 2.0.2, captured on a loopback socket), hand-computed response encodings,
+ * exact bytes of real client requests (librdkafka 2.0.2 via kcat, and
+ * kafka-python 2.0.2, captured on a loopback socket), hand-computed response encodings,
  * a round trip of every API and version, and hostile inputs.  The mapping is
  * documented in tools/protogen/README.md.
  */
@@ -25,6 +25,18 @@ static const char APIVERSIONS_V3_RDKAFKA[] = "0012 0003 00000001 0007 72646b6166
 /* librdkafka 2.0.2 (kcat -L -t orders): Metadata v4. */
 static const char METADATA_V4_RDKAFKA[] = "0003 0004 00000002 0007 72646b61666b61"
                                           "00000001 0006 6f7264657273 01";
+/* librdkafka 2.0.2 (kcat -P): Produce v7, acks -1, one 73-byte batch "hello". */
+static const char PRODUCE_V7_RDKAFKA[] =
+    "0000 0007 00000003 0007 72646b61666b61 ffff ffff 00007530"
+    "00000001 0006 6f7264657273 00000001 00000000 00000049"
+    "0000000000000000 0000003d 00000000 02 d478ee39 0000 00000000"
+    "000001a213aa3ea5 000001a213aa3ea5 ffffffffffffffff ffff ffffffff 00000001"
+    "16 00 00 00 01 0a 68656c6c6f 00";
+/* librdkafka 2.0.2 (kcat -C -o 42): Fetch v11, read_committed, no session. */
+static const char FETCH_V11_RDKAFKA[] =
+    "0001 000b 00000004 0007 72646b61666b61 ffffffff 000001f4 00000001 03200000"
+    "01 00000000 ffffffff 00000001 0006 6f7264657273 00000001 00000000 ffffffff"
+    "000000000000002a ffffffffffffffff 00100000 00000000 0000";
 /* kafka-python 2.0.2: Metadata v1 for topics orders and payments. */
 static const char METADATA_V1_PY[] = "0003 0001 00000007 000c 6b61666b612d707974686f6e"
                                      "00000002 0006 6f7264657273 0008 7061796d656e7473";
@@ -160,6 +172,46 @@ static void test_produce_v3_python(void **state) {
   req_free(&q);
 }
 
+static void test_produce_v7_librdkafka(void **state) {
+  (void)state;
+  capture q;
+  assert_int_equal(req_decode(&q, PRODUCE_V7_RDKAFKA), 0);
+  assert_int_equal(q.hdr.request_api_version, 7);
+  const kp_produce_request *b = q.body;
+  assert_int_equal(b->transactional_id.len, -1);
+  assert_int_equal(b->acks, -1);
+  assert_int_equal(b->timeout_ms, 30000);
+  assert_int_equal(b->topic_data_count, 1);
+  assert_str(b->topic_data[0].name, "orders");
+  const kp_produce_request_partition_produce_data *p =
+      &b->topic_data[0].partition_data[0];
+  assert_int_equal(p->records.len, 73);
+  assert_ptr_equal(p->records.ptr, q.bytes + q.len - 73);
+  assert_reencodes(&q);
+  req_free(&q);
+}
+
+static void test_fetch_v11_librdkafka(void **state) {
+  (void)state;
+  capture q;
+  assert_int_equal(req_decode(&q, FETCH_V11_RDKAFKA), 0);
+  const kp_fetch_request *b = q.body;
+  assert_int_equal(b->max_wait_ms, 500);
+  assert_int_equal(b->isolation_level, 1);
+  assert_int_equal(b->session_id, 0);
+  assert_int_equal(b->session_epoch, -1);
+  assert_int_equal(b->topics_count, 1);
+  const kp_fetch_request_fetch_partition *p = &b->topics[0].partitions[0];
+  assert_int_equal(p->current_leader_epoch, -1);
+  assert_int_equal(p->fetch_offset, 42);
+  assert_int_equal(p->log_start_offset, -1);
+  assert_int_equal(p->partition_max_bytes, 1048576);
+  assert_int_equal(b->forgotten_topics_data_count, 0);
+  assert_str(b->rack_id, "");
+  assert_reencodes(&q);
+  req_free(&q);
+}
+
 static void test_fetch_v4_python(void **state) {
   (void)state;
   capture q;
@@ -186,8 +238,9 @@ static void test_fetch_v4_python(void **state) {
 /* Every strict prefix of a real request fails to decode, without crashing. */
 static void test_truncated_requests(void **state) {
   (void)state;
-  const char *all[] = {APIVERSIONS_V3_RDKAFKA, METADATA_V4_RDKAFKA, METADATA_V1_PY,
-                       PRODUCE_V3_PY, FETCH_V4_PY};
+  const char *all[] = {
+      APIVERSIONS_V3_RDKAFKA, METADATA_V4_RDKAFKA, PRODUCE_V7_RDKAFKA, FETCH_V11_RDKAFKA,
+      METADATA_V1_PY,         PRODUCE_V3_PY,       FETCH_V4_PY};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
     uint8_t full[512];
     size_t len = tu_unhex(all[i], full, sizeof full);
@@ -308,6 +361,36 @@ static void test_encode_response_header(void **state) {
   sl_buf_release(&w);
 }
 
+/* The README's request/response flow: answer librdkafka's ApiVersions v3. */
+static void test_response_frame(void **state) {
+  (void)state;
+  capture q;
+  assert_int_equal(req_decode(&q, APIVERSIONS_V3_RDKAFKA), 0);
+  int16_t v = q.hdr.request_api_version;
+  kp_api_versions_response_api_version keys[2] = {{18, 0, 4}, {3, 0, 12}};
+  kp_api_versions_response resp;
+  kp_api_versions_response_init_defaults(&resp);
+  resp.api_keys = keys;
+  resp.api_keys_count = 2;
+  kp_response_header rh = {.correlation_id = q.hdr.correlation_id};
+  sl_buf out = SL_BUF_INIT;
+  assert_int_equal(sl_buf_i32(&out, 0), 0);
+  assert_int_equal(kp_response_header_encode(
+                       &out, (int16_t)kp_api_response_header_version(q.api, v), &rh),
+                   0);
+  assert_int_equal(kp_api_versions_response_encode(&out, v, &resp), 0);
+  sl_buf_patch_be32(&out, 0, (uint32_t)(out.len - 4));
+  uint8_t want[64];
+  /* Header v0 (no tagged section, KIP-511), then the flexible v3 body. */
+  size_t n = tu_unhex("0000001a 00000001 0000 03 0012 0000 0004 00 0003 0000 000c 00"
+                      "00000000 00",
+                      want, sizeof want);
+  assert_int_equal(out.len, n);
+  assert_memory_equal(out.data, want, n);
+  sl_buf_release(&out);
+  req_free(&q);
+}
+
 /* Fill, encode, decode, encode again: same bytes, for every API and version. */
 static void test_roundtrip_all(void **state) {
   (void)state;
@@ -414,6 +497,36 @@ static void test_api_table(void **state) {
   }
 }
 
+/* Unknown keys and versions: the header is still read, for the error answer. */
+static void test_header_unsupported(void **state) {
+  (void)state;
+  kp_arena a;
+  kp_arena_init(&a, ARENA_LIMIT);
+  kp_request_header hdr;
+  const kp_api *api;
+  uint8_t b[64];
+  sl_rbuf r;
+  /* ApiVersions v9 (flexible header v2, as the newest version uses). */
+  size_t n = tu_unhex("0012 0009 0000002a 0003 616263 00", b, sizeof b);
+  sl_rbuf_init(&r, b, n);
+  assert_int_equal(kp_request_header_read(&r, &a, &hdr, &api), SL_EUNSUPPORTED);
+  assert_non_null(api);
+  assert_int_equal(hdr.correlation_id, 42);
+  assert_str(hdr.client_id, "abc");
+  assert_int_equal(sl_rbuf_left(&r), 0);
+  /* Unknown ApiKey 999: header v1. */
+  n = tu_unhex("03e7 0000 00000007 ffff", b, sizeof b);
+  sl_rbuf_init(&r, b, n);
+  assert_int_equal(kp_request_header_read(&r, &a, &hdr, &api), SL_EUNSUPPORTED);
+  assert_null(api);
+  assert_int_equal(hdr.correlation_id, 7);
+  assert_int_equal(hdr.client_id.len, -1);
+  /* Fewer than 4 bytes. */
+  sl_rbuf_init(&r, b, 3);
+  assert_int_equal(kp_request_header_read(&r, &a, &hdr, &api), SL_ETRUNCATED);
+  kp_arena_release(&a);
+}
+
 /* Decode hex as message m at version v; returns the error. */
 static int decode_hex(const kp_api_msg *m, int16_t v, const char *hex, kp_arena *a) {
   uint8_t bytes[256];
@@ -517,6 +630,18 @@ static void test_encode_rejects_invalid(void **state) {
   req.topics_count = -2;
   assert_int_equal(kp_metadata_request_encode(&w, 5, &req), SL_EINVAL);
   req.topics_count = 1;
+  /* A non-ignorable field the version lacks must hold its default (Kafka
+   * refuses to drop it silently); an ignorable one is simply not written. */
+  req.topics_count = 0;
+  req.allow_auto_topic_creation = false; /* v4+, not ignorable */
+  assert_int_equal(kp_metadata_request_encode(&w, 3, &req), SL_EUNSUPPORTED);
+  assert_int_equal(kp_metadata_request_encode(&w, 4, &req), 0);
+  kp_produce_response resp;
+  kp_produce_response_init_defaults(&resp);
+  resp.throttle_time_ms = 5; /* v1+, ignorable */
+  assert_int_equal(kp_produce_response_encode(&w, 0, &resp), 0);
+  req.allow_auto_topic_creation = true;
+  req.topics_count = 1;
   static char big[40000];
   memset(big, 'x', sizeof big);
   topic.name = (kp_str){big, (int32_t)sizeof big};
@@ -551,14 +676,18 @@ int main(void) {
       cmocka_unit_test(test_metadata_v4_librdkafka),
       cmocka_unit_test(test_metadata_v1_python),
       cmocka_unit_test(test_produce_v3_python),
+      cmocka_unit_test(test_produce_v7_librdkafka),
+      cmocka_unit_test(test_fetch_v11_librdkafka),
       cmocka_unit_test(test_fetch_v4_python),
       cmocka_unit_test(test_truncated_requests),
       cmocka_unit_test(test_encode_apiversions_response),
       cmocka_unit_test(test_encode_produce_response),
       cmocka_unit_test(test_encode_response_header),
+      cmocka_unit_test(test_response_frame),
       cmocka_unit_test(test_roundtrip_all),
       cmocka_unit_test(test_unsupported_versions),
       cmocka_unit_test(test_api_table),
+      cmocka_unit_test(test_header_unsupported),
       cmocka_unit_test(test_hostile_counts),
       cmocka_unit_test(test_hostile_strings),
       cmocka_unit_test(test_tagged_fields),

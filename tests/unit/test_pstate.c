@@ -5,10 +5,12 @@
  * last stable offset, expiry, snapshots and reload. */
 #include "testutil.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio_int.h"
 #include "seglog/pstate.h"
 
 /* ---- codec ---- */
@@ -173,6 +175,23 @@ static void test_snapshot_files(void **state) {
   assert_int_equal(sl_pstate_snapshot_list(dir, &offs, &n, &d), SL_OK);
   assert_int_equal(n, 2);
   free(offs);
+  /* a failed write (ENOSPC, or EIO on fsync) leaves no file behind */
+  sl__fio_faults f;
+  sl__fio_faults_init(&f);
+  f.writes_until_fail = 0;
+  f.write_errno = ENOSPC;
+  sl__fio_set_faults(&f);
+  assert_int_equal(sl_pstate_snapshot_write(dir, 777, two, 2, true, &d), SL_ENOSPC);
+  sl__fio_faults_init(&f);
+  f.fsyncs_until_fail = 0;
+  sl__fio_set_faults(&f);
+  assert_int_equal(sl_pstate_snapshot_write(dir, 778, two, 2, true, &d), SL_EIO);
+  sl__fio_set_faults(NULL);
+  char p777[512];
+  assert_int_equal(sl_pstate_snapshot_path(dir, 777, p777, sizeof(p777)), SL_OK);
+  assert_int_equal(tu_file_size(p777), -1);
+  assert_int_equal(sl_pstate_snapshot_path(dir, 778, p777, sizeof(p777)), SL_OK);
+  assert_int_equal(tu_file_size(p777), -1);
   /* a corrupt file names itself */
   assert_int_equal(tu_write_file(path, "\x00\x01\x00", 3), 0);
   assert_int_equal(sl_pstate_snapshot_read(path, &e, &n, &d), SL_ETRUNCATED);
@@ -430,6 +449,8 @@ static void test_transactions(void **state) {
   /* the aborted txn stays unstable until the HW passes its marker */
   assert_true(sl_pstate_first_unstable_offset(ps, &fu));
   assert_int_equal(fu, 100);
+  assert_true(sl_pstate_first_undecided_offset(ps, &fu)); /* only 11 is open */
+  assert_int_equal(fu, 102);
   sl_pstate_on_high_watermark(ps, 103);
   assert_true(sl_pstate_first_unstable_offset(ps, &fu));
   assert_int_equal(fu, 100);
@@ -569,6 +590,21 @@ static void test_many_producers(void **state) {
   assert_int_equal(client_append(ps, &h, NULL), SL_ETOO_LARGE);
   assert_int_equal(sl_pstate_producer_count(ps), 2);
   sl_pstate_free(ps);
+  /* the limit counts producers staged in the same append, at stage time */
+  cfg.max_producers = 2;
+  assert_int_equal(sl_pstate_new(NULL, &cfg, &ps), SL_OK);
+  h = data_batch(0, 1, 1, 0, 0, false, 1);
+  assert_int_equal(client_append(ps, &h, NULL), SL_OK);
+  sl_batch_header h2 = data_batch(1, 1, 2, 0, 0, false, 1);
+  sl_batch_header h3 = data_batch(2, 1, 3, 0, 0, false, 1);
+  sl_batch_header h4 = data_batch(3, 1, 2, 0, 1, false, 1);
+  sl_pstate_begin(ps, SL_ORIGIN_CLIENT);
+  assert_int_equal(sl_pstate_stage(ps, &h2, NULL, NULL, NULL), SL_OK);
+  assert_int_equal(sl_pstate_stage(ps, &h4, NULL, NULL, NULL), SL_OK); /* same new one */
+  assert_int_equal(sl_pstate_stage(ps, &h3, NULL, NULL, NULL), SL_ETOO_LARGE);
+  assert_int_equal(sl_pstate_commit(ps, 4, NULL, NULL), SL_OK);
+  assert_int_equal(sl_pstate_producer_count(ps), 2);
+  sl_pstate_free(ps);
 }
 
 static void test_snapshot_round_trip(void **state) {
@@ -679,6 +715,123 @@ static void test_snapshot_round_trip(void **state) {
   tu_rmtree_free(dir);
 }
 
+static void test_stage_from_bytes(void **state) {
+  (void)state;
+  sl_pstate *ps = new_state(NULL);
+  sl_buf b = SL_BUF_INIT;
+  sl_batch_builder_opts o;
+  sl_batch_builder *bb;
+  sl_diag d;
+  sl_control c;
+  const sl_pstate_txn *txns;
+  size_t nt;
+  sl_diag_clear(&d);
+  /* a transactional data batch of producer 42 at offsets 10..11 */
+  sl_batch_builder_opts_init(&o);
+  o.base_offset = 10;
+  o.producer_id = 42;
+  o.producer_epoch = 3;
+  o.base_sequence = 0;
+  o.transactional = true;
+  assert_int_equal(sl_batch_builder_new(&o, &bb), SL_OK);
+  assert_int_equal(sl_batch_builder_add(bb, 500, NULL, -1, "a", 1, NULL, 0), SL_OK);
+  assert_int_equal(sl_batch_builder_add(bb, 501, NULL, -1, "b", 1, NULL, 0), SL_OK);
+  assert_int_equal(sl_batch_builder_finish(bb, &b), SL_OK);
+  sl_pstate_begin(ps, SL_ORIGIN_CLIENT);
+  assert_int_equal(sl_pstate_stage_batch(ps, NULL, b.data, b.len, NULL, &d), SL_OK);
+  assert_int_equal(sl_pstate_commit(ps, 12, &txns, &nt), SL_OK);
+  sl_pstate_producer p;
+  assert_true(sl_pstate_producer_get(ps, 42, &p));
+  assert_int_equal(p.current_txn_first_offset, 10);
+  assert_int_equal(p.batches[0].last_seq, 1);
+  assert_int_equal(p.last_timestamp, 501);
+  /* its ABORT marker at 12, read from the marker's bytes */
+  sl_buf_reset(&b);
+  assert_int_equal(sl_batch_build_marker(&b, 12, 42, 3, SL_CONTROL_ABORT, 9, 600, 0),
+                   SL_OK);
+  assert_int_equal(b.len, 78);
+  assert_int_equal(sl_pstate_read_marker(NULL, b.data, b.len, &c, &d), 1);
+  assert_int_equal(c.type, SL_CONTROL_ABORT);
+  assert_int_equal(c.coordinator_epoch, 9);
+  sl_pstate_begin(ps, SL_ORIGIN_COORDINATOR);
+  assert_int_equal(sl_pstate_stage_batch(ps, NULL, b.data, b.len, NULL, &d), SL_OK);
+  assert_int_equal(sl_pstate_commit(ps, 13, &txns, &nt), SL_OK);
+  assert_int_equal(nt, 1);
+  assert_true(txns[0].aborted);
+  assert_int_equal(txns[0].first_offset, 10);
+  assert_int_equal(txns[0].last_offset, 12);
+  assert_int_equal(txns[0].last_stable_offset, 13);
+  assert_true(sl_pstate_producer_get(ps, 42, &p));
+  assert_int_equal(p.coordinator_epoch, 9);
+  assert_int_equal(p.last_timestamp, 600);
+  /* an empty (cleaned) control batch: nothing to read, nothing staged */
+  sl_buf_reset(&b);
+  sl_batch_builder_opts_init(&o);
+  o.base_offset = 13;
+  o.producer_id = 42;
+  o.producer_epoch = 3;
+  o.transactional = true;
+  o.control = true;
+  o.last_offset_delta = 0;
+  sl_batch_builder_reset(bb, &o);
+  assert_int_equal(sl_batch_builder_finish(bb, &b), SL_OK);
+  assert_int_equal(b.len, 61);
+  assert_int_equal(sl_pstate_read_marker(NULL, b.data, b.len, &c, &d), 0);
+  sl_pstate_begin(ps, SL_ORIGIN_REPLICATION);
+  assert_int_equal(sl_pstate_stage_batch(ps, NULL, b.data, b.len, NULL, &d), SL_OK);
+  assert_int_equal(sl_pstate_commit(ps, 14, &txns, &nt), SL_OK);
+  assert_int_equal(nt, 0);
+  /* a data batch is not a marker; a truncated header is an error */
+  sl_buf_reset(&b);
+  sl_batch_builder_opts_init(&o);
+  sl_batch_builder_reset(bb, &o);
+  assert_int_equal(sl_batch_builder_add(bb, 1, NULL, -1, "x", 1, NULL, 0), SL_OK);
+  assert_int_equal(sl_batch_builder_finish(bb, &b), SL_OK);
+  assert_int_equal(sl_pstate_read_marker(NULL, b.data, b.len, &c, &d), SL_EINVAL);
+  sl_pstate_begin(ps, SL_ORIGIN_CLIENT);
+  assert_true(sl_pstate_stage_batch(ps, NULL, b.data, 40, NULL, &d) < 0);
+  /* no producer id: ignored */
+  assert_int_equal(sl_pstate_stage_batch(ps, NULL, b.data, b.len, NULL, &d), SL_OK);
+  sl_pstate_rollback(ps);
+  sl_batch_builder_free(bb);
+  sl_buf_release(&b);
+  sl_pstate_free(ps);
+}
+
+static void test_stray_snapshots(void **state) {
+  (void)state;
+  char *dir = tu_mkdtemp();
+  sl_pstate *ps = new_state(dir);
+  sl_diag d;
+  int64_t *offs;
+  size_t n;
+  sl_diag_clear(&d);
+  /* segments at 0, 100, 200; snapshots at 0, 50, 100, 150, 250 (250 = LEO
+   * snapshot of a clean shutdown) */
+  const int64_t snaps[] = {0, 50, 100, 150, 250};
+  for (size_t i = 0; i < 5; i++)
+    assert_int_equal(sl_pstate_snapshot_write(dir, snaps[i], NULL, 0, false, &d), SL_OK);
+  const int64_t bases[] = {200, 0, 100};
+  assert_int_equal(sl_pstate_remove_stray_snapshots(ps, bases, 3, &d), SL_OK);
+  assert_int_equal(sl_pstate_snapshot_list(dir, &offs, &n, &d), SL_OK);
+  assert_int_equal(n, 3);
+  assert_int_equal(offs[0], 0);
+  assert_int_equal(offs[1], 100);
+  assert_int_equal(offs[2], 250);
+  free(offs);
+  /* the newest stray below the last segment base goes too */
+  assert_int_equal(sl_pstate_snapshot_write(dir, 150, NULL, 0, false, &d), SL_OK);
+  const int64_t bases2[] = {0, 100, 300};
+  assert_int_equal(sl_pstate_remove_stray_snapshots(ps, bases2, 3, &d), SL_OK);
+  assert_int_equal(sl_pstate_snapshot_list(dir, &offs, &n, &d), SL_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(offs[0], 0);
+  assert_int_equal(offs[1], 100);
+  free(offs);
+  sl_pstate_free(ps);
+  tu_rmtree_free(dir);
+}
+
 static void test_load_entries_rules(void **state) {
   (void)state;
   sl_pstate *ps = new_state(NULL);
@@ -722,6 +875,8 @@ int main(void) {
       cmocka_unit_test(test_many_producers),
       cmocka_unit_test(test_snapshot_round_trip),
       cmocka_unit_test(test_load_entries_rules),
+      cmocka_unit_test(test_stray_snapshots),
+      cmocka_unit_test(test_stage_from_bytes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

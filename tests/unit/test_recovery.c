@@ -581,6 +581,76 @@ static void test_reader_process_never_sees_partial_batch(void **state) {
   tu_rmtree_free(root);
 }
 
+/* Even with the clean-shutdown marker, a torn active tail is cut before
+ * appending (Kafka would trust it). */
+static void test_clean_open_cuts_torn_tail(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *dir = tu_path(root, "t-0");
+  sl_log_config cfg;
+  cfg_small(&cfg);
+  sl_log *log = open_log(dir, &cfg, false, 0);
+  int64_t leo = fill(log, 5, 1000);
+  int64_t size = sl_log_size_bytes(log);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  char *lp = seg_file(dir, 0, ".log");
+  size_t len;
+  uint8_t *data = tu_read_file(lp, &len);
+  /* Append the first 30 bytes of a copy of the first batch. */
+  uint8_t *torn = malloc(len + 30);
+  memcpy(torn, data, len);
+  memcpy(torn + len, data, 30);
+  assert_int_equal(tu_write_file(lp, torn, len + 30), 0);
+  log = open_log(dir, &cfg, true, 0);
+  sl_log_load_report r;
+  sl_log_load_report_get(log, &r);
+  assert_int_equal(r.segments_recovered, 0);
+  assert_int_equal(r.bytes_truncated, 30);
+  assert_int_equal(r.first_bad_position, size);
+  assert_int_equal(fill(log, 1, 5000), leo + 1);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  assert_int_equal(verify_problems(dir), 0);
+  free(torn);
+  free(data);
+  free(lp);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
+/* flush.messages moves the recovery point; a log start checkpoint above the
+ * LEO restarts the log there (Kafka's load step 4). */
+static void test_flush_messages_and_start_checkpoint(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *dir = tu_path(root, "t-0");
+  sl_log_config cfg;
+  cfg_small(&cfg);
+  cfg.flush_messages = 4;
+  sl_log *log = open_log(dir, &cfg, false, 0);
+  fill(log, 1, 1000); /* 1 record */
+  assert_int_equal(sl_log_recovery_point(log), 0);
+  fill(log, 2, 1000); /* 1 + (1 + 2) = 4 records: 4 unflushed */
+  assert_int_equal(sl_log_recovery_point(log), 4);
+  sl_log_close(log, NULL);
+  sl_log_open_opts o;
+  sl_log_open_opts_init(&o);
+  o.log_start_offset = 100;
+  o.recovery_point = 4;
+  assert_int_equal(sl_log_open(dir, &cfg, 0, &o, &log, NULL), SL_OK);
+  assert_int_equal(sl_log_start_offset(log), 100);
+  assert_int_equal(sl_log_end_offset(log), 100);
+  sl_log_segment_info segs[4];
+  assert_int_equal(sl_log_segments(log, segs, 4), 1);
+  assert_int_equal(segs[0].base_offset, 100);
+  assert_int_equal(fill(log, 1, 1000), 101);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  char *l0 = seg_file(dir, 0, ".log");
+  assert_int_equal(tu_file_size(l0), -1);
+  free(l0);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cut_at_every_byte),
@@ -591,6 +661,8 @@ int main(void) {
       cmocka_unit_test(test_enospc_during_append),
       cmocka_unit_test(test_fsync_failure_latches),
       cmocka_unit_test(test_reader_process_never_sees_partial_batch),
+      cmocka_unit_test(test_clean_open_cuts_torn_tail),
+      cmocka_unit_test(test_flush_messages_and_start_checkpoint),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,17 +51,33 @@ def c_string(s):
 
 
 def and_cond(a, b):
+    """C conjunction of two conditions (which never contain ||)."""
     if a == "false" or b == "false":
         return "false"
     if a == "true":
         return b
     if b == "true":
         return a
-    return "(%s) && (%s)" % (a, b)
+    return "%s && %s" % (a, b)
+
+
+# Negations of the comparisons the emitter produces, written out plainly.
+_NEGATE = {"==": "!=", "!=": "==", ">=": "<", "<=": ">", "<": ">=", ">": "<="}
 
 
 def not_cond(a):
-    return {"true": "false", "false": "true"}.get(a, "!(%s)" % a)
+    """C negation of a condition, without double negatives where possible."""
+    if a in ("true", "false"):
+        return {"true": "false", "false": "true"}[a]
+    m = re.fullmatch(r"([\w>.\-\[\]]+) (==|!=|>=|<=|<|>) ([\w\-()]+)", a)
+    if m:
+        return "%s %s %s" % (m.group(1), _NEGATE[m.group(2)], m.group(3))
+    m = re.fullmatch(r"v >= (\d+) && v <= (\d+)", a)
+    if m:
+        return "(v < %s || v > %s)" % (m.group(1), m.group(2))
+    if re.fullmatch(r"[\w]+\([^()]*\)", a):
+        return "!" + a
+    return "!(%s)" % a
 
 
 def local(s):
@@ -115,6 +131,9 @@ class StructEmitter:
                 info += ", nullable v%s" % f.nullable
             if f.tag is not None:
                 info += ", tag %d" % f.tag
+            if f.default is not None and str(f.default) != "":
+                d = str(f.default).lower() if isinstance(f.default, bool) else f.default
+                info += ", default %s" % str(d).replace("*/", "* /")
             if f.is_array:
                 lines.append("  %s *%s; /* %s */" % (self.ctype(f), f.cname, info))
                 lines.append("  int32_t %s; /* elements; -1: null */" % f.count_cname)
@@ -346,6 +365,15 @@ class StructEmitter:
         out = ["static int %s_size(const %s *in, int16_t v, size_t *n) {" %
                (local(s), s.cname)]
         body = []
+        # As Kafka: a field the version lacks must hold its default unless the
+        # schema marks it ignorable, or the receiver would lose information.
+        for f in s.fields:
+            absent = not_cond(self.present(f))
+            if f.ignorable or absent == "false":
+                continue
+            body += guard(and_cond(absent, not_cond(
+                self.is_default_expr(f, "in->" + f.cname))),
+                ["return SL_EUNSUPPORTED; /* %s needs v%s */" % (f.name, f.versions)])
         for f in s.regular_fields():
             cond = self.present(f)
             if cond == "false":
@@ -611,181 +639,8 @@ def api_files(api):
             base + ".c": source_file(base + ".h", title, msgs)}
 
 
-def request_header_version(api, v):
-    # Kafka's ApiMessageType.requestHeaderVersion: ControlledShutdown v0 used
-    # header v0; otherwise flexible versions use header v2, others v1.
-    if api.key == 7 and v == 0:
-        return 0
-    return 2 if api.flexible.lo <= v <= api.flexible.hi else 1
-
-
-def response_header_version(api, v):
-    # ApiVersions responses always use header v0 so that a client can parse
-    # them before it knows which versions the broker supports (KIP-511).
-    if api.key == 18:
-        return 0
-    return 1 if api.flexible.lo <= v <= api.flexible.hi else 0
-
-
-def table_files(apis):
-    h = [BANNER.rstrip(), "/*",
-         " * kp_apis.h - every generated API: one header to include them all.",
-         " */", "#ifndef KP_GEN_APIS_H", "#define KP_GEN_APIS_H", "",
-         '#include "kp_runtime.h"', '#include "kp_header.h"']
-    for api in apis:
-        h.append('#include "kp_%s.h"' % api.snake)
-    h += ["", "#define KP_API_KEY_MAX %d" % max(a.key for a in apis), ""]
-    h.append("enum kp_api_key {")
-    for api in apis:
-        h.append("  KP_API_%s = %d," % (api.snake.upper(), api.key))
-    h += ["};", "", "#endif"]
-    c = [BANNER.rstrip(), "/*", " * kp_apis.c - the API table (see kp_api.h).", " */",
-         '#include "kp_api.h"', "", '#include "kp_apis.h"', ""]
-    for api in apis:
-        for kind, msg in (("request", api.request), ("response", api.response)):
-            m = msg.cname
-            c.append("static void %s_init_any(void *o) {" % m)
-            c.append("  %s_init_defaults(o);" % m)
-            c.append("}")
-            c.append("static int %s_decode_any(sl_rbuf *r, int16_t v, kp_arena *a, "
-                     "void *o) {" % m)
-            c.append("  return %s_decode(r, v, a, o);" % m)
-            c.append("}")
-            c.append("static int %s_encode_any(sl_buf *w, int16_t v, const void *in) {" % m)
-            c.append("  return %s_encode(w, v, in);" % m)
-            c.append("}")
-    c.append("")
-    c.append("static const kp_api kp_api_table[] = {")
-    for api in apis:
-        flex = -1 if api.flexible.empty() else api.flexible.lo
-        hdr_req = "".join(str(request_header_version(api, v))
-                          for v in range(api.valid.lo, api.valid.hi + 1))
-        hdr_resp = "".join(str(response_header_version(api, v))
-                           for v in range(api.valid.lo, api.valid.hi + 1))
-        c.append("    {%d, %s, %d, %d, %d, %s, %s, %s," % (
-            api.key, c_string(api.name), api.valid.lo, api.valid.hi, flex,
-            "true" if api.unstable else "false", c_string(hdr_req), c_string(hdr_resp)))
-        for msg in (api.request, api.response):
-            m = msg.cname
-            c.append("     {%s, sizeof(%s), %s_init_any, %s_decode_any, %s_encode_any}," %
-                     (c_string(msg.name), m, m, m, m))
-        c[-1] = c[-1].rstrip(",") + "},"
-    c.append("};")
-    c.append("")
-    c.append("const kp_api *kp_api_at(size_t i) {")
-    c.append("  return i < sizeof kp_api_table / sizeof kp_api_table[0] ? "
-             "&kp_api_table[i] : NULL;")
-    c.append("}")
-    c.append("")
-    c.append("const kp_api *kp_api_find(int16_t key) {")
-    c.append("  switch (key) {")
-    for i, api in enumerate(apis):
-        c.append("  case %d:" % api.key)
-        c.append("    return &kp_api_table[%d];" % i)
-    c.append("  default:")
-    c.append("    return NULL;")
-    c.append("  }")
-    c.append("}")
-    return {"kp_apis.h": "\n".join(h) + "\n", "kp_apis.c": "\n".join(c) + "\n"}
-
-
-# ---------------------------------------------------------------------------
-# Test filler: fills every field with pseudo-random values valid for a version.
-
-
-def fill_value(e, f, L, elem=False):
-    kind = f.kind
-    nul = "false" if elem else e.nullable(f)
-    if kind in INT_CTYPES:
-        if kind == "bool":
-            return ["%s = (kp_tf_next(seed) & 1) != 0;" % L]
-        if kind == "float64":
-            return ["%s = (double)(kp_tf_next(seed) %% 1000) / 4.0;" % L]
-        return ["%s = (%s)kp_tf_next64(seed);" % (L, INT_CTYPES[kind])]
-    if kind == "uuid":
-        return ["kp_tf_uuid(seed, &%s);" % L]
-    if kind == "string":
-        return ["%s = kp_tf_str(seed, %s);" % (L, nul)]
-    if kind in ("bytes", "records"):
-        return ["%s = kp_tf_bytes(seed, %s);" % (L, nul)]
-    fn = "fill_%s" % local(f.struct)
-    if elem or f.nullable.empty():
-        return ["%s(&%s, v, a, seed);" % (fn, L)]
-    return ["if (kp_tf_null(seed, %s)) {" % nul, "  %s = NULL;" % L, "} else {",
-            "  %s = kp_tf_alloc(a, 1, sizeof *%s);" % (L, L),
-            "  if (%s != NULL)" % L,
-            "    %s(%s, v, a, seed);" % (fn, L), "}"]
-
-
-def fill_struct(msg, s):
-    e = StructEmitter(msg, s, set())
-    out = ["static void fill_%s(%s *o, int16_t v, kp_arena *a, uint32_t *seed) {" %
-           (local(s), s.cname), "  %s_init_defaults(o);" % s.cname]
-    for f in s.fields:
-        cond = e.present(f)
-        if cond == "false":
-            continue
-        L = "o->" + f.cname
-        if f.is_array:
-            lines = ["%s_count = kp_tf_count(seed, %s);" % (L, e.nullable(f)),
-                     "%s = kp_tf_alloc(a, %s_count, sizeof *%s);" % (L, L, L),
-                     "if (%s == NULL && %s_count > 0)" % (L, L),
-                     "  %s_count = 0;" % L,
-                     "for (int32_t i = 0; i < %s_count; i++) {" % L] + \
-                ["  " + x for x in fill_value(e, f, "%s[i]" % L, elem=True)] + ["}"]
-        else:
-            lines = fill_value(e, f, L)
-        if f.tag is not None:
-            lines = ["if (kp_tf_next(seed) % 3 != 0) {"] + ["  " + x for x in lines] + ["}"]
-        out += ["  " + x for x in guard(cond, lines, always_block=f.is_array)]
-    out.append("}")
-    return out
-
-
-def testfill_files(apis, headers):
-    c = [BANNER.rstrip(), "/*",
-         " * kp_testfill.c - fills any generated message with pseudo-random values",
-         " * valid for a version, for the round-trip tests (not part of slproto).",
-         " */", '#include "kp_testfill.h"', "", '#include "kp_apis.h"', ""]
-    msgs = [headers["RequestHeader"], headers["ResponseHeader"]]
-    for api in apis:
-        msgs += [api.request, api.response]
-    for msg in msgs:
-        live = reachable(msg)
-        for s in msg.order:
-            if s.cname in live:
-                c.append("static void fill_%s(%s *o, int16_t v, kp_arena *a, "
-                         "uint32_t *seed);" % (local(s), s.cname))
-    c.append("")
-    for msg in msgs:
-        live = reachable(msg)
-        for s in msg.order:
-            if s.cname in live:
-                c += fill_struct(msg, s) + [""]
-    c.append("int kp_testfill(int16_t api_key, bool response, int16_t v, kp_arena *a,")
-    c.append("                uint32_t *seed, void *out) {")
-    c.append("  switch (api_key) {")
-    for api in apis:
-        c.append("  case %d:" % api.key)
-        c.append("    if (response)")
-        c.append("      fill_%s(out, v, a, seed);" % local(api.response.top))
-        c.append("    else")
-        c.append("      fill_%s(out, v, a, seed);" % local(api.request.top))
-        c.append("    return 0;")
-    c.append("  case -1:")
-    c.append("    if (response)")
-    c.append("      fill_%s(out, v, a, seed);" % local(headers["ResponseHeader"].top))
-    c.append("    else")
-    c.append("      fill_%s(out, v, a, seed);" % local(headers["RequestHeader"].top))
-    c.append("    return 0;")
-    c.append("  default:")
-    c.append("    return SL_EINVAL;")
-    c.append("  }")
-    c.append("}")
-    return {"kp_testfill.c": "\n".join(c) + "\n"}
-
-
-def emit_all(apis, headers):
+def codec_files(apis, headers):
+    """{file name: text} of the per-API and header codecs."""
     files = {}
     for api in apis:
         files.update(api_files(api))
@@ -793,6 +648,4 @@ def emit_all(apis, headers):
     title = "Request and response headers: RequestHeader.json, ResponseHeader.json."
     files["kp_header.h"] = header_file("KP_GEN_HEADER_H", title, hmsgs)
     files["kp_header.c"] = source_file("kp_header.h", title, hmsgs)
-    files.update(table_files(apis))
-    files.update(testfill_files(apis, headers))
     return files

@@ -98,6 +98,16 @@ static int add_partitions_to_txn_request_add_partitions_to_txn_transaction_read(
 
 static int add_partitions_to_txn_request_add_partitions_to_txn_transaction_size(const kp_add_partitions_to_txn_request_add_partitions_to_txn_transaction *in, int16_t v, size_t *n) {
   const bool flex = v >= 3;
+  if (v < 4 && in->transactional_id.len != 0)
+    return SL_EUNSUPPORTED; /* TransactionalId needs v4+ */
+  if (v < 4 && in->producer_id != INT64_C(0))
+    return SL_EUNSUPPORTED; /* ProducerId needs v4+ */
+  if (v < 4 && in->producer_epoch != 0)
+    return SL_EUNSUPPORTED; /* ProducerEpoch needs v4+ */
+  if (v < 4 && in->verify_only != false)
+    return SL_EUNSUPPORTED; /* VerifyOnly needs v4+ */
+  if (v < 4 && in->topics_count != 0)
+    return SL_EUNSUPPORTED; /* Topics needs v4+ */
   if (v >= 4)
     KP_TRY(kp__size_str(n, flex, false, in->transactional_id));
   if (v >= 4)
@@ -182,6 +192,16 @@ static int add_partitions_to_txn_request_read(sl_rbuf *r, int16_t v, kp_arena *a
 
 static int add_partitions_to_txn_request_size(const kp_add_partitions_to_txn_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 3;
+  if (v < 4 && in->transactions_count != 0)
+    return SL_EUNSUPPORTED; /* Transactions needs v4+ */
+  if (v > 3 && in->v3_and_below_transactional_id.len != 0)
+    return SL_EUNSUPPORTED; /* V3AndBelowTransactionalId needs v0-3 */
+  if (v > 3 && in->v3_and_below_producer_id != INT64_C(0))
+    return SL_EUNSUPPORTED; /* V3AndBelowProducerId needs v0-3 */
+  if (v > 3 && in->v3_and_below_producer_epoch != 0)
+    return SL_EUNSUPPORTED; /* V3AndBelowProducerEpoch needs v0-3 */
+  if (v > 3 && in->v3_and_below_topics_count != 0)
+    return SL_EUNSUPPORTED; /* V3AndBelowTopics needs v0-3 */
   if (v >= 4) {
     KP_TRY(kp__size_count(n, flex, false, in->transactions_count, in->transactions));
     for (int32_t i = 0; i < in->transactions_count; i++)
@@ -368,6 +388,10 @@ static int add_partitions_to_txn_response_add_partitions_to_txn_result_read(sl_r
 
 static int add_partitions_to_txn_response_add_partitions_to_txn_result_size(const kp_add_partitions_to_txn_response_add_partitions_to_txn_result *in, int16_t v, size_t *n) {
   const bool flex = v >= 3;
+  if (v < 4 && in->transactional_id.len != 0)
+    return SL_EUNSUPPORTED; /* TransactionalId needs v4+ */
+  if (v < 4 && in->topic_results_count != 0)
+    return SL_EUNSUPPORTED; /* TopicResults needs v4+ */
   if (v >= 4)
     KP_TRY(kp__size_str(n, flex, false, in->transactional_id));
   if (v >= 4) {
@@ -436,6 +460,10 @@ static int add_partitions_to_txn_response_read(sl_rbuf *r, int16_t v, kp_arena *
 
 static int add_partitions_to_txn_response_size(const kp_add_partitions_to_txn_response *in, int16_t v, size_t *n) {
   const bool flex = v >= 3;
+  if (v < 4 && in->results_by_transaction_count != 0)
+    return SL_EUNSUPPORTED; /* ResultsByTransaction needs v4+ */
+  if (v > 3 && in->results_by_topic_v3_and_below_count != 0)
+    return SL_EUNSUPPORTED; /* ResultsByTopicV3AndBelow needs v0-3 */
   *n += 4;
   if (v >= 4)
     *n += 2;

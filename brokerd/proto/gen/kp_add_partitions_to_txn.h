@@ -24,7 +24,7 @@ struct kp_add_partitions_to_txn_request_add_partitions_to_txn_transaction {
   kp_str transactional_id; /* TransactionalId v4+ */
   int64_t producer_id; /* ProducerId v4+ */
   int16_t producer_epoch; /* ProducerEpoch v4+ */
-  bool verify_only; /* VerifyOnly v4+ */
+  bool verify_only; /* VerifyOnly v4+, default false */
   kp_add_partitions_to_txn_request_add_partitions_to_txn_topic *topics; /* Topics v4+ */
   int32_t topics_count; /* elements; -1: null */
 };

@@ -12,7 +12,7 @@ typedef struct kp_allocate_producer_ids_request kp_allocate_producer_ids_request
 /* AllocateProducerIdsRequest v0-0 */
 struct kp_allocate_producer_ids_request {
   int32_t broker_id; /* BrokerId v0+ */
-  int64_t broker_epoch; /* BrokerEpoch v0+ */
+  int64_t broker_epoch; /* BrokerEpoch v0+, default -1 */
 };
 void kp_allocate_producer_ids_request_init_defaults(kp_allocate_producer_ids_request *o);
 

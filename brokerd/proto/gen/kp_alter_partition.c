@@ -35,6 +35,10 @@ static int alter_partition_request_broker_state_read(sl_rbuf *r, int16_t v, kp_a
 }
 
 static int alter_partition_request_broker_state_size(const kp_alter_partition_request_broker_state *in, int16_t v, size_t *n) {
+  if (v < 3 && in->broker_id != 0)
+    return SL_EUNSUPPORTED; /* BrokerId needs v3+ */
+  if (v < 3 && in->broker_epoch != INT64_C(-1))
+    return SL_EUNSUPPORTED; /* BrokerEpoch needs v3+ */
   if (v >= 3)
     *n += 4;
   if (v >= 3)
@@ -93,6 +97,12 @@ static int alter_partition_request_partition_data_read(sl_rbuf *r, int16_t v, kp
 }
 
 static int alter_partition_request_partition_data_size(const kp_alter_partition_request_partition_data *in, int16_t v, size_t *n) {
+  if (v > 2 && in->new_isr_count != 0)
+    return SL_EUNSUPPORTED; /* NewIsr needs v0-2 */
+  if (v < 3 && in->new_isr_with_epochs_count != 0)
+    return SL_EUNSUPPORTED; /* NewIsrWithEpochs needs v3+ */
+  if (v < 1 && in->leader_recovery_state != 0)
+    return SL_EUNSUPPORTED; /* LeaderRecoveryState needs v1+ */
   *n += 4;
   *n += 4;
   if (v <= 2) {

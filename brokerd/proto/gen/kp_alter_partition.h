@@ -15,7 +15,7 @@ typedef struct kp_alter_partition_request kp_alter_partition_request;
 /* AlterPartitionRequest.BrokerState */
 struct kp_alter_partition_request_broker_state {
   int32_t broker_id; /* BrokerId v3+ */
-  int64_t broker_epoch; /* BrokerEpoch v3+ */
+  int64_t broker_epoch; /* BrokerEpoch v3+, default -1 */
 };
 void kp_alter_partition_request_broker_state_init_defaults(kp_alter_partition_request_broker_state *o);
 
@@ -27,7 +27,7 @@ struct kp_alter_partition_request_partition_data {
   int32_t new_isr_count; /* elements; -1: null */
   kp_alter_partition_request_broker_state *new_isr_with_epochs; /* NewIsrWithEpochs v3+ */
   int32_t new_isr_with_epochs_count; /* elements; -1: null */
-  int8_t leader_recovery_state; /* LeaderRecoveryState v1+ */
+  int8_t leader_recovery_state; /* LeaderRecoveryState v1+, default 0 */
   int32_t partition_epoch; /* PartitionEpoch v0+ */
 };
 void kp_alter_partition_request_partition_data_init_defaults(kp_alter_partition_request_partition_data *o);
@@ -44,7 +44,7 @@ void kp_alter_partition_request_topic_data_init_defaults(kp_alter_partition_requ
 /* AlterPartitionRequest v0-3 */
 struct kp_alter_partition_request {
   int32_t broker_id; /* BrokerId v0+ */
-  int64_t broker_epoch; /* BrokerEpoch v0+ */
+  int64_t broker_epoch; /* BrokerEpoch v0+, default -1 */
   kp_alter_partition_request_topic_data *topics; /* Topics v0+ */
   int32_t topics_count; /* elements; -1: null */
 };
@@ -67,7 +67,7 @@ struct kp_alter_partition_response_partition_data {
   int32_t leader_epoch; /* LeaderEpoch v0+ */
   int32_t *isr; /* Isr v0+ */
   int32_t isr_count; /* elements; -1: null */
-  int8_t leader_recovery_state; /* LeaderRecoveryState v1+ */
+  int8_t leader_recovery_state; /* LeaderRecoveryState v1+, default 0 */
   int32_t partition_epoch; /* PartitionEpoch v0+ */
 };
 void kp_alter_partition_response_partition_data_init_defaults(kp_alter_partition_response_partition_data *o);

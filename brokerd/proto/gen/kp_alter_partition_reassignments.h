@@ -14,7 +14,7 @@ typedef struct kp_alter_partition_reassignments_request kp_alter_partition_reass
 /* AlterPartitionReassignmentsRequest.ReassignablePartition */
 struct kp_alter_partition_reassignments_request_reassignable_partition {
   int32_t partition_index; /* PartitionIndex v0+ */
-  int32_t *replicas; /* Replicas v0+, nullable v0+ */
+  int32_t *replicas; /* Replicas v0+, nullable v0+, default null */
   int32_t replicas_count; /* elements; -1: null */
 };
 void kp_alter_partition_reassignments_request_reassignable_partition_init_defaults(kp_alter_partition_reassignments_request_reassignable_partition *o);
@@ -29,7 +29,7 @@ void kp_alter_partition_reassignments_request_reassignable_topic_init_defaults(k
 
 /* AlterPartitionReassignmentsRequest v0-0 */
 struct kp_alter_partition_reassignments_request {
-  int32_t timeout_ms; /* TimeoutMs v0+ */
+  int32_t timeout_ms; /* TimeoutMs v0+, default 60000 */
   kp_alter_partition_reassignments_request_reassignable_topic *topics; /* Topics v0+ */
   int32_t topics_count; /* elements; -1: null */
 };

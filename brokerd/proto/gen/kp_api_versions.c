@@ -139,6 +139,12 @@ static int api_versions_response_supported_feature_key_read(sl_rbuf *r, int16_t 
 
 static int api_versions_response_supported_feature_key_size(const kp_api_versions_response_supported_feature_key *in, int16_t v, size_t *n) {
   const bool flex = v >= 3;
+  if (v < 3 && in->name.len != 0)
+    return SL_EUNSUPPORTED; /* Name needs v3+ */
+  if (v < 3 && in->min_version != 0)
+    return SL_EUNSUPPORTED; /* MinVersion needs v3+ */
+  if (v < 3 && in->max_version != 0)
+    return SL_EUNSUPPORTED; /* MaxVersion needs v3+ */
   if (v >= 3)
     KP_TRY(kp__size_str(n, flex, false, in->name));
   if (v >= 3)
@@ -184,6 +190,12 @@ static int api_versions_response_finalized_feature_key_read(sl_rbuf *r, int16_t 
 
 static int api_versions_response_finalized_feature_key_size(const kp_api_versions_response_finalized_feature_key *in, int16_t v, size_t *n) {
   const bool flex = v >= 3;
+  if (v < 3 && in->name.len != 0)
+    return SL_EUNSUPPORTED; /* Name needs v3+ */
+  if (v < 3 && in->max_version_level != 0)
+    return SL_EUNSUPPORTED; /* MaxVersionLevel needs v3+ */
+  if (v < 3 && in->min_version_level != 0)
+    return SL_EUNSUPPORTED; /* MinVersionLevel needs v3+ */
   if (v >= 3)
     KP_TRY(kp__size_str(n, flex, false, in->name));
   if (v >= 3)
@@ -289,7 +301,7 @@ static int api_versions_response_size(const kp_api_versions_response *in, int16_
     *n += 4;
   if (v >= 3) {
     uint32_t ntags = 0;
-    if (!(in->supported_features_count == 0)) {
+    if (in->supported_features_count != 0) {
       size_t m = 0;
       KP_TRY(kp__size_count(&m, flex, false, in->supported_features_count, in->supported_features));
       for (int32_t i = 0; i < in->supported_features_count; i++)
@@ -297,13 +309,13 @@ static int api_versions_response_size(const kp_api_versions_response *in, int16_
       KP_TRY(kp__size_tag(n, 0, m));
       ntags++;
     }
-    if (!(in->finalized_features_epoch == INT64_C(-1))) {
+    if (in->finalized_features_epoch != INT64_C(-1)) {
       size_t m = 0;
       m += 8;
       KP_TRY(kp__size_tag(n, 1, m));
       ntags++;
     }
-    if (!(in->finalized_features_count == 0)) {
+    if (in->finalized_features_count != 0) {
       size_t m = 0;
       KP_TRY(kp__size_count(&m, flex, false, in->finalized_features_count, in->finalized_features));
       for (int32_t i = 0; i < in->finalized_features_count; i++)
@@ -311,7 +323,7 @@ static int api_versions_response_size(const kp_api_versions_response *in, int16_
       KP_TRY(kp__size_tag(n, 2, m));
       ntags++;
     }
-    if (!(in->zk_migration_ready == false)) {
+    if (in->zk_migration_ready != false) {
       size_t m = 0;
       m += 1;
       KP_TRY(kp__size_tag(n, 3, m));
@@ -332,16 +344,16 @@ static int api_versions_response_write(sl_buf *w, int16_t v, const kp_api_versio
     kp__w_i32(w, in->throttle_time_ms);
   if (v >= 3) {
     uint32_t ntags = 0;
-    if (!(in->supported_features_count == 0))
+    if (in->supported_features_count != 0)
       ntags++;
-    if (!(in->finalized_features_epoch == INT64_C(-1)))
+    if (in->finalized_features_epoch != INT64_C(-1))
       ntags++;
-    if (!(in->finalized_features_count == 0))
+    if (in->finalized_features_count != 0)
       ntags++;
-    if (!(in->zk_migration_ready == false))
+    if (in->zk_migration_ready != false)
       ntags++;
     kp__w_uvarint(w, ntags);
-    if (!(in->supported_features_count == 0)) {
+    if (in->supported_features_count != 0) {
       size_t m = 0;
       KP_TRY(kp__size_count(&m, flex, false, in->supported_features_count, in->supported_features));
       for (int32_t i = 0; i < in->supported_features_count; i++)
@@ -352,14 +364,14 @@ static int api_versions_response_write(sl_buf *w, int16_t v, const kp_api_versio
       for (int32_t i = 0; i < in->supported_features_count; i++)
         KP_TRY(api_versions_response_supported_feature_key_write(w, v, &in->supported_features[i]));
     }
-    if (!(in->finalized_features_epoch == INT64_C(-1))) {
+    if (in->finalized_features_epoch != INT64_C(-1)) {
       size_t m = 0;
       m += 8;
       kp__w_uvarint(w, 1);
       kp__w_uvarint(w, (uint32_t)m);
       kp__w_i64(w, in->finalized_features_epoch);
     }
-    if (!(in->finalized_features_count == 0)) {
+    if (in->finalized_features_count != 0) {
       size_t m = 0;
       KP_TRY(kp__size_count(&m, flex, false, in->finalized_features_count, in->finalized_features));
       for (int32_t i = 0; i < in->finalized_features_count; i++)
@@ -370,7 +382,7 @@ static int api_versions_response_write(sl_buf *w, int16_t v, const kp_api_versio
       for (int32_t i = 0; i < in->finalized_features_count; i++)
         KP_TRY(api_versions_response_finalized_feature_key_write(w, v, &in->finalized_features[i]));
     }
-    if (!(in->zk_migration_ready == false)) {
+    if (in->zk_migration_ready != false) {
       size_t m = 0;
       m += 1;
       kp__w_uvarint(w, 3);

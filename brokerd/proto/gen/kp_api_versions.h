@@ -58,10 +58,10 @@ struct kp_api_versions_response {
   int32_t throttle_time_ms; /* ThrottleTimeMs v1+ */
   kp_api_versions_response_supported_feature_key *supported_features; /* SupportedFeatures v3+, tag 0 */
   int32_t supported_features_count; /* elements; -1: null */
-  int64_t finalized_features_epoch; /* FinalizedFeaturesEpoch v3+, tag 1 */
+  int64_t finalized_features_epoch; /* FinalizedFeaturesEpoch v3+, tag 1, default -1 */
   kp_api_versions_response_finalized_feature_key *finalized_features; /* FinalizedFeatures v3+, tag 2 */
   int32_t finalized_features_count; /* elements; -1: null */
-  bool zk_migration_ready; /* ZkMigrationReady v3+, tag 3 */
+  bool zk_migration_ready; /* ZkMigrationReady v3+, tag 3, default false */
 };
 void kp_api_versions_response_init_defaults(kp_api_versions_response *o);
 

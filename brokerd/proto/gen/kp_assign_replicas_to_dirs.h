@@ -37,7 +37,7 @@ void kp_assign_replicas_to_dirs_request_directory_data_init_defaults(kp_assign_r
 /* AssignReplicasToDirsRequest v0-0 */
 struct kp_assign_replicas_to_dirs_request {
   int32_t broker_id; /* BrokerId v0+ */
-  int64_t broker_epoch; /* BrokerEpoch v0+ */
+  int64_t broker_epoch; /* BrokerEpoch v0+, default -1 */
   kp_assign_replicas_to_dirs_request_directory_data *directories; /* Directories v0+ */
   int32_t directories_count; /* elements; -1: null */
 };

@@ -126,6 +126,12 @@ static int begin_quorum_epoch_request_leader_endpoint_read(sl_rbuf *r, int16_t v
 
 static int begin_quorum_epoch_request_leader_endpoint_size(const kp_begin_quorum_epoch_request_leader_endpoint *in, int16_t v, size_t *n) {
   const bool flex = v >= 1;
+  if (v < 1 && in->name.len != 0)
+    return SL_EUNSUPPORTED; /* Name needs v1+ */
+  if (v < 1 && in->host.len != 0)
+    return SL_EUNSUPPORTED; /* Host needs v1+ */
+  if (v < 1 && in->port != 0)
+    return SL_EUNSUPPORTED; /* Port needs v1+ */
   if (v >= 1)
     KP_TRY(kp__size_str(n, flex, false, in->name));
   if (v >= 1)
@@ -365,6 +371,12 @@ static int begin_quorum_epoch_response_node_endpoint_read(sl_rbuf *r, int16_t v,
 
 static int begin_quorum_epoch_response_node_endpoint_size(const kp_begin_quorum_epoch_response_node_endpoint *in, int16_t v, size_t *n) {
   const bool flex = v >= 1;
+  if (v < 1 && in->node_id != 0)
+    return SL_EUNSUPPORTED; /* NodeId needs v1+ */
+  if (v < 1 && in->host.len != 0)
+    return SL_EUNSUPPORTED; /* Host needs v1+ */
+  if (v < 1 && in->port != 0)
+    return SL_EUNSUPPORTED; /* Port needs v1+ */
   if (v >= 1)
     *n += 4;
   if (v >= 1)
@@ -438,13 +450,15 @@ static int begin_quorum_epoch_response_read(sl_rbuf *r, int16_t v, kp_arena *a, 
 
 static int begin_quorum_epoch_response_size(const kp_begin_quorum_epoch_response *in, int16_t v, size_t *n) {
   const bool flex = v >= 1;
+  if (v < 1 && in->node_endpoints_count != 0)
+    return SL_EUNSUPPORTED; /* NodeEndpoints needs v1+ */
   *n += 2;
   KP_TRY(kp__size_count(n, flex, false, in->topics_count, in->topics));
   for (int32_t i = 0; i < in->topics_count; i++)
     KP_TRY(begin_quorum_epoch_response_topic_data_size(&in->topics[i], v, n));
   if (v >= 1) {
     uint32_t ntags = 0;
-    if (!(in->node_endpoints_count == 0)) {
+    if (in->node_endpoints_count != 0) {
       size_t m = 0;
       KP_TRY(kp__size_count(&m, flex, false, in->node_endpoints_count, in->node_endpoints));
       for (int32_t i = 0; i < in->node_endpoints_count; i++)
@@ -465,10 +479,10 @@ static int begin_quorum_epoch_response_write(sl_buf *w, int16_t v, const kp_begi
     KP_TRY(begin_quorum_epoch_response_topic_data_write(w, v, &in->topics[i]));
   if (v >= 1) {
     uint32_t ntags = 0;
-    if (!(in->node_endpoints_count == 0))
+    if (in->node_endpoints_count != 0)
       ntags++;
     kp__w_uvarint(w, ntags);
-    if (!(in->node_endpoints_count == 0)) {
+    if (in->node_endpoints_count != 0) {
       size_t m = 0;
       KP_TRY(kp__size_count(&m, flex, false, in->node_endpoints_count, in->node_endpoints));
       for (int32_t i = 0; i < in->node_endpoints_count; i++)

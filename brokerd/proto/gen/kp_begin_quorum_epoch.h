@@ -39,8 +39,8 @@ void kp_begin_quorum_epoch_request_leader_endpoint_init_defaults(kp_begin_quorum
 
 /* BeginQuorumEpochRequest v0-1 */
 struct kp_begin_quorum_epoch_request {
-  kp_str cluster_id; /* ClusterId v0+, nullable v0+ */
-  int32_t voter_id; /* VoterId v1+ */
+  kp_str cluster_id; /* ClusterId v0+, nullable v0+, default null */
+  int32_t voter_id; /* VoterId v1+, default -1 */
   kp_begin_quorum_epoch_request_topic_data *topics; /* Topics v0+ */
   int32_t topics_count; /* elements; -1: null */
   kp_begin_quorum_epoch_request_leader_endpoint *leader_endpoints; /* LeaderEndpoints v1+ */

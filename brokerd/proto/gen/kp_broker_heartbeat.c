@@ -52,13 +52,15 @@ static int broker_heartbeat_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_
 }
 
 static int broker_heartbeat_request_size(const kp_broker_heartbeat_request *in, int16_t v, size_t *n) {
+  if (v < 1 && in->offline_log_dirs_count != 0)
+    return SL_EUNSUPPORTED; /* OfflineLogDirs needs v1+ */
   *n += 4;
   *n += 8;
   *n += 8;
   *n += 1;
   *n += 1;
   uint32_t ntags = 0;
-  if ((v >= 1) && (!(in->offline_log_dirs_count == 0))) {
+  if (v >= 1 && in->offline_log_dirs_count != 0) {
     size_t m = 0;
     KP_TRY(kp__size_count(&m, true, false, in->offline_log_dirs_count, in->offline_log_dirs));
     KP_TRY(kp__size_add(&m, (size_t)16 * kp__count(in->offline_log_dirs_count)));
@@ -76,10 +78,10 @@ static int broker_heartbeat_request_write(sl_buf *w, int16_t v, const kp_broker_
   kp__w_bool(w, in->want_fence);
   kp__w_bool(w, in->want_shut_down);
   uint32_t ntags = 0;
-  if ((v >= 1) && (!(in->offline_log_dirs_count == 0)))
+  if (v >= 1 && in->offline_log_dirs_count != 0)
     ntags++;
   kp__w_uvarint(w, ntags);
-  if ((v >= 1) && (!(in->offline_log_dirs_count == 0))) {
+  if (v >= 1 && in->offline_log_dirs_count != 0) {
     size_t m = 0;
     KP_TRY(kp__size_count(&m, true, false, in->offline_log_dirs_count, in->offline_log_dirs));
     KP_TRY(kp__size_add(&m, (size_t)16 * kp__count(in->offline_log_dirs_count)));

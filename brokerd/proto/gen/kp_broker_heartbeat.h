@@ -12,7 +12,7 @@ typedef struct kp_broker_heartbeat_request kp_broker_heartbeat_request;
 /* BrokerHeartbeatRequest v0-1 */
 struct kp_broker_heartbeat_request {
   int32_t broker_id; /* BrokerId v0+ */
-  int64_t broker_epoch; /* BrokerEpoch v0+ */
+  int64_t broker_epoch; /* BrokerEpoch v0+, default -1 */
   int64_t current_metadata_offset; /* CurrentMetadataOffset v0+ */
   bool want_fence; /* WantFence v0+ */
   bool want_shut_down; /* WantShutDown v0+ */
@@ -32,8 +32,8 @@ typedef struct kp_broker_heartbeat_response kp_broker_heartbeat_response;
 struct kp_broker_heartbeat_response {
   int32_t throttle_time_ms; /* ThrottleTimeMs v0+ */
   int16_t error_code; /* ErrorCode v0+ */
-  bool is_caught_up; /* IsCaughtUp v0+ */
-  bool is_fenced; /* IsFenced v0+ */
+  bool is_caught_up; /* IsCaughtUp v0+, default false */
+  bool is_fenced; /* IsFenced v0+, default true */
   bool should_shut_down; /* ShouldShutDown v0+ */
 };
 void kp_broker_heartbeat_response_init_defaults(kp_broker_heartbeat_response *o);

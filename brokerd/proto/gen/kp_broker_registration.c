@@ -135,6 +135,8 @@ static int broker_registration_request_read(sl_rbuf *r, int16_t v, kp_arena *a, 
 }
 
 static int broker_registration_request_size(const kp_broker_registration_request *in, int16_t v, size_t *n) {
+  if (v < 1 && in->is_migrating_zk_broker != false)
+    return SL_EUNSUPPORTED; /* IsMigratingZkBroker needs v1+ */
   *n += 4;
   KP_TRY(kp__size_str(n, true, false, in->cluster_id));
   *n += 16;

@@ -38,10 +38,10 @@ struct kp_broker_registration_request {
   kp_broker_registration_request_feature *features; /* Features v0+ */
   int32_t features_count; /* elements; -1: null */
   kp_str rack; /* Rack v0+, nullable v0+ */
-  bool is_migrating_zk_broker; /* IsMigratingZkBroker v1+ */
+  bool is_migrating_zk_broker; /* IsMigratingZkBroker v1+, default false */
   kp_uuid *log_dirs; /* LogDirs v2+ */
   int32_t log_dirs_count; /* elements; -1: null */
-  int64_t previous_broker_epoch; /* PreviousBrokerEpoch v3+ */
+  int64_t previous_broker_epoch; /* PreviousBrokerEpoch v3+, default -1 */
 };
 void kp_broker_registration_request_init_defaults(kp_broker_registration_request *o);
 
@@ -56,7 +56,7 @@ typedef struct kp_broker_registration_response kp_broker_registration_response;
 struct kp_broker_registration_response {
   int32_t throttle_time_ms; /* ThrottleTimeMs v0+ */
   int16_t error_code; /* ErrorCode v0+ */
-  int64_t broker_epoch; /* BrokerEpoch v0+ */
+  int64_t broker_epoch; /* BrokerEpoch v0+, default -1 */
 };
 void kp_broker_registration_response_init_defaults(kp_broker_registration_response *o);
 

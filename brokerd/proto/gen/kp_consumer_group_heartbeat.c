@@ -102,6 +102,8 @@ static int consumer_group_heartbeat_request_read(sl_rbuf *r, int16_t v, kp_arena
 }
 
 static int consumer_group_heartbeat_request_size(const kp_consumer_group_heartbeat_request *in, int16_t v, size_t *n) {
+  if (v < 1 && in->subscribed_topic_regex.len != -1)
+    return SL_EUNSUPPORTED; /* SubscribedTopicRegex needs v1+ */
   KP_TRY(kp__size_str(n, true, false, in->group_id));
   KP_TRY(kp__size_str(n, true, false, in->member_id));
   *n += 4;

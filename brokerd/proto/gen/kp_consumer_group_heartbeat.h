@@ -23,14 +23,14 @@ struct kp_consumer_group_heartbeat_request {
   kp_str group_id; /* GroupId v0+ */
   kp_str member_id; /* MemberId v0+ */
   int32_t member_epoch; /* MemberEpoch v0+ */
-  kp_str instance_id; /* InstanceId v0+, nullable v0+ */
-  kp_str rack_id; /* RackId v0+, nullable v0+ */
-  int32_t rebalance_timeout_ms; /* RebalanceTimeoutMs v0+ */
-  kp_str *subscribed_topic_names; /* SubscribedTopicNames v0+, nullable v0+ */
+  kp_str instance_id; /* InstanceId v0+, nullable v0+, default null */
+  kp_str rack_id; /* RackId v0+, nullable v0+, default null */
+  int32_t rebalance_timeout_ms; /* RebalanceTimeoutMs v0+, default -1 */
+  kp_str *subscribed_topic_names; /* SubscribedTopicNames v0+, nullable v0+, default null */
   int32_t subscribed_topic_names_count; /* elements; -1: null */
-  kp_str subscribed_topic_regex; /* SubscribedTopicRegex v1+, nullable v1+ */
-  kp_str server_assignor; /* ServerAssignor v0+, nullable v0+ */
-  kp_consumer_group_heartbeat_request_topic_partitions *topic_partitions; /* TopicPartitions v0+, nullable v0+ */
+  kp_str subscribed_topic_regex; /* SubscribedTopicRegex v1+, nullable v1+, default null */
+  kp_str server_assignor; /* ServerAssignor v0+, nullable v0+, default null */
+  kp_consumer_group_heartbeat_request_topic_partitions *topic_partitions; /* TopicPartitions v0+, nullable v0+, default null */
   int32_t topic_partitions_count; /* elements; -1: null */
 };
 void kp_consumer_group_heartbeat_request_init_defaults(kp_consumer_group_heartbeat_request *o);
@@ -63,11 +63,11 @@ void kp_consumer_group_heartbeat_response_assignment_init_defaults(kp_consumer_g
 struct kp_consumer_group_heartbeat_response {
   int32_t throttle_time_ms; /* ThrottleTimeMs v0+ */
   int16_t error_code; /* ErrorCode v0+ */
-  kp_str error_message; /* ErrorMessage v0+, nullable v0+ */
-  kp_str member_id; /* MemberId v0+, nullable v0+ */
+  kp_str error_message; /* ErrorMessage v0+, nullable v0+, default null */
+  kp_str member_id; /* MemberId v0+, nullable v0+, default null */
   int32_t member_epoch; /* MemberEpoch v0+ */
   int32_t heartbeat_interval_ms; /* HeartbeatIntervalMs v0+ */
-  kp_consumer_group_heartbeat_response_assignment *assignment; /* Assignment v0+, nullable v0+; NULL: null */
+  kp_consumer_group_heartbeat_response_assignment *assignment; /* Assignment v0+, nullable v0+, default null; NULL: null */
 };
 void kp_consumer_group_heartbeat_response_init_defaults(kp_consumer_group_heartbeat_response *o);
 

@@ -12,7 +12,7 @@ typedef struct kp_controlled_shutdown_request kp_controlled_shutdown_request;
 /* ControlledShutdownRequest v0-3 */
 struct kp_controlled_shutdown_request {
   int32_t broker_id; /* BrokerId v0+ */
-  int64_t broker_epoch; /* BrokerEpoch v2+ */
+  int64_t broker_epoch; /* BrokerEpoch v2+, default -1 */
 };
 void kp_controlled_shutdown_request_init_defaults(kp_controlled_shutdown_request *o);
 

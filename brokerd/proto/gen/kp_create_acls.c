@@ -39,6 +39,8 @@ static int create_acls_request_acl_creation_read(sl_rbuf *r, int16_t v, kp_arena
 
 static int create_acls_request_acl_creation_size(const kp_create_acls_request_acl_creation *in, int16_t v, size_t *n) {
   const bool flex = v >= 2;
+  if (v < 1 && in->resource_pattern_type != 3)
+    return SL_EUNSUPPORTED; /* ResourcePatternType needs v1+ */
   *n += 1;
   KP_TRY(kp__size_str(n, flex, false, in->resource_name));
   if (v >= 1)

@@ -14,7 +14,7 @@ typedef struct kp_create_acls_request kp_create_acls_request;
 struct kp_create_acls_request_acl_creation {
   int8_t resource_type; /* ResourceType v0+ */
   kp_str resource_name; /* ResourceName v0+ */
-  int8_t resource_pattern_type; /* ResourcePatternType v1+ */
+  int8_t resource_pattern_type; /* ResourcePatternType v1+, default 3 */
   kp_str principal; /* Principal v0+ */
   kp_str host; /* Host v0+ */
   int8_t operation; /* Operation v0+ */

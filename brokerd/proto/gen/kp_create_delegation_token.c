@@ -79,6 +79,10 @@ static int create_delegation_token_request_read(sl_rbuf *r, int16_t v, kp_arena 
 
 static int create_delegation_token_request_size(const kp_create_delegation_token_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 2;
+  if (v < 3 && in->owner_principal_type.len != 0)
+    return SL_EUNSUPPORTED; /* OwnerPrincipalType needs v3+ */
+  if (v < 3 && in->owner_principal_name.len != 0)
+    return SL_EUNSUPPORTED; /* OwnerPrincipalName needs v3+ */
   if (v >= 3)
     KP_TRY(kp__size_str(n, flex, v >= 3, in->owner_principal_type));
   if (v >= 3)
@@ -166,6 +170,10 @@ static int create_delegation_token_response_read(sl_rbuf *r, int16_t v, kp_arena
 
 static int create_delegation_token_response_size(const kp_create_delegation_token_response *in, int16_t v, size_t *n) {
   const bool flex = v >= 2;
+  if (v < 3 && in->token_requester_principal_type.len != 0)
+    return SL_EUNSUPPORTED; /* TokenRequesterPrincipalType needs v3+ */
+  if (v < 3 && in->token_requester_principal_name.len != 0)
+    return SL_EUNSUPPORTED; /* TokenRequesterPrincipalName needs v3+ */
   *n += 2;
   KP_TRY(kp__size_str(n, flex, false, in->principal_type));
   KP_TRY(kp__size_str(n, flex, false, in->principal_name));

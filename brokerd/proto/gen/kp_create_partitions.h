@@ -48,7 +48,7 @@ typedef struct kp_create_partitions_response kp_create_partitions_response;
 struct kp_create_partitions_response_create_partitions_topic_result {
   kp_str name; /* Name v0+ */
   int16_t error_code; /* ErrorCode v0+ */
-  kp_str error_message; /* ErrorMessage v0+, nullable v0+ */
+  kp_str error_message; /* ErrorMessage v0+, nullable v0+, default null */
 };
 void kp_create_partitions_response_create_partitions_topic_result_init_defaults(kp_create_partitions_response_create_partitions_topic_result *o);
 

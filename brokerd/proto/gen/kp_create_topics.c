@@ -196,6 +196,8 @@ static int create_topics_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_cre
 
 static int create_topics_request_size(const kp_create_topics_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 5;
+  if (v < 1 && in->validate_only != false)
+    return SL_EUNSUPPORTED; /* validateOnly needs v1+ */
   KP_TRY(kp__size_count(n, flex, false, in->topics_count, in->topics));
   for (int32_t i = 0; i < in->topics_count; i++)
     KP_TRY(create_topics_request_creatable_topic_size(&in->topics[i], v, n));
@@ -280,6 +282,14 @@ static int create_topics_response_creatable_topic_configs_read(sl_rbuf *r, int16
 
 static int create_topics_response_creatable_topic_configs_size(const kp_create_topics_response_creatable_topic_configs *in, int16_t v, size_t *n) {
   const bool flex = v >= 5;
+  if (v < 5 && in->name.len != 0)
+    return SL_EUNSUPPORTED; /* Name needs v5+ */
+  if (v < 5 && in->value.len != 0)
+    return SL_EUNSUPPORTED; /* Value needs v5+ */
+  if (v < 5 && in->read_only != false)
+    return SL_EUNSUPPORTED; /* ReadOnly needs v5+ */
+  if (v < 5 && in->is_sensitive != false)
+    return SL_EUNSUPPORTED; /* IsSensitive needs v5+ */
   if (v >= 5)
     KP_TRY(kp__size_str(n, flex, false, in->name));
   if (v >= 5)
@@ -384,7 +394,7 @@ static int create_topics_response_creatable_topic_result_size(const kp_create_to
   }
   if (v >= 5) {
     uint32_t ntags = 0;
-    if (!(in->topic_config_error_code == 0)) {
+    if (in->topic_config_error_code != 0) {
       size_t m = 0;
       m += 2;
       KP_TRY(kp__size_tag(n, 0, m));
@@ -414,10 +424,10 @@ static int create_topics_response_creatable_topic_result_write(sl_buf *w, int16_
   }
   if (v >= 5) {
     uint32_t ntags = 0;
-    if (!(in->topic_config_error_code == 0))
+    if (in->topic_config_error_code != 0)
       ntags++;
     kp__w_uvarint(w, ntags);
-    if (!(in->topic_config_error_code == 0)) {
+    if (in->topic_config_error_code != 0) {
       size_t m = 0;
       m += 2;
       kp__w_uvarint(w, 0);

@@ -43,8 +43,8 @@ void kp_create_topics_request_creatable_topic_init_defaults(kp_create_topics_req
 struct kp_create_topics_request {
   kp_create_topics_request_creatable_topic *topics; /* Topics v0+ */
   int32_t topics_count; /* elements; -1: null */
-  int32_t timeout_ms; /* timeoutMs v0+ */
-  bool validate_only; /* validateOnly v1+ */
+  int32_t timeout_ms; /* timeoutMs v0+, default 60000 */
+  bool validate_only; /* validateOnly v1+, default false */
 };
 void kp_create_topics_request_init_defaults(kp_create_topics_request *o);
 
@@ -62,7 +62,7 @@ struct kp_create_topics_response_creatable_topic_configs {
   kp_str name; /* Name v5+ */
   kp_str value; /* Value v5+, nullable v5+ */
   bool read_only; /* ReadOnly v5+ */
-  int8_t config_source; /* ConfigSource v5+ */
+  int8_t config_source; /* ConfigSource v5+, default -1 */
   bool is_sensitive; /* IsSensitive v5+ */
 };
 void kp_create_topics_response_creatable_topic_configs_init_defaults(kp_create_topics_response_creatable_topic_configs *o);
@@ -74,8 +74,8 @@ struct kp_create_topics_response_creatable_topic_result {
   int16_t error_code; /* ErrorCode v0+ */
   kp_str error_message; /* ErrorMessage v1+, nullable v0+ */
   int16_t topic_config_error_code; /* TopicConfigErrorCode v5+, tag 0 */
-  int32_t num_partitions; /* NumPartitions v5+ */
-  int16_t replication_factor; /* ReplicationFactor v5+ */
+  int32_t num_partitions; /* NumPartitions v5+, default -1 */
+  int16_t replication_factor; /* ReplicationFactor v5+, default -1 */
   kp_create_topics_response_creatable_topic_configs *configs; /* Configs v5+, nullable v5+ */
   int32_t configs_count; /* elements; -1: null */
 };

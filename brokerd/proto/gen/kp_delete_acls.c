@@ -39,6 +39,8 @@ static int delete_acls_request_delete_acls_filter_read(sl_rbuf *r, int16_t v, kp
 
 static int delete_acls_request_delete_acls_filter_size(const kp_delete_acls_request_delete_acls_filter *in, int16_t v, size_t *n) {
   const bool flex = v >= 2;
+  if (v < 1 && in->pattern_type_filter != 3)
+    return SL_EUNSUPPORTED; /* PatternTypeFilter needs v1+ */
   *n += 1;
   KP_TRY(kp__size_str(n, flex, true, in->resource_name_filter));
   if (v >= 1)
@@ -172,6 +174,8 @@ static int delete_acls_response_delete_acls_matching_acl_read(sl_rbuf *r, int16_
 
 static int delete_acls_response_delete_acls_matching_acl_size(const kp_delete_acls_response_delete_acls_matching_acl *in, int16_t v, size_t *n) {
   const bool flex = v >= 2;
+  if (v < 1 && in->pattern_type != 3)
+    return SL_EUNSUPPORTED; /* PatternType needs v1+ */
   *n += 2;
   KP_TRY(kp__size_str(n, flex, true, in->error_message));
   *n += 1;

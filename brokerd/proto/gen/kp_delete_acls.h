@@ -14,7 +14,7 @@ typedef struct kp_delete_acls_request kp_delete_acls_request;
 struct kp_delete_acls_request_delete_acls_filter {
   int8_t resource_type_filter; /* ResourceTypeFilter v0+ */
   kp_str resource_name_filter; /* ResourceNameFilter v0+, nullable v0+ */
-  int8_t pattern_type_filter; /* PatternTypeFilter v1+ */
+  int8_t pattern_type_filter; /* PatternTypeFilter v1+, default 3 */
   kp_str principal_filter; /* PrincipalFilter v0+, nullable v0+ */
   kp_str host_filter; /* HostFilter v0+, nullable v0+ */
   int8_t operation; /* Operation v0+ */
@@ -44,7 +44,7 @@ struct kp_delete_acls_response_delete_acls_matching_acl {
   kp_str error_message; /* ErrorMessage v0+, nullable v0+ */
   int8_t resource_type; /* ResourceType v0+ */
   kp_str resource_name; /* ResourceName v0+ */
-  int8_t pattern_type; /* PatternType v1+ */
+  int8_t pattern_type; /* PatternType v1+, default 3 */
   kp_str principal; /* Principal v0+ */
   kp_str host; /* Host v0+ */
   int8_t operation; /* Operation v0+ */

@@ -46,7 +46,7 @@ typedef struct kp_delete_share_group_state_response kp_delete_share_group_state_
 struct kp_delete_share_group_state_response_partition_result {
   int32_t partition; /* Partition v0+ */
   int16_t error_code; /* ErrorCode v0+ */
-  kp_str error_message; /* ErrorMessage v0+, nullable v0+ */
+  kp_str error_message; /* ErrorMessage v0+, nullable v0+, default null */
 };
 void kp_delete_share_group_state_response_partition_result_init_defaults(kp_delete_share_group_state_response_partition_result *o);
 

@@ -32,6 +32,10 @@ static int delete_topics_request_delete_topic_state_read(sl_rbuf *r, int16_t v, 
 
 static int delete_topics_request_delete_topic_state_size(const kp_delete_topics_request_delete_topic_state *in, int16_t v, size_t *n) {
   const bool flex = v >= 4;
+  if (v < 6 && in->name.len != -1)
+    return SL_EUNSUPPORTED; /* Name needs v6+ */
+  if (v < 6 && !kp__uuid_is_zero(&in->topic_id))
+    return SL_EUNSUPPORTED; /* TopicId needs v6+ */
   if (v >= 6)
     KP_TRY(kp__size_str(n, flex, v >= 6, in->name));
   if (v >= 6)
@@ -92,6 +96,8 @@ static int delete_topics_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_del
 
 static int delete_topics_request_size(const kp_delete_topics_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 4;
+  if (v < 6 && in->topics_count != 0)
+    return SL_EUNSUPPORTED; /* Topics needs v6+ */
   if (v >= 6) {
     KP_TRY(kp__size_count(n, flex, false, in->topics_count, in->topics));
     for (int32_t i = 0; i < in->topics_count; i++)

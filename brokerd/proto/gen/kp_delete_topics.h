@@ -12,7 +12,7 @@ typedef struct kp_delete_topics_request kp_delete_topics_request;
 
 /* DeleteTopicsRequest.DeleteTopicState */
 struct kp_delete_topics_request_delete_topic_state {
-  kp_str name; /* Name v6+, nullable v6+ */
+  kp_str name; /* Name v6+, nullable v6+, default null */
   kp_uuid topic_id; /* TopicId v6+ */
 };
 void kp_delete_topics_request_delete_topic_state_init_defaults(kp_delete_topics_request_delete_topic_state *o);
@@ -40,7 +40,7 @@ struct kp_delete_topics_response_deletable_topic_result {
   kp_str name; /* Name v0+, nullable v6+ */
   kp_uuid topic_id; /* TopicId v6+ */
   int16_t error_code; /* ErrorCode v0+ */
-  kp_str error_message; /* ErrorMessage v5+, nullable v5+ */
+  kp_str error_message; /* ErrorMessage v5+, nullable v5+, default null */
 };
 void kp_delete_topics_response_deletable_topic_result_init_defaults(kp_delete_topics_response_deletable_topic_result *o);
 

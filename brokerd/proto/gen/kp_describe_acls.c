@@ -36,6 +36,8 @@ static int describe_acls_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_des
 
 static int describe_acls_request_size(const kp_describe_acls_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 2;
+  if (v < 1 && in->pattern_type_filter != 3)
+    return SL_EUNSUPPORTED; /* PatternTypeFilter needs v1+ */
   *n += 1;
   KP_TRY(kp__size_str(n, flex, true, in->resource_name_filter));
   if (v >= 1)
@@ -168,6 +170,8 @@ static int describe_acls_response_describe_acls_resource_read(sl_rbuf *r, int16_
 
 static int describe_acls_response_describe_acls_resource_size(const kp_describe_acls_response_describe_acls_resource *in, int16_t v, size_t *n) {
   const bool flex = v >= 2;
+  if (v < 1 && in->pattern_type != 3)
+    return SL_EUNSUPPORTED; /* PatternType needs v1+ */
   *n += 1;
   KP_TRY(kp__size_str(n, flex, false, in->resource_name));
   if (v >= 1)

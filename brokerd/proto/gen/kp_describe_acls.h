@@ -13,7 +13,7 @@ typedef struct kp_describe_acls_request kp_describe_acls_request;
 struct kp_describe_acls_request {
   int8_t resource_type_filter; /* ResourceTypeFilter v0+ */
   kp_str resource_name_filter; /* ResourceNameFilter v0+, nullable v0+ */
-  int8_t pattern_type_filter; /* PatternTypeFilter v1+ */
+  int8_t pattern_type_filter; /* PatternTypeFilter v1+, default 3 */
   kp_str principal_filter; /* PrincipalFilter v0+, nullable v0+ */
   kp_str host_filter; /* HostFilter v0+, nullable v0+ */
   int8_t operation; /* Operation v0+ */
@@ -43,7 +43,7 @@ void kp_describe_acls_response_acl_description_init_defaults(kp_describe_acls_re
 struct kp_describe_acls_response_describe_acls_resource {
   int8_t resource_type; /* ResourceType v0+ */
   kp_str resource_name; /* ResourceName v0+ */
-  int8_t pattern_type; /* PatternType v1+ */
+  int8_t pattern_type; /* PatternType v1+, default 3 */
   kp_describe_acls_response_acl_description *acls; /* Acls v0+ */
   int32_t acls_count; /* elements; -1: null */
 };

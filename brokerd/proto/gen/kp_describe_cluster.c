@@ -25,6 +25,8 @@ static int describe_cluster_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_
 }
 
 static int describe_cluster_request_size(const kp_describe_cluster_request *in, int16_t v, size_t *n) {
+  if (v < 1 && in->endpoint_type != 1)
+    return SL_EUNSUPPORTED; /* EndpointType needs v1+ */
   *n += 1;
   if (v >= 1)
     *n += 1;
@@ -139,6 +141,8 @@ static int describe_cluster_response_read(sl_rbuf *r, int16_t v, kp_arena *a, kp
 }
 
 static int describe_cluster_response_size(const kp_describe_cluster_response *in, int16_t v, size_t *n) {
+  if (v < 1 && in->endpoint_type != 1)
+    return SL_EUNSUPPORTED; /* EndpointType needs v1+ */
   *n += 4;
   *n += 2;
   KP_TRY(kp__size_str(n, true, true, in->error_message));

@@ -12,7 +12,7 @@ typedef struct kp_describe_cluster_request kp_describe_cluster_request;
 /* DescribeClusterRequest v0-1 */
 struct kp_describe_cluster_request {
   bool include_cluster_authorized_operations; /* IncludeClusterAuthorizedOperations v0+ */
-  int8_t endpoint_type; /* EndpointType v1+ */
+  int8_t endpoint_type; /* EndpointType v1+, default 1 */
 };
 void kp_describe_cluster_request_init_defaults(kp_describe_cluster_request *o);
 
@@ -29,7 +29,7 @@ struct kp_describe_cluster_response_describe_cluster_broker {
   int32_t broker_id; /* BrokerId v0+ */
   kp_str host; /* Host v0+ */
   int32_t port; /* Port v0+ */
-  kp_str rack; /* Rack v0+, nullable v0+ */
+  kp_str rack; /* Rack v0+, nullable v0+, default null */
 };
 void kp_describe_cluster_response_describe_cluster_broker_init_defaults(kp_describe_cluster_response_describe_cluster_broker *o);
 
@@ -37,13 +37,13 @@ void kp_describe_cluster_response_describe_cluster_broker_init_defaults(kp_descr
 struct kp_describe_cluster_response {
   int32_t throttle_time_ms; /* ThrottleTimeMs v0+ */
   int16_t error_code; /* ErrorCode v0+ */
-  kp_str error_message; /* ErrorMessage v0+, nullable v0+ */
-  int8_t endpoint_type; /* EndpointType v1+ */
+  kp_str error_message; /* ErrorMessage v0+, nullable v0+, default null */
+  int8_t endpoint_type; /* EndpointType v1+, default 1 */
   kp_str cluster_id; /* ClusterId v0+ */
-  int32_t controller_id; /* ControllerId v0+ */
+  int32_t controller_id; /* ControllerId v0+, default -1 */
   kp_describe_cluster_response_describe_cluster_broker *brokers; /* Brokers v0+ */
   int32_t brokers_count; /* elements; -1: null */
-  int32_t cluster_authorized_operations; /* ClusterAuthorizedOperations v0+ */
+  int32_t cluster_authorized_operations; /* ClusterAuthorizedOperations v0+, default -2147483648 */
 };
 void kp_describe_cluster_response_init_defaults(kp_describe_cluster_response *o);
 

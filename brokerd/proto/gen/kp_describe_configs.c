@@ -92,6 +92,10 @@ static int describe_configs_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_
 
 static int describe_configs_request_size(const kp_describe_configs_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 4;
+  if (v < 1 && in->include_synonyms != false)
+    return SL_EUNSUPPORTED; /* IncludeSynonyms needs v1+ */
+  if (v < 3 && in->include_documentation != false)
+    return SL_EUNSUPPORTED; /* IncludeDocumentation needs v3+ */
   KP_TRY(kp__size_count(n, flex, false, in->resources_count, in->resources));
   for (int32_t i = 0; i < in->resources_count; i++)
     KP_TRY(describe_configs_request_describe_configs_resource_size(&in->resources[i], v, n));
@@ -176,6 +180,12 @@ static int describe_configs_response_describe_configs_synonym_read(sl_rbuf *r, i
 
 static int describe_configs_response_describe_configs_synonym_size(const kp_describe_configs_response_describe_configs_synonym *in, int16_t v, size_t *n) {
   const bool flex = v >= 4;
+  if (v < 1 && in->name.len != 0)
+    return SL_EUNSUPPORTED; /* Name needs v1+ */
+  if (v < 1 && in->value.len != 0)
+    return SL_EUNSUPPORTED; /* Value needs v1+ */
+  if (v < 1 && in->source != 0)
+    return SL_EUNSUPPORTED; /* Source needs v1+ */
   if (v >= 1)
     KP_TRY(kp__size_str(n, flex, false, in->name));
   if (v >= 1)
@@ -243,6 +253,8 @@ static int describe_configs_response_describe_configs_resource_result_read(sl_rb
 
 static int describe_configs_response_describe_configs_resource_result_size(const kp_describe_configs_response_describe_configs_resource_result *in, int16_t v, size_t *n) {
   const bool flex = v >= 4;
+  if (v > 0 && in->is_default != false)
+    return SL_EUNSUPPORTED; /* IsDefault needs v0-0 */
   KP_TRY(kp__size_str(n, flex, false, in->name));
   KP_TRY(kp__size_str(n, flex, true, in->value));
   *n += 1;

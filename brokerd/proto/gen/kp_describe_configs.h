@@ -23,8 +23,8 @@ void kp_describe_configs_request_describe_configs_resource_init_defaults(kp_desc
 struct kp_describe_configs_request {
   kp_describe_configs_request_describe_configs_resource *resources; /* Resources v0+ */
   int32_t resources_count; /* elements; -1: null */
-  bool include_synonyms; /* IncludeSynonyms v1+ */
-  bool include_documentation; /* IncludeDocumentation v3+ */
+  bool include_synonyms; /* IncludeSynonyms v1+, default false */
+  bool include_documentation; /* IncludeDocumentation v3+, default false */
 };
 void kp_describe_configs_request_init_defaults(kp_describe_configs_request *o);
 
@@ -52,11 +52,11 @@ struct kp_describe_configs_response_describe_configs_resource_result {
   kp_str value; /* Value v0+, nullable v0+ */
   bool read_only; /* ReadOnly v0+ */
   bool is_default; /* IsDefault v0-0 */
-  int8_t config_source; /* ConfigSource v1+ */
+  int8_t config_source; /* ConfigSource v1+, default -1 */
   bool is_sensitive; /* IsSensitive v0+ */
   kp_describe_configs_response_describe_configs_synonym *synonyms; /* Synonyms v1+ */
   int32_t synonyms_count; /* elements; -1: null */
-  int8_t config_type; /* ConfigType v3+ */
+  int8_t config_type; /* ConfigType v3+, default 0 */
   kp_str documentation; /* Documentation v3+, nullable v0+ */
 };
 void kp_describe_configs_response_describe_configs_resource_result_init_defaults(kp_describe_configs_response_describe_configs_resource_result *o);

@@ -198,6 +198,10 @@ static int describe_delegation_token_response_described_delegation_token_read(sl
 
 static int describe_delegation_token_response_described_delegation_token_size(const kp_describe_delegation_token_response_described_delegation_token *in, int16_t v, size_t *n) {
   const bool flex = v >= 2;
+  if (v < 3 && in->token_requester_principal_type.len != 0)
+    return SL_EUNSUPPORTED; /* TokenRequesterPrincipalType needs v3+ */
+  if (v < 3 && in->token_requester_principal_name.len != 0)
+    return SL_EUNSUPPORTED; /* TokenRequesterPrincipalName needs v3+ */
   KP_TRY(kp__size_str(n, flex, false, in->principal_type));
   KP_TRY(kp__size_str(n, flex, false, in->principal_name));
   if (v >= 3)

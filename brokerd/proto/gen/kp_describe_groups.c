@@ -37,6 +37,8 @@ static int describe_groups_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_d
 
 static int describe_groups_request_size(const kp_describe_groups_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 5;
+  if (v < 3 && in->include_authorized_operations != false)
+    return SL_EUNSUPPORTED; /* IncludeAuthorizedOperations needs v3+ */
   KP_TRY(kp__size_count(n, flex, false, in->groups_count, in->groups));
   for (int32_t i = 0; i < in->groups_count; i++)
     KP_TRY(kp__size_str(n, flex, false, in->groups[i]));
@@ -180,6 +182,8 @@ static int describe_groups_response_described_group_read(sl_rbuf *r, int16_t v, 
 
 static int describe_groups_response_described_group_size(const kp_describe_groups_response_described_group *in, int16_t v, size_t *n) {
   const bool flex = v >= 5;
+  if (v < 3 && in->authorized_operations != INT32_MIN)
+    return SL_EUNSUPPORTED; /* AuthorizedOperations needs v3+ */
   *n += 2;
   KP_TRY(kp__size_str(n, flex, false, in->group_id));
   KP_TRY(kp__size_str(n, flex, false, in->group_state));

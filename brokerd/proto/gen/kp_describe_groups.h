@@ -29,7 +29,7 @@ typedef struct kp_describe_groups_response kp_describe_groups_response;
 /* DescribeGroupsResponse.DescribedGroupMember */
 struct kp_describe_groups_response_described_group_member {
   kp_str member_id; /* MemberId v0+ */
-  kp_str group_instance_id; /* GroupInstanceId v4+, nullable v4+ */
+  kp_str group_instance_id; /* GroupInstanceId v4+, nullable v4+, default null */
   kp_str client_id; /* ClientId v0+ */
   kp_str client_host; /* ClientHost v0+ */
   kp_bytes member_metadata; /* MemberMetadata v0+ */
@@ -46,7 +46,7 @@ struct kp_describe_groups_response_described_group {
   kp_str protocol_data; /* ProtocolData v0+ */
   kp_describe_groups_response_described_group_member *members; /* Members v0+ */
   int32_t members_count; /* elements; -1: null */
-  int32_t authorized_operations; /* AuthorizedOperations v3+ */
+  int32_t authorized_operations; /* AuthorizedOperations v3+, default -2147483648 */
 };
 void kp_describe_groups_response_described_group_init_defaults(kp_describe_groups_response_described_group *o);
 

@@ -58,8 +58,8 @@ struct kp_describe_log_dirs_response_describe_log_dirs_result {
   kp_str log_dir; /* LogDir v0+ */
   kp_describe_log_dirs_response_describe_log_dirs_topic *topics; /* Topics v0+ */
   int32_t topics_count; /* elements; -1: null */
-  int64_t total_bytes; /* TotalBytes v4+ */
-  int64_t usable_bytes; /* UsableBytes v4+ */
+  int64_t total_bytes; /* TotalBytes v4+, default -1 */
+  int64_t usable_bytes; /* UsableBytes v4+, default -1 */
 };
 void kp_describe_log_dirs_response_describe_log_dirs_result_init_defaults(kp_describe_log_dirs_response_describe_log_dirs_result *o);
 

@@ -39,10 +39,10 @@ typedef struct kp_describe_producers_response kp_describe_producers_response;
 struct kp_describe_producers_response_producer_state {
   int64_t producer_id; /* ProducerId v0+ */
   int32_t producer_epoch; /* ProducerEpoch v0+ */
-  int32_t last_sequence; /* LastSequence v0+ */
-  int64_t last_timestamp; /* LastTimestamp v0+ */
+  int32_t last_sequence; /* LastSequence v0+, default -1 */
+  int64_t last_timestamp; /* LastTimestamp v0+, default -1 */
   int32_t coordinator_epoch; /* CoordinatorEpoch v0+ */
-  int64_t current_txn_start_offset; /* CurrentTxnStartOffset v0+ */
+  int64_t current_txn_start_offset; /* CurrentTxnStartOffset v0+, default -1 */
 };
 void kp_describe_producers_response_producer_state_init_defaults(kp_describe_producers_response_producer_state *o);
 
@@ -50,7 +50,7 @@ void kp_describe_producers_response_producer_state_init_defaults(kp_describe_pro
 struct kp_describe_producers_response_partition_response {
   int32_t partition_index; /* PartitionIndex v0+ */
   int16_t error_code; /* ErrorCode v0+ */
-  kp_str error_message; /* ErrorMessage v0+, nullable v0+ */
+  kp_str error_message; /* ErrorMessage v0+, nullable v0+, default null */
   kp_describe_producers_response_producer_state *active_producers; /* ActiveProducers v0+ */
   int32_t active_producers_count; /* elements; -1: null */
 };

@@ -180,6 +180,8 @@ static int describe_quorum_response_replica_state_read(sl_rbuf *r, int16_t v, kp
 }
 
 static int describe_quorum_response_replica_state_size(const kp_describe_quorum_response_replica_state *in, int16_t v, size_t *n) {
+  if (v < 2 && !kp__uuid_is_zero(&in->replica_directory_id))
+    return SL_EUNSUPPORTED; /* ReplicaDirectoryId needs v2+ */
   *n += 4;
   if (v >= 2)
     *n += 16;
@@ -340,6 +342,12 @@ static int describe_quorum_response_listener_read(sl_rbuf *r, int16_t v, kp_aren
 }
 
 static int describe_quorum_response_listener_size(const kp_describe_quorum_response_listener *in, int16_t v, size_t *n) {
+  if (v < 2 && in->name.len != 0)
+    return SL_EUNSUPPORTED; /* Name needs v2+ */
+  if (v < 2 && in->host.len != 0)
+    return SL_EUNSUPPORTED; /* Host needs v2+ */
+  if (v < 2 && in->port != 0)
+    return SL_EUNSUPPORTED; /* Port needs v2+ */
   if (v >= 2)
     KP_TRY(kp__size_str(n, true, false, in->name));
   if (v >= 2)
@@ -387,6 +395,10 @@ static int describe_quorum_response_node_read(sl_rbuf *r, int16_t v, kp_arena *a
 }
 
 static int describe_quorum_response_node_size(const kp_describe_quorum_response_node *in, int16_t v, size_t *n) {
+  if (v < 2 && in->node_id != 0)
+    return SL_EUNSUPPORTED; /* NodeId needs v2+ */
+  if (v < 2 && in->listeners_count != 0)
+    return SL_EUNSUPPORTED; /* Listeners needs v2+ */
   if (v >= 2)
     *n += 4;
   if (v >= 2) {
@@ -448,6 +460,8 @@ static int describe_quorum_response_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_
 }
 
 static int describe_quorum_response_size(const kp_describe_quorum_response *in, int16_t v, size_t *n) {
+  if (v < 2 && in->nodes_count != 0)
+    return SL_EUNSUPPORTED; /* Nodes needs v2+ */
   *n += 2;
   if (v >= 2)
     KP_TRY(kp__size_str(n, true, v >= 2, in->error_message));

@@ -49,8 +49,8 @@ struct kp_describe_quorum_response_replica_state {
   int32_t replica_id; /* ReplicaId v0+ */
   kp_uuid replica_directory_id; /* ReplicaDirectoryId v2+ */
   int64_t log_end_offset; /* LogEndOffset v0+ */
-  int64_t last_fetch_timestamp; /* LastFetchTimestamp v1+ */
-  int64_t last_caught_up_timestamp; /* LastCaughtUpTimestamp v1+ */
+  int64_t last_fetch_timestamp; /* LastFetchTimestamp v1+, default -1 */
+  int64_t last_caught_up_timestamp; /* LastCaughtUpTimestamp v1+, default -1 */
 };
 void kp_describe_quorum_response_replica_state_init_defaults(kp_describe_quorum_response_replica_state *o);
 

@@ -28,8 +28,8 @@ void kp_describe_topic_partitions_request_cursor_init_defaults(kp_describe_topic
 struct kp_describe_topic_partitions_request {
   kp_describe_topic_partitions_request_topic_request *topics; /* Topics v0+ */
   int32_t topics_count; /* elements; -1: null */
-  int32_t response_partition_limit; /* ResponsePartitionLimit v0+ */
-  kp_describe_topic_partitions_request_cursor *cursor; /* Cursor v0+, nullable v0+; NULL: null */
+  int32_t response_partition_limit; /* ResponsePartitionLimit v0+, default 2000 */
+  kp_describe_topic_partitions_request_cursor *cursor; /* Cursor v0+, nullable v0+, default null; NULL: null */
 };
 void kp_describe_topic_partitions_request_init_defaults(kp_describe_topic_partitions_request *o);
 
@@ -48,14 +48,14 @@ struct kp_describe_topic_partitions_response_partition {
   int16_t error_code; /* ErrorCode v0+ */
   int32_t partition_index; /* PartitionIndex v0+ */
   int32_t leader_id; /* LeaderId v0+ */
-  int32_t leader_epoch; /* LeaderEpoch v0+ */
+  int32_t leader_epoch; /* LeaderEpoch v0+, default -1 */
   int32_t *replica_nodes; /* ReplicaNodes v0+ */
   int32_t replica_nodes_count; /* elements; -1: null */
   int32_t *isr_nodes; /* IsrNodes v0+ */
   int32_t isr_nodes_count; /* elements; -1: null */
-  int32_t *eligible_leader_replicas; /* EligibleLeaderReplicas v0+, nullable v0+ */
+  int32_t *eligible_leader_replicas; /* EligibleLeaderReplicas v0+, nullable v0+, default null */
   int32_t eligible_leader_replicas_count; /* elements; -1: null */
-  int32_t *last_known_elr; /* LastKnownElr v0+, nullable v0+ */
+  int32_t *last_known_elr; /* LastKnownElr v0+, nullable v0+, default null */
   int32_t last_known_elr_count; /* elements; -1: null */
   int32_t *offline_replicas; /* OfflineReplicas v0+ */
   int32_t offline_replicas_count; /* elements; -1: null */
@@ -67,10 +67,10 @@ struct kp_describe_topic_partitions_response_topic {
   int16_t error_code; /* ErrorCode v0+ */
   kp_str name; /* Name v0+, nullable v0+ */
   kp_uuid topic_id; /* TopicId v0+ */
-  bool is_internal; /* IsInternal v0+ */
+  bool is_internal; /* IsInternal v0+, default false */
   kp_describe_topic_partitions_response_partition *partitions; /* Partitions v0+ */
   int32_t partitions_count; /* elements; -1: null */
-  int32_t topic_authorized_operations; /* TopicAuthorizedOperations v0+ */
+  int32_t topic_authorized_operations; /* TopicAuthorizedOperations v0+, default -2147483648 */
 };
 void kp_describe_topic_partitions_response_topic_init_defaults(kp_describe_topic_partitions_response_topic *o);
 
@@ -86,7 +86,7 @@ struct kp_describe_topic_partitions_response {
   int32_t throttle_time_ms; /* ThrottleTimeMs v0+ */
   kp_describe_topic_partitions_response_topic *topics; /* Topics v0+ */
   int32_t topics_count; /* elements; -1: null */
-  kp_describe_topic_partitions_response_cursor *next_cursor; /* NextCursor v0+, nullable v0+; NULL: null */
+  kp_describe_topic_partitions_response_cursor *next_cursor; /* NextCursor v0+, nullable v0+, default null; NULL: null */
 };
 void kp_describe_topic_partitions_response_init_defaults(kp_describe_topic_partitions_response *o);
 

@@ -88,6 +88,8 @@ static int elect_leaders_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_ele
 
 static int elect_leaders_request_size(const kp_elect_leaders_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 2;
+  if (v < 1 && in->election_type != 0)
+    return SL_EUNSUPPORTED; /* ElectionType needs v1+ */
   if (v >= 1)
     *n += 1;
   KP_TRY(kp__size_count(n, flex, true, in->topic_partitions_count, in->topic_partitions));
@@ -256,6 +258,8 @@ static int elect_leaders_response_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_el
 
 static int elect_leaders_response_size(const kp_elect_leaders_response *in, int16_t v, size_t *n) {
   const bool flex = v >= 2;
+  if (v < 1 && in->error_code != 0)
+    return SL_EUNSUPPORTED; /* ErrorCode needs v1+ */
   *n += 4;
   if (v >= 1)
     *n += 2;

@@ -23,7 +23,7 @@ struct kp_elect_leaders_request {
   int8_t election_type; /* ElectionType v1+ */
   kp_elect_leaders_request_topic_partitions *topic_partitions; /* TopicPartitions v0+, nullable v0+ */
   int32_t topic_partitions_count; /* elements; -1: null */
-  int32_t timeout_ms; /* TimeoutMs v0+ */
+  int32_t timeout_ms; /* TimeoutMs v0+, default 60000 */
 };
 void kp_elect_leaders_request_init_defaults(kp_elect_leaders_request *o);
 

@@ -38,6 +38,10 @@ static int end_quorum_epoch_request_replica_info_read(sl_rbuf *r, int16_t v, kp_
 }
 
 static int end_quorum_epoch_request_replica_info_size(const kp_end_quorum_epoch_request_replica_info *in, int16_t v, size_t *n) {
+  if (v < 1 && in->candidate_id != 0)
+    return SL_EUNSUPPORTED; /* CandidateId needs v1+ */
+  if (v < 1 && !kp__uuid_is_zero(&in->candidate_directory_id))
+    return SL_EUNSUPPORTED; /* CandidateDirectoryId needs v1+ */
   if (v >= 1)
     *n += 4;
   if (v >= 1)
@@ -205,6 +209,12 @@ static int end_quorum_epoch_request_leader_endpoint_read(sl_rbuf *r, int16_t v, 
 
 static int end_quorum_epoch_request_leader_endpoint_size(const kp_end_quorum_epoch_request_leader_endpoint *in, int16_t v, size_t *n) {
   const bool flex = v >= 1;
+  if (v < 1 && in->name.len != 0)
+    return SL_EUNSUPPORTED; /* Name needs v1+ */
+  if (v < 1 && in->host.len != 0)
+    return SL_EUNSUPPORTED; /* Host needs v1+ */
+  if (v < 1 && in->port != 0)
+    return SL_EUNSUPPORTED; /* Port needs v1+ */
   if (v >= 1)
     KP_TRY(kp__size_str(n, flex, false, in->name));
   if (v >= 1)
@@ -437,6 +447,12 @@ static int end_quorum_epoch_response_node_endpoint_read(sl_rbuf *r, int16_t v, k
 
 static int end_quorum_epoch_response_node_endpoint_size(const kp_end_quorum_epoch_response_node_endpoint *in, int16_t v, size_t *n) {
   const bool flex = v >= 1;
+  if (v < 1 && in->node_id != 0)
+    return SL_EUNSUPPORTED; /* NodeId needs v1+ */
+  if (v < 1 && in->host.len != 0)
+    return SL_EUNSUPPORTED; /* Host needs v1+ */
+  if (v < 1 && in->port != 0)
+    return SL_EUNSUPPORTED; /* Port needs v1+ */
   if (v >= 1)
     *n += 4;
   if (v >= 1)
@@ -510,13 +526,15 @@ static int end_quorum_epoch_response_read(sl_rbuf *r, int16_t v, kp_arena *a, kp
 
 static int end_quorum_epoch_response_size(const kp_end_quorum_epoch_response *in, int16_t v, size_t *n) {
   const bool flex = v >= 1;
+  if (v < 1 && in->node_endpoints_count != 0)
+    return SL_EUNSUPPORTED; /* NodeEndpoints needs v1+ */
   *n += 2;
   KP_TRY(kp__size_count(n, flex, false, in->topics_count, in->topics));
   for (int32_t i = 0; i < in->topics_count; i++)
     KP_TRY(end_quorum_epoch_response_topic_data_size(&in->topics[i], v, n));
   if (v >= 1) {
     uint32_t ntags = 0;
-    if (!(in->node_endpoints_count == 0)) {
+    if (in->node_endpoints_count != 0) {
       size_t m = 0;
       KP_TRY(kp__size_count(&m, flex, false, in->node_endpoints_count, in->node_endpoints));
       for (int32_t i = 0; i < in->node_endpoints_count; i++)
@@ -537,10 +555,10 @@ static int end_quorum_epoch_response_write(sl_buf *w, int16_t v, const kp_end_qu
     KP_TRY(end_quorum_epoch_response_topic_data_write(w, v, &in->topics[i]));
   if (v >= 1) {
     uint32_t ntags = 0;
-    if (!(in->node_endpoints_count == 0))
+    if (in->node_endpoints_count != 0)
       ntags++;
     kp__w_uvarint(w, ntags);
-    if (!(in->node_endpoints_count == 0)) {
+    if (in->node_endpoints_count != 0) {
       size_t m = 0;
       KP_TRY(kp__size_count(&m, flex, false, in->node_endpoints_count, in->node_endpoints));
       for (int32_t i = 0; i < in->node_endpoints_count; i++)

@@ -50,7 +50,7 @@ void kp_end_quorum_epoch_request_leader_endpoint_init_defaults(kp_end_quorum_epo
 
 /* EndQuorumEpochRequest v0-1 */
 struct kp_end_quorum_epoch_request {
-  kp_str cluster_id; /* ClusterId v0+, nullable v0+ */
+  kp_str cluster_id; /* ClusterId v0+, nullable v0+, default null */
   kp_end_quorum_epoch_request_topic_data *topics; /* Topics v0+ */
   int32_t topics_count; /* elements; -1: null */
   kp_end_quorum_epoch_request_leader_endpoint *leader_endpoints; /* LeaderEndpoints v1+ */

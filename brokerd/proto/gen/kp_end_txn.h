@@ -29,8 +29,8 @@ typedef struct kp_end_txn_response kp_end_txn_response;
 struct kp_end_txn_response {
   int32_t throttle_time_ms; /* ThrottleTimeMs v0+ */
   int16_t error_code; /* ErrorCode v0+ */
-  int64_t producer_id; /* ProducerId v5+ */
-  int16_t producer_epoch; /* ProducerEpoch v5+ */
+  int64_t producer_id; /* ProducerId v5+, default -1 */
+  int16_t producer_epoch; /* ProducerEpoch v5+, default -1 */
 };
 void kp_end_txn_response_init_defaults(kp_end_txn_response *o);
 

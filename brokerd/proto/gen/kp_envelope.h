@@ -26,7 +26,7 @@ typedef struct kp_envelope_response kp_envelope_response;
 
 /* EnvelopeResponse v0-0 */
 struct kp_envelope_response {
-  kp_bytes response_data; /* ResponseData v0+, nullable v0+ */
+  kp_bytes response_data; /* ResponseData v0+, nullable v0+, default null */
   int16_t error_code; /* ErrorCode v0+ */
 };
 void kp_envelope_response_init_defaults(kp_envelope_response *o);

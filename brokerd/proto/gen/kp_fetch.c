@@ -46,6 +46,10 @@ static int fetch_request_replica_state_read(sl_rbuf *r, int16_t v, kp_arena *a, 
 }
 
 static int fetch_request_replica_state_size(const kp_fetch_request_replica_state *in, int16_t v, size_t *n) {
+  if (v < 15 && in->replica_id != -1)
+    return SL_EUNSUPPORTED; /* ReplicaId needs v15+ */
+  if (v < 15 && in->replica_epoch != INT64_C(-1))
+    return SL_EUNSUPPORTED; /* ReplicaEpoch needs v15+ */
   if (v >= 15)
     *n += 4;
   if (v >= 15)
@@ -105,6 +109,8 @@ static int fetch_request_fetch_partition_read(sl_rbuf *r, int16_t v, kp_arena *a
 }
 
 static int fetch_request_fetch_partition_size(const kp_fetch_request_fetch_partition *in, int16_t v, size_t *n) {
+  if (v < 12 && in->last_fetched_epoch != -1)
+    return SL_EUNSUPPORTED; /* LastFetchedEpoch needs v12+ */
   *n += 4;
   if (v >= 9)
     *n += 4;
@@ -116,7 +122,7 @@ static int fetch_request_fetch_partition_size(const kp_fetch_request_fetch_parti
   *n += 4;
   if (v >= 12) {
     uint32_t ntags = 0;
-    if ((v >= 17) && (!(kp__uuid_is_zero(&in->replica_directory_id)))) {
+    if (v >= 17 && !kp__uuid_is_zero(&in->replica_directory_id)) {
       size_t m = 0;
       m += 16;
       KP_TRY(kp__size_tag(n, 0, m));
@@ -139,10 +145,10 @@ static int fetch_request_fetch_partition_write(sl_buf *w, int16_t v, const kp_fe
   kp__w_i32(w, in->partition_max_bytes);
   if (v >= 12) {
     uint32_t ntags = 0;
-    if ((v >= 17) && (!(kp__uuid_is_zero(&in->replica_directory_id))))
+    if (v >= 17 && !kp__uuid_is_zero(&in->replica_directory_id))
       ntags++;
     kp__w_uvarint(w, ntags);
-    if ((v >= 17) && (!(kp__uuid_is_zero(&in->replica_directory_id)))) {
+    if (v >= 17 && !kp__uuid_is_zero(&in->replica_directory_id)) {
       size_t m = 0;
       m += 16;
       kp__w_uvarint(w, 0);
@@ -241,6 +247,8 @@ static int fetch_request_forgotten_topic_read(sl_rbuf *r, int16_t v, kp_arena *a
 
 static int fetch_request_forgotten_topic_size(const kp_fetch_request_forgotten_topic *in, int16_t v, size_t *n) {
   const bool flex = v >= 12;
+  if (v < 7 && in->partitions_count != 0)
+    return SL_EUNSUPPORTED; /* Partitions needs v7+ */
   if (v >= 7 && v <= 12)
     KP_TRY(kp__size_str(n, flex, false, in->topic));
   if (v >= 13)
@@ -347,6 +355,12 @@ static int fetch_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_fetch_reque
 
 static int fetch_request_size(const kp_fetch_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 12;
+  if (v > 14 && in->replica_id != -1)
+    return SL_EUNSUPPORTED; /* ReplicaId needs v0-14 */
+  if (v < 15 && !fetch_request_replica_state_is_default(&in->replica_state))
+    return SL_EUNSUPPORTED; /* ReplicaState needs v15+ */
+  if (v < 7 && in->forgotten_topics_data_count != 0)
+    return SL_EUNSUPPORTED; /* ForgottenTopicsData needs v7+ */
   if (v <= 14)
     *n += 4;
   *n += 4;
@@ -371,13 +385,13 @@ static int fetch_request_size(const kp_fetch_request *in, int16_t v, size_t *n) 
     KP_TRY(kp__size_str(n, flex, false, in->rack_id));
   if (v >= 12) {
     uint32_t ntags = 0;
-    if (!(in->cluster_id.len == -1)) {
+    if (in->cluster_id.len != -1) {
       size_t m = 0;
       KP_TRY(kp__size_str(&m, flex, v >= 12, in->cluster_id));
       KP_TRY(kp__size_tag(n, 0, m));
       ntags++;
     }
-    if ((v >= 15) && (!(fetch_request_replica_state_is_default(&in->replica_state)))) {
+    if (v >= 15 && !fetch_request_replica_state_is_default(&in->replica_state)) {
       size_t m = 0;
       KP_TRY(fetch_request_replica_state_size(&in->replica_state, v, &m));
       KP_TRY(kp__size_tag(n, 1, m));
@@ -414,19 +428,19 @@ static int fetch_request_write(sl_buf *w, int16_t v, const kp_fetch_request *in)
     kp__w_str(w, flex, in->rack_id);
   if (v >= 12) {
     uint32_t ntags = 0;
-    if (!(in->cluster_id.len == -1))
+    if (in->cluster_id.len != -1)
       ntags++;
-    if ((v >= 15) && (!(fetch_request_replica_state_is_default(&in->replica_state))))
+    if (v >= 15 && !fetch_request_replica_state_is_default(&in->replica_state))
       ntags++;
     kp__w_uvarint(w, ntags);
-    if (!(in->cluster_id.len == -1)) {
+    if (in->cluster_id.len != -1) {
       size_t m = 0;
       KP_TRY(kp__size_str(&m, flex, v >= 12, in->cluster_id));
       kp__w_uvarint(w, 0);
       kp__w_uvarint(w, (uint32_t)m);
       kp__w_str(w, flex, in->cluster_id);
     }
-    if ((v >= 15) && (!(fetch_request_replica_state_is_default(&in->replica_state)))) {
+    if (v >= 15 && !fetch_request_replica_state_is_default(&in->replica_state)) {
       size_t m = 0;
       KP_TRY(fetch_request_replica_state_size(&in->replica_state, v, &m));
       kp__w_uvarint(w, 1);
@@ -521,6 +535,10 @@ static int fetch_response_epoch_end_offset_read(sl_rbuf *r, int16_t v, kp_arena 
 }
 
 static int fetch_response_epoch_end_offset_size(const kp_fetch_response_epoch_end_offset *in, int16_t v, size_t *n) {
+  if (v < 12 && in->epoch != -1)
+    return SL_EUNSUPPORTED; /* Epoch needs v12+ */
+  if (v < 12 && in->end_offset != INT64_C(-1))
+    return SL_EUNSUPPORTED; /* EndOffset needs v12+ */
   if (v >= 12)
     *n += 4;
   if (v >= 12)
@@ -558,6 +576,10 @@ static int fetch_response_leader_id_and_epoch_read(sl_rbuf *r, int16_t v, kp_are
 }
 
 static int fetch_response_leader_id_and_epoch_size(const kp_fetch_response_leader_id_and_epoch *in, int16_t v, size_t *n) {
+  if (v < 12 && in->leader_id != -1)
+    return SL_EUNSUPPORTED; /* LeaderId needs v12+ */
+  if (v < 12 && in->leader_epoch != -1)
+    return SL_EUNSUPPORTED; /* LeaderEpoch needs v12+ */
   if (v >= 12)
     *n += 4;
   if (v >= 12)
@@ -624,6 +646,10 @@ static int fetch_response_aborted_transaction_read(sl_rbuf *r, int16_t v, kp_are
 }
 
 static int fetch_response_aborted_transaction_size(const kp_fetch_response_aborted_transaction *in, int16_t v, size_t *n) {
+  if (v < 4 && in->producer_id != INT64_C(0))
+    return SL_EUNSUPPORTED; /* ProducerId needs v4+ */
+  if (v < 4 && in->first_offset != INT64_C(0))
+    return SL_EUNSUPPORTED; /* FirstOffset needs v4+ */
   if (v >= 4)
     *n += 8;
   if (v >= 4)
@@ -709,6 +735,14 @@ static int fetch_response_partition_data_read(sl_rbuf *r, int16_t v, kp_arena *a
 
 static int fetch_response_partition_data_size(const kp_fetch_response_partition_data *in, int16_t v, size_t *n) {
   const bool flex = v >= 12;
+  if (v < 12 && !fetch_response_epoch_end_offset_is_default(&in->diverging_epoch))
+    return SL_EUNSUPPORTED; /* DivergingEpoch needs v12+ */
+  if (v < 12 && !fetch_response_leader_id_and_epoch_is_default(&in->current_leader))
+    return SL_EUNSUPPORTED; /* CurrentLeader needs v12+ */
+  if (v < 12 && !fetch_response_snapshot_id_is_default(&in->snapshot_id))
+    return SL_EUNSUPPORTED; /* SnapshotId needs v12+ */
+  if (v < 11 && in->preferred_read_replica != -1)
+    return SL_EUNSUPPORTED; /* PreferredReadReplica needs v11+ */
   *n += 4;
   *n += 2;
   *n += 8;
@@ -726,19 +760,19 @@ static int fetch_response_partition_data_size(const kp_fetch_response_partition_
   KP_TRY(kp__size_bytes(n, flex, true, in->records));
   if (v >= 12) {
     uint32_t ntags = 0;
-    if (!(fetch_response_epoch_end_offset_is_default(&in->diverging_epoch))) {
+    if (!fetch_response_epoch_end_offset_is_default(&in->diverging_epoch)) {
       size_t m = 0;
       KP_TRY(fetch_response_epoch_end_offset_size(&in->diverging_epoch, v, &m));
       KP_TRY(kp__size_tag(n, 0, m));
       ntags++;
     }
-    if (!(fetch_response_leader_id_and_epoch_is_default(&in->current_leader))) {
+    if (!fetch_response_leader_id_and_epoch_is_default(&in->current_leader)) {
       size_t m = 0;
       KP_TRY(fetch_response_leader_id_and_epoch_size(&in->current_leader, v, &m));
       KP_TRY(kp__size_tag(n, 1, m));
       ntags++;
     }
-    if (!(fetch_response_snapshot_id_is_default(&in->snapshot_id))) {
+    if (!fetch_response_snapshot_id_is_default(&in->snapshot_id)) {
       size_t m = 0;
       KP_TRY(fetch_response_snapshot_id_size(&in->snapshot_id, v, &m));
       KP_TRY(kp__size_tag(n, 2, m));
@@ -768,28 +802,28 @@ static int fetch_response_partition_data_write(sl_buf *w, int16_t v, const kp_fe
   kp__w_bytes(w, flex, in->records);
   if (v >= 12) {
     uint32_t ntags = 0;
-    if (!(fetch_response_epoch_end_offset_is_default(&in->diverging_epoch)))
+    if (!fetch_response_epoch_end_offset_is_default(&in->diverging_epoch))
       ntags++;
-    if (!(fetch_response_leader_id_and_epoch_is_default(&in->current_leader)))
+    if (!fetch_response_leader_id_and_epoch_is_default(&in->current_leader))
       ntags++;
-    if (!(fetch_response_snapshot_id_is_default(&in->snapshot_id)))
+    if (!fetch_response_snapshot_id_is_default(&in->snapshot_id))
       ntags++;
     kp__w_uvarint(w, ntags);
-    if (!(fetch_response_epoch_end_offset_is_default(&in->diverging_epoch))) {
+    if (!fetch_response_epoch_end_offset_is_default(&in->diverging_epoch)) {
       size_t m = 0;
       KP_TRY(fetch_response_epoch_end_offset_size(&in->diverging_epoch, v, &m));
       kp__w_uvarint(w, 0);
       kp__w_uvarint(w, (uint32_t)m);
       KP_TRY(fetch_response_epoch_end_offset_write(w, v, &in->diverging_epoch));
     }
-    if (!(fetch_response_leader_id_and_epoch_is_default(&in->current_leader))) {
+    if (!fetch_response_leader_id_and_epoch_is_default(&in->current_leader)) {
       size_t m = 0;
       KP_TRY(fetch_response_leader_id_and_epoch_size(&in->current_leader, v, &m));
       kp__w_uvarint(w, 1);
       kp__w_uvarint(w, (uint32_t)m);
       KP_TRY(fetch_response_leader_id_and_epoch_write(w, v, &in->current_leader));
     }
-    if (!(fetch_response_snapshot_id_is_default(&in->snapshot_id))) {
+    if (!fetch_response_snapshot_id_is_default(&in->snapshot_id)) {
       size_t m = 0;
       KP_TRY(fetch_response_snapshot_id_size(&in->snapshot_id, v, &m));
       kp__w_uvarint(w, 2);
@@ -880,6 +914,14 @@ static int fetch_response_node_endpoint_read(sl_rbuf *r, int16_t v, kp_arena *a,
 
 static int fetch_response_node_endpoint_size(const kp_fetch_response_node_endpoint *in, int16_t v, size_t *n) {
   const bool flex = v >= 12;
+  if (v < 16 && in->node_id != 0)
+    return SL_EUNSUPPORTED; /* NodeId needs v16+ */
+  if (v < 16 && in->host.len != 0)
+    return SL_EUNSUPPORTED; /* Host needs v16+ */
+  if (v < 16 && in->port != 0)
+    return SL_EUNSUPPORTED; /* Port needs v16+ */
+  if (v < 16 && in->rack.len != -1)
+    return SL_EUNSUPPORTED; /* Rack needs v16+ */
   if (v >= 16)
     *n += 4;
   if (v >= 16)
@@ -964,6 +1006,10 @@ static int fetch_response_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_fetch_resp
 
 static int fetch_response_size(const kp_fetch_response *in, int16_t v, size_t *n) {
   const bool flex = v >= 12;
+  if (v < 7 && in->session_id != 0)
+    return SL_EUNSUPPORTED; /* SessionId needs v7+ */
+  if (v < 16 && in->node_endpoints_count != 0)
+    return SL_EUNSUPPORTED; /* NodeEndpoints needs v16+ */
   if (v >= 1)
     *n += 4;
   if (v >= 7)
@@ -975,7 +1021,7 @@ static int fetch_response_size(const kp_fetch_response *in, int16_t v, size_t *n
     KP_TRY(fetch_response_fetchable_topic_response_size(&in->responses[i], v, n));
   if (v >= 12) {
     uint32_t ntags = 0;
-    if ((v >= 16) && (!(in->node_endpoints_count == 0))) {
+    if (v >= 16 && in->node_endpoints_count != 0) {
       size_t m = 0;
       KP_TRY(kp__size_count(&m, flex, false, in->node_endpoints_count, in->node_endpoints));
       for (int32_t i = 0; i < in->node_endpoints_count; i++)
@@ -1001,10 +1047,10 @@ static int fetch_response_write(sl_buf *w, int16_t v, const kp_fetch_response *i
     KP_TRY(fetch_response_fetchable_topic_response_write(w, v, &in->responses[i]));
   if (v >= 12) {
     uint32_t ntags = 0;
-    if ((v >= 16) && (!(in->node_endpoints_count == 0)))
+    if (v >= 16 && in->node_endpoints_count != 0)
       ntags++;
     kp__w_uvarint(w, ntags);
-    if ((v >= 16) && (!(in->node_endpoints_count == 0))) {
+    if (v >= 16 && in->node_endpoints_count != 0) {
       size_t m = 0;
       KP_TRY(kp__size_count(&m, flex, false, in->node_endpoints_count, in->node_endpoints));
       for (int32_t i = 0; i < in->node_endpoints_count; i++)

@@ -15,18 +15,18 @@ typedef struct kp_fetch_request kp_fetch_request;
 
 /* FetchRequest.ReplicaState */
 struct kp_fetch_request_replica_state {
-  int32_t replica_id; /* ReplicaId v15+ */
-  int64_t replica_epoch; /* ReplicaEpoch v15+ */
+  int32_t replica_id; /* ReplicaId v15+, default -1 */
+  int64_t replica_epoch; /* ReplicaEpoch v15+, default -1 */
 };
 void kp_fetch_request_replica_state_init_defaults(kp_fetch_request_replica_state *o);
 
 /* FetchRequest.FetchPartition */
 struct kp_fetch_request_fetch_partition {
   int32_t partition; /* Partition v0+ */
-  int32_t current_leader_epoch; /* CurrentLeaderEpoch v9+ */
+  int32_t current_leader_epoch; /* CurrentLeaderEpoch v9+, default -1 */
   int64_t fetch_offset; /* FetchOffset v0+ */
-  int32_t last_fetched_epoch; /* LastFetchedEpoch v12+ */
-  int64_t log_start_offset; /* LogStartOffset v5+ */
+  int32_t last_fetched_epoch; /* LastFetchedEpoch v12+, default -1 */
+  int64_t log_start_offset; /* LogStartOffset v5+, default -1 */
   int32_t partition_max_bytes; /* PartitionMaxBytes v0+ */
   kp_uuid replica_directory_id; /* ReplicaDirectoryId v17+, tag 0 */
 };
@@ -52,15 +52,15 @@ void kp_fetch_request_forgotten_topic_init_defaults(kp_fetch_request_forgotten_t
 
 /* FetchRequest v0-17 */
 struct kp_fetch_request {
-  kp_str cluster_id; /* ClusterId v12+, nullable v12+, tag 0 */
-  int32_t replica_id; /* ReplicaId v0-14 */
+  kp_str cluster_id; /* ClusterId v12+, nullable v12+, tag 0, default null */
+  int32_t replica_id; /* ReplicaId v0-14, default -1 */
   kp_fetch_request_replica_state replica_state; /* ReplicaState v15+, tag 1 */
   int32_t max_wait_ms; /* MaxWaitMs v0+ */
   int32_t min_bytes; /* MinBytes v0+ */
-  int32_t max_bytes; /* MaxBytes v3+ */
-  int8_t isolation_level; /* IsolationLevel v4+ */
-  int32_t session_id; /* SessionId v7+ */
-  int32_t session_epoch; /* SessionEpoch v7+ */
+  int32_t max_bytes; /* MaxBytes v3+, default 0x7fffffff */
+  int8_t isolation_level; /* IsolationLevel v4+, default 0 */
+  int32_t session_id; /* SessionId v7+, default 0 */
+  int32_t session_epoch; /* SessionEpoch v7+, default -1 */
   kp_fetch_request_fetch_topic *topics; /* Topics v0+ */
   int32_t topics_count; /* elements; -1: null */
   kp_fetch_request_forgotten_topic *forgotten_topics_data; /* ForgottenTopicsData v7+ */
@@ -85,22 +85,22 @@ typedef struct kp_fetch_response kp_fetch_response;
 
 /* FetchResponse.EpochEndOffset */
 struct kp_fetch_response_epoch_end_offset {
-  int32_t epoch; /* Epoch v12+ */
-  int64_t end_offset; /* EndOffset v12+ */
+  int32_t epoch; /* Epoch v12+, default -1 */
+  int64_t end_offset; /* EndOffset v12+, default -1 */
 };
 void kp_fetch_response_epoch_end_offset_init_defaults(kp_fetch_response_epoch_end_offset *o);
 
 /* FetchResponse.LeaderIdAndEpoch */
 struct kp_fetch_response_leader_id_and_epoch {
-  int32_t leader_id; /* LeaderId v12+ */
-  int32_t leader_epoch; /* LeaderEpoch v12+ */
+  int32_t leader_id; /* LeaderId v12+, default -1 */
+  int32_t leader_epoch; /* LeaderEpoch v12+, default -1 */
 };
 void kp_fetch_response_leader_id_and_epoch_init_defaults(kp_fetch_response_leader_id_and_epoch *o);
 
 /* FetchResponse.SnapshotId */
 struct kp_fetch_response_snapshot_id {
-  int64_t end_offset; /* EndOffset v0+ */
-  int32_t epoch; /* Epoch v0+ */
+  int64_t end_offset; /* EndOffset v0+, default -1 */
+  int32_t epoch; /* Epoch v0+, default -1 */
 };
 void kp_fetch_response_snapshot_id_init_defaults(kp_fetch_response_snapshot_id *o);
 
@@ -116,14 +116,14 @@ struct kp_fetch_response_partition_data {
   int32_t partition_index; /* PartitionIndex v0+ */
   int16_t error_code; /* ErrorCode v0+ */
   int64_t high_watermark; /* HighWatermark v0+ */
-  int64_t last_stable_offset; /* LastStableOffset v4+ */
-  int64_t log_start_offset; /* LogStartOffset v5+ */
+  int64_t last_stable_offset; /* LastStableOffset v4+, default -1 */
+  int64_t log_start_offset; /* LogStartOffset v5+, default -1 */
   kp_fetch_response_epoch_end_offset diverging_epoch; /* DivergingEpoch v12+, tag 0 */
   kp_fetch_response_leader_id_and_epoch current_leader; /* CurrentLeader v12+, tag 1 */
   kp_fetch_response_snapshot_id snapshot_id; /* SnapshotId v12+, tag 2 */
   kp_fetch_response_aborted_transaction *aborted_transactions; /* AbortedTransactions v4+, nullable v4+ */
   int32_t aborted_transactions_count; /* elements; -1: null */
-  int32_t preferred_read_replica; /* PreferredReadReplica v11+ */
+  int32_t preferred_read_replica; /* PreferredReadReplica v11+, default -1 */
   kp_bytes records; /* Records v0+, nullable v0+ */
 };
 void kp_fetch_response_partition_data_init_defaults(kp_fetch_response_partition_data *o);
@@ -142,7 +142,7 @@ struct kp_fetch_response_node_endpoint {
   int32_t node_id; /* NodeId v16+ */
   kp_str host; /* Host v16+ */
   int32_t port; /* Port v16+ */
-  kp_str rack; /* Rack v16+, nullable v16+ */
+  kp_str rack; /* Rack v16+, nullable v16+, default null */
 };
 void kp_fetch_response_node_endpoint_init_defaults(kp_fetch_response_node_endpoint *o);
 
@@ -150,7 +150,7 @@ void kp_fetch_response_node_endpoint_init_defaults(kp_fetch_response_node_endpoi
 struct kp_fetch_response {
   int32_t throttle_time_ms; /* ThrottleTimeMs v1+ */
   int16_t error_code; /* ErrorCode v7+ */
-  int32_t session_id; /* SessionId v7+ */
+  int32_t session_id; /* SessionId v7+, default 0 */
   kp_fetch_response_fetchable_topic_response *responses; /* Responses v0+ */
   int32_t responses_count; /* elements; -1: null */
   kp_fetch_response_node_endpoint *node_endpoints; /* NodeEndpoints v16+, tag 0 */

@@ -81,7 +81,7 @@ static int fetch_snapshot_request_partition_snapshot_size(const kp_fetch_snapsho
   KP_TRY(fetch_snapshot_request_snapshot_id_size(&in->snapshot_id, v, n));
   *n += 8;
   uint32_t ntags = 0;
-  if ((v >= 1) && (!(kp__uuid_is_zero(&in->replica_directory_id)))) {
+  if (v >= 1 && !kp__uuid_is_zero(&in->replica_directory_id)) {
     size_t m = 0;
     m += 16;
     KP_TRY(kp__size_tag(n, 0, m));
@@ -97,10 +97,10 @@ static int fetch_snapshot_request_partition_snapshot_write(sl_buf *w, int16_t v,
   KP_TRY(fetch_snapshot_request_snapshot_id_write(w, v, &in->snapshot_id));
   kp__w_i64(w, in->position);
   uint32_t ntags = 0;
-  if ((v >= 1) && (!(kp__uuid_is_zero(&in->replica_directory_id))))
+  if (v >= 1 && !kp__uuid_is_zero(&in->replica_directory_id))
     ntags++;
   kp__w_uvarint(w, ntags);
-  if ((v >= 1) && (!(kp__uuid_is_zero(&in->replica_directory_id)))) {
+  if (v >= 1 && !kp__uuid_is_zero(&in->replica_directory_id)) {
     size_t m = 0;
     m += 16;
     kp__w_uvarint(w, 0);
@@ -197,7 +197,7 @@ static int fetch_snapshot_request_size(const kp_fetch_snapshot_request *in, int1
   for (int32_t i = 0; i < in->topics_count; i++)
     KP_TRY(fetch_snapshot_request_topic_snapshot_size(&in->topics[i], v, n));
   uint32_t ntags = 0;
-  if (!(in->cluster_id.len == -1)) {
+  if (in->cluster_id.len != -1) {
     size_t m = 0;
     KP_TRY(kp__size_str(&m, true, true, in->cluster_id));
     KP_TRY(kp__size_tag(n, 0, m));
@@ -214,10 +214,10 @@ static int fetch_snapshot_request_write(sl_buf *w, int16_t v, const kp_fetch_sna
   for (int32_t i = 0; i < in->topics_count; i++)
     KP_TRY(fetch_snapshot_request_topic_snapshot_write(w, v, &in->topics[i]));
   uint32_t ntags = 0;
-  if (!(in->cluster_id.len == -1))
+  if (in->cluster_id.len != -1)
     ntags++;
   kp__w_uvarint(w, ntags);
-  if (!(in->cluster_id.len == -1)) {
+  if (in->cluster_id.len != -1) {
     size_t m = 0;
     KP_TRY(kp__size_str(&m, true, true, in->cluster_id));
     kp__w_uvarint(w, 0);
@@ -367,7 +367,7 @@ static int fetch_snapshot_response_partition_snapshot_size(const kp_fetch_snapsh
   *n += 8;
   KP_TRY(kp__size_bytes(n, true, false, in->unaligned_records));
   uint32_t ntags = 0;
-  if (!(fetch_snapshot_response_leader_id_and_epoch_is_default(&in->current_leader))) {
+  if (!fetch_snapshot_response_leader_id_and_epoch_is_default(&in->current_leader)) {
     size_t m = 0;
     KP_TRY(fetch_snapshot_response_leader_id_and_epoch_size(&in->current_leader, v, &m));
     KP_TRY(kp__size_tag(n, 0, m));
@@ -385,10 +385,10 @@ static int fetch_snapshot_response_partition_snapshot_write(sl_buf *w, int16_t v
   kp__w_i64(w, in->position);
   kp__w_bytes(w, true, in->unaligned_records);
   uint32_t ntags = 0;
-  if (!(fetch_snapshot_response_leader_id_and_epoch_is_default(&in->current_leader)))
+  if (!fetch_snapshot_response_leader_id_and_epoch_is_default(&in->current_leader))
     ntags++;
   kp__w_uvarint(w, ntags);
-  if (!(fetch_snapshot_response_leader_id_and_epoch_is_default(&in->current_leader))) {
+  if (!fetch_snapshot_response_leader_id_and_epoch_is_default(&in->current_leader)) {
     size_t m = 0;
     KP_TRY(fetch_snapshot_response_leader_id_and_epoch_size(&in->current_leader, v, &m));
     kp__w_uvarint(w, 0);
@@ -457,6 +457,12 @@ static int fetch_snapshot_response_node_endpoint_read(sl_rbuf *r, int16_t v, kp_
 }
 
 static int fetch_snapshot_response_node_endpoint_size(const kp_fetch_snapshot_response_node_endpoint *in, int16_t v, size_t *n) {
+  if (v < 1 && in->node_id != 0)
+    return SL_EUNSUPPORTED; /* NodeId needs v1+ */
+  if (v < 1 && in->host.len != 0)
+    return SL_EUNSUPPORTED; /* Host needs v1+ */
+  if (v < 1 && in->port != 0)
+    return SL_EUNSUPPORTED; /* Port needs v1+ */
   if (v >= 1)
     *n += 4;
   if (v >= 1)
@@ -526,13 +532,15 @@ static int fetch_snapshot_response_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_f
 }
 
 static int fetch_snapshot_response_size(const kp_fetch_snapshot_response *in, int16_t v, size_t *n) {
+  if (v < 1 && in->node_endpoints_count != 0)
+    return SL_EUNSUPPORTED; /* NodeEndpoints needs v1+ */
   *n += 4;
   *n += 2;
   KP_TRY(kp__size_count(n, true, false, in->topics_count, in->topics));
   for (int32_t i = 0; i < in->topics_count; i++)
     KP_TRY(fetch_snapshot_response_topic_snapshot_size(&in->topics[i], v, n));
   uint32_t ntags = 0;
-  if ((v >= 1) && (!(in->node_endpoints_count == 0))) {
+  if (v >= 1 && in->node_endpoints_count != 0) {
     size_t m = 0;
     KP_TRY(kp__size_count(&m, true, false, in->node_endpoints_count, in->node_endpoints));
     for (int32_t i = 0; i < in->node_endpoints_count; i++)
@@ -551,10 +559,10 @@ static int fetch_snapshot_response_write(sl_buf *w, int16_t v, const kp_fetch_sn
   for (int32_t i = 0; i < in->topics_count; i++)
     KP_TRY(fetch_snapshot_response_topic_snapshot_write(w, v, &in->topics[i]));
   uint32_t ntags = 0;
-  if ((v >= 1) && (!(in->node_endpoints_count == 0)))
+  if (v >= 1 && in->node_endpoints_count != 0)
     ntags++;
   kp__w_uvarint(w, ntags);
-  if ((v >= 1) && (!(in->node_endpoints_count == 0))) {
+  if (v >= 1 && in->node_endpoints_count != 0) {
     size_t m = 0;
     KP_TRY(kp__size_count(&m, true, false, in->node_endpoints_count, in->node_endpoints));
     for (int32_t i = 0; i < in->node_endpoints_count; i++)

@@ -39,9 +39,9 @@ void kp_fetch_snapshot_request_topic_snapshot_init_defaults(kp_fetch_snapshot_re
 
 /* FetchSnapshotRequest v0-1 */
 struct kp_fetch_snapshot_request {
-  kp_str cluster_id; /* ClusterId v0+, nullable v0+, tag 0 */
-  int32_t replica_id; /* ReplicaId v0+ */
-  int32_t max_bytes; /* MaxBytes v0+ */
+  kp_str cluster_id; /* ClusterId v0+, nullable v0+, tag 0, default null */
+  int32_t replica_id; /* ReplicaId v0+, default -1 */
+  int32_t max_bytes; /* MaxBytes v0+, default 0x7fffffff */
   kp_fetch_snapshot_request_topic_snapshot *topics; /* Topics v0+ */
   int32_t topics_count; /* elements; -1: null */
 };

@@ -42,6 +42,12 @@ static int find_coordinator_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_
 
 static int find_coordinator_request_size(const kp_find_coordinator_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 3;
+  if (v > 3 && in->key.len != 0)
+    return SL_EUNSUPPORTED; /* Key needs v0-3 */
+  if (v < 1 && in->key_type != 0)
+    return SL_EUNSUPPORTED; /* KeyType needs v1+ */
+  if (v < 4 && in->coordinator_keys_count != 0)
+    return SL_EUNSUPPORTED; /* CoordinatorKeys needs v4+ */
   if (v <= 3)
     KP_TRY(kp__size_str(n, flex, false, in->key));
   if (v >= 1)
@@ -131,6 +137,16 @@ static int find_coordinator_response_coordinator_read(sl_rbuf *r, int16_t v, kp_
 
 static int find_coordinator_response_coordinator_size(const kp_find_coordinator_response_coordinator *in, int16_t v, size_t *n) {
   const bool flex = v >= 3;
+  if (v < 4 && in->key.len != 0)
+    return SL_EUNSUPPORTED; /* Key needs v4+ */
+  if (v < 4 && in->node_id != 0)
+    return SL_EUNSUPPORTED; /* NodeId needs v4+ */
+  if (v < 4 && in->host.len != 0)
+    return SL_EUNSUPPORTED; /* Host needs v4+ */
+  if (v < 4 && in->port != 0)
+    return SL_EUNSUPPORTED; /* Port needs v4+ */
+  if (v < 4 && in->error_code != 0)
+    return SL_EUNSUPPORTED; /* ErrorCode needs v4+ */
   if (v >= 4)
     KP_TRY(kp__size_str(n, flex, false, in->key));
   if (v >= 4)
@@ -208,6 +224,16 @@ static int find_coordinator_response_read(sl_rbuf *r, int16_t v, kp_arena *a, kp
 
 static int find_coordinator_response_size(const kp_find_coordinator_response *in, int16_t v, size_t *n) {
   const bool flex = v >= 3;
+  if (v > 3 && in->error_code != 0)
+    return SL_EUNSUPPORTED; /* ErrorCode needs v0-3 */
+  if (v > 3 && in->node_id != 0)
+    return SL_EUNSUPPORTED; /* NodeId needs v0-3 */
+  if (v > 3 && in->host.len != 0)
+    return SL_EUNSUPPORTED; /* Host needs v0-3 */
+  if (v > 3 && in->port != 0)
+    return SL_EUNSUPPORTED; /* Port needs v0-3 */
+  if (v < 4 && in->coordinators_count != 0)
+    return SL_EUNSUPPORTED; /* Coordinators needs v4+ */
   if (v >= 1)
     *n += 4;
   if (v <= 3)

@@ -12,7 +12,7 @@ typedef struct kp_find_coordinator_request kp_find_coordinator_request;
 /* FindCoordinatorRequest v0-6 */
 struct kp_find_coordinator_request {
   kp_str key; /* Key v0-3 */
-  int8_t key_type; /* KeyType v1+ */
+  int8_t key_type; /* KeyType v1+, default 0 */
   kp_str *coordinator_keys; /* CoordinatorKeys v4+ */
   int32_t coordinator_keys_count; /* elements; -1: null */
 };

@@ -14,7 +14,7 @@ struct kp_heartbeat_request {
   kp_str group_id; /* GroupId v0+ */
   int32_t generation_id; /* GenerationId v0+ */
   kp_str member_id; /* MemberId v0+ */
-  kp_str group_instance_id; /* GroupInstanceId v3+, nullable v3+ */
+  kp_str group_instance_id; /* GroupInstanceId v3+, nullable v3+, default null */
 };
 void kp_heartbeat_request_init_defaults(kp_heartbeat_request *o);
 

@@ -33,6 +33,10 @@ static int init_producer_id_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_
 
 static int init_producer_id_request_size(const kp_init_producer_id_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 2;
+  if (v < 3 && in->producer_id != INT64_C(-1))
+    return SL_EUNSUPPORTED; /* ProducerId needs v3+ */
+  if (v < 3 && in->producer_epoch != -1)
+    return SL_EUNSUPPORTED; /* ProducerEpoch needs v3+ */
   KP_TRY(kp__size_str(n, flex, true, in->transactional_id));
   *n += 4;
   if (v >= 3)

@@ -13,8 +13,8 @@ typedef struct kp_init_producer_id_request kp_init_producer_id_request;
 struct kp_init_producer_id_request {
   kp_str transactional_id; /* TransactionalId v0+, nullable v0+ */
   int32_t transaction_timeout_ms; /* TransactionTimeoutMs v0+ */
-  int64_t producer_id; /* ProducerId v3+ */
-  int16_t producer_epoch; /* ProducerEpoch v3+ */
+  int64_t producer_id; /* ProducerId v3+, default -1 */
+  int16_t producer_epoch; /* ProducerEpoch v3+, default -1 */
 };
 void kp_init_producer_id_request_init_defaults(kp_init_producer_id_request *o);
 
@@ -29,7 +29,7 @@ typedef struct kp_init_producer_id_response kp_init_producer_id_response;
 struct kp_init_producer_id_response {
   int32_t throttle_time_ms; /* ThrottleTimeMs v0+ */
   int16_t error_code; /* ErrorCode v0+ */
-  int64_t producer_id; /* ProducerId v0+ */
+  int64_t producer_id; /* ProducerId v0+, default -1 */
   int16_t producer_epoch; /* ProducerEpoch v0+ */
 };
 void kp_init_producer_id_response_init_defaults(kp_init_producer_id_response *o);

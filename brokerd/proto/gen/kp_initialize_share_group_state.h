@@ -48,7 +48,7 @@ typedef struct kp_initialize_share_group_state_response kp_initialize_share_grou
 struct kp_initialize_share_group_state_response_partition_result {
   int32_t partition; /* Partition v0+ */
   int16_t error_code; /* ErrorCode v0+ */
-  kp_str error_message; /* ErrorMessage v0+, nullable v0+ */
+  kp_str error_message; /* ErrorMessage v0+, nullable v0+, default null */
 };
 void kp_initialize_share_group_state_response_partition_result_init_defaults(kp_initialize_share_group_state_response_partition_result *o);
 

@@ -87,6 +87,8 @@ static int join_group_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_join_g
 
 static int join_group_request_size(const kp_join_group_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 6;
+  if (v < 5 && in->group_instance_id.len != -1)
+    return SL_EUNSUPPORTED; /* GroupInstanceId needs v5+ */
   KP_TRY(kp__size_str(n, flex, false, in->group_id));
   *n += 4;
   if (v >= 1)
@@ -236,6 +238,8 @@ static int join_group_response_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_join_
 
 static int join_group_response_size(const kp_join_group_response *in, int16_t v, size_t *n) {
   const bool flex = v >= 6;
+  if (v < 9 && in->skip_assignment != false)
+    return SL_EUNSUPPORTED; /* SkipAssignment needs v9+ */
   if (v >= 2)
     *n += 4;
   *n += 2;

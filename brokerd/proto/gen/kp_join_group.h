@@ -21,13 +21,13 @@ void kp_join_group_request_protocol_init_defaults(kp_join_group_request_protocol
 struct kp_join_group_request {
   kp_str group_id; /* GroupId v0+ */
   int32_t session_timeout_ms; /* SessionTimeoutMs v0+ */
-  int32_t rebalance_timeout_ms; /* RebalanceTimeoutMs v1+ */
+  int32_t rebalance_timeout_ms; /* RebalanceTimeoutMs v1+, default -1 */
   kp_str member_id; /* MemberId v0+ */
-  kp_str group_instance_id; /* GroupInstanceId v5+, nullable v5+ */
+  kp_str group_instance_id; /* GroupInstanceId v5+, nullable v5+, default null */
   kp_str protocol_type; /* ProtocolType v0+ */
   kp_join_group_request_protocol *protocols; /* Protocols v0+ */
   int32_t protocols_count; /* elements; -1: null */
-  kp_str reason; /* Reason v8+, nullable v8+ */
+  kp_str reason; /* Reason v8+, nullable v8+, default null */
 };
 void kp_join_group_request_init_defaults(kp_join_group_request *o);
 
@@ -42,7 +42,7 @@ typedef struct kp_join_group_response kp_join_group_response;
 /* JoinGroupResponse.JoinGroupResponseMember */
 struct kp_join_group_response_member {
   kp_str member_id; /* MemberId v0+ */
-  kp_str group_instance_id; /* GroupInstanceId v5+, nullable v5+ */
+  kp_str group_instance_id; /* GroupInstanceId v5+, nullable v5+, default null */
   kp_bytes metadata; /* Metadata v0+ */
 };
 void kp_join_group_response_member_init_defaults(kp_join_group_response_member *o);
@@ -51,11 +51,11 @@ void kp_join_group_response_member_init_defaults(kp_join_group_response_member *
 struct kp_join_group_response {
   int32_t throttle_time_ms; /* ThrottleTimeMs v2+ */
   int16_t error_code; /* ErrorCode v0+ */
-  int32_t generation_id; /* GenerationId v0+ */
-  kp_str protocol_type; /* ProtocolType v7+, nullable v7+ */
+  int32_t generation_id; /* GenerationId v0+, default -1 */
+  kp_str protocol_type; /* ProtocolType v7+, nullable v7+, default null */
   kp_str protocol_name; /* ProtocolName v0+, nullable v7+ */
   kp_str leader; /* Leader v0+ */
-  bool skip_assignment; /* SkipAssignment v9+ */
+  bool skip_assignment; /* SkipAssignment v9+, default false */
   kp_str member_id; /* MemberId v0+ */
   kp_join_group_response_member *members; /* Members v0+ */
   int32_t members_count; /* elements; -1: null */

@@ -90,6 +90,8 @@ static int leader_and_isr_request_leader_and_isr_partition_state_read(sl_rbuf *r
 
 static int leader_and_isr_request_leader_and_isr_partition_state_size(const kp_leader_and_isr_request_leader_and_isr_partition_state *in, int16_t v, size_t *n) {
   const bool flex = v >= 4;
+  if (v < 6 && in->leader_recovery_state != 0)
+    return SL_EUNSUPPORTED; /* LeaderRecoveryState needs v6+ */
   if (v <= 1)
     KP_TRY(kp__size_str(n, flex, false, in->topic_name));
   *n += 4;
@@ -184,6 +186,10 @@ static int leader_and_isr_request_leader_and_isr_topic_state_read(sl_rbuf *r, in
 
 static int leader_and_isr_request_leader_and_isr_topic_state_size(const kp_leader_and_isr_request_leader_and_isr_topic_state *in, int16_t v, size_t *n) {
   const bool flex = v >= 4;
+  if (v < 2 && in->topic_name.len != 0)
+    return SL_EUNSUPPORTED; /* TopicName needs v2+ */
+  if (v < 2 && in->partition_states_count != 0)
+    return SL_EUNSUPPORTED; /* PartitionStates needs v2+ */
   if (v >= 2)
     KP_TRY(kp__size_str(n, flex, false, in->topic_name));
   if (v >= 5)
@@ -308,6 +314,14 @@ static int leader_and_isr_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_le
 
 static int leader_and_isr_request_size(const kp_leader_and_isr_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 4;
+  if (v < 7 && in->is_k_raft_controller != false)
+    return SL_EUNSUPPORTED; /* isKRaftController needs v7+ */
+  if (v < 5 && in->type != 0)
+    return SL_EUNSUPPORTED; /* Type needs v5+ */
+  if (v > 1 && in->ungrouped_partition_states_count != 0)
+    return SL_EUNSUPPORTED; /* UngroupedPartitionStates needs v0-1 */
+  if (v < 2 && in->topic_states_count != 0)
+    return SL_EUNSUPPORTED; /* TopicStates needs v2+ */
   *n += 4;
   if (v >= 7)
     *n += 1;
@@ -463,6 +477,10 @@ static int leader_and_isr_response_leader_and_isr_topic_error_read(sl_rbuf *r, i
 
 static int leader_and_isr_response_leader_and_isr_topic_error_size(const kp_leader_and_isr_response_leader_and_isr_topic_error *in, int16_t v, size_t *n) {
   const bool flex = v >= 4;
+  if (v < 5 && !kp__uuid_is_zero(&in->topic_id))
+    return SL_EUNSUPPORTED; /* TopicId needs v5+ */
+  if (v < 5 && in->partition_errors_count != 0)
+    return SL_EUNSUPPORTED; /* PartitionErrors needs v5+ */
   if (v >= 5)
     *n += 16;
   if (v >= 5) {
@@ -529,6 +547,10 @@ static int leader_and_isr_response_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_l
 
 static int leader_and_isr_response_size(const kp_leader_and_isr_response *in, int16_t v, size_t *n) {
   const bool flex = v >= 4;
+  if (v > 4 && in->partition_errors_count != 0)
+    return SL_EUNSUPPORTED; /* PartitionErrors needs v0-4 */
+  if (v < 5 && in->topics_count != 0)
+    return SL_EUNSUPPORTED; /* Topics needs v5+ */
   *n += 2;
   if (v <= 4) {
     KP_TRY(kp__size_count(n, flex, false, in->partition_errors_count, in->partition_errors));

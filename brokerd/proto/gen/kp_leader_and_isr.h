@@ -28,8 +28,8 @@ struct kp_leader_and_isr_request_leader_and_isr_partition_state {
   int32_t adding_replicas_count; /* elements; -1: null */
   int32_t *removing_replicas; /* RemovingReplicas v3+ */
   int32_t removing_replicas_count; /* elements; -1: null */
-  bool is_new; /* IsNew v1+ */
-  int8_t leader_recovery_state; /* LeaderRecoveryState v6+ */
+  bool is_new; /* IsNew v1+, default false */
+  int8_t leader_recovery_state; /* LeaderRecoveryState v6+, default 0 */
 };
 void kp_leader_and_isr_request_leader_and_isr_partition_state_init_defaults(kp_leader_and_isr_request_leader_and_isr_partition_state *o);
 
@@ -53,9 +53,9 @@ void kp_leader_and_isr_request_leader_and_isr_live_leader_init_defaults(kp_leade
 /* LeaderAndIsrRequest v0-7 */
 struct kp_leader_and_isr_request {
   int32_t controller_id; /* ControllerId v0+ */
-  bool is_k_raft_controller; /* isKRaftController v7+ */
+  bool is_k_raft_controller; /* isKRaftController v7+, default false */
   int32_t controller_epoch; /* ControllerEpoch v0+ */
-  int64_t broker_epoch; /* BrokerEpoch v2+ */
+  int64_t broker_epoch; /* BrokerEpoch v2+, default -1 */
   int8_t type; /* Type v5+ */
   kp_leader_and_isr_request_leader_and_isr_partition_state *ungrouped_partition_states; /* UngroupedPartitionStates v0-1 */
   int32_t ungrouped_partition_states_count; /* elements; -1: null */

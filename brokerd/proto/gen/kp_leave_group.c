@@ -36,6 +36,10 @@ static int leave_group_request_member_identity_read(sl_rbuf *r, int16_t v, kp_ar
 
 static int leave_group_request_member_identity_size(const kp_leave_group_request_member_identity *in, int16_t v, size_t *n) {
   const bool flex = v >= 4;
+  if (v < 3 && in->member_id.len != 0)
+    return SL_EUNSUPPORTED; /* MemberId needs v3+ */
+  if (v < 3 && in->group_instance_id.len != -1)
+    return SL_EUNSUPPORTED; /* GroupInstanceId needs v3+ */
   if (v >= 3)
     KP_TRY(kp__size_str(n, flex, false, in->member_id));
   if (v >= 3)
@@ -92,6 +96,10 @@ static int leave_group_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_leave
 
 static int leave_group_request_size(const kp_leave_group_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 4;
+  if (v > 2 && in->member_id.len != 0)
+    return SL_EUNSUPPORTED; /* MemberId needs v0-2 */
+  if (v < 3 && in->members_count != 0)
+    return SL_EUNSUPPORTED; /* Members needs v3+ */
   KP_TRY(kp__size_str(n, flex, false, in->group_id));
   if (v <= 2)
     KP_TRY(kp__size_str(n, flex, false, in->member_id));
@@ -172,6 +180,12 @@ static int leave_group_response_member_response_read(sl_rbuf *r, int16_t v, kp_a
 
 static int leave_group_response_member_response_size(const kp_leave_group_response_member_response *in, int16_t v, size_t *n) {
   const bool flex = v >= 4;
+  if (v < 3 && in->member_id.len != 0)
+    return SL_EUNSUPPORTED; /* MemberId needs v3+ */
+  if (v < 3 && in->group_instance_id.len != 0)
+    return SL_EUNSUPPORTED; /* GroupInstanceId needs v3+ */
+  if (v < 3 && in->error_code != 0)
+    return SL_EUNSUPPORTED; /* ErrorCode needs v3+ */
   if (v >= 3)
     KP_TRY(kp__size_str(n, flex, false, in->member_id));
   if (v >= 3)
@@ -226,6 +240,8 @@ static int leave_group_response_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_leav
 
 static int leave_group_response_size(const kp_leave_group_response *in, int16_t v, size_t *n) {
   const bool flex = v >= 4;
+  if (v < 3 && in->members_count != 0)
+    return SL_EUNSUPPORTED; /* Members needs v3+ */
   if (v >= 1)
     *n += 4;
   *n += 2;

@@ -13,8 +13,8 @@ typedef struct kp_leave_group_request kp_leave_group_request;
 /* LeaveGroupRequest.MemberIdentity */
 struct kp_leave_group_request_member_identity {
   kp_str member_id; /* MemberId v3+ */
-  kp_str group_instance_id; /* GroupInstanceId v3+, nullable v3+ */
-  kp_str reason; /* Reason v5+, nullable v5+ */
+  kp_str group_instance_id; /* GroupInstanceId v3+, nullable v3+, default null */
+  kp_str reason; /* Reason v5+, nullable v5+, default null */
 };
 void kp_leave_group_request_member_identity_init_defaults(kp_leave_group_request_member_identity *o);
 

@@ -49,6 +49,10 @@ static int list_groups_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_list_
 
 static int list_groups_request_size(const kp_list_groups_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 3;
+  if (v < 4 && in->states_filter_count != 0)
+    return SL_EUNSUPPORTED; /* StatesFilter needs v4+ */
+  if (v < 5 && in->types_filter_count != 0)
+    return SL_EUNSUPPORTED; /* TypesFilter needs v5+ */
   if (v >= 4) {
     KP_TRY(kp__size_count(n, flex, false, in->states_filter_count, in->states_filter));
     for (int32_t i = 0; i < in->states_filter_count; i++)

@@ -36,6 +36,8 @@ static int list_offsets_request_list_offsets_partition_read(sl_rbuf *r, int16_t 
 }
 
 static int list_offsets_request_list_offsets_partition_size(const kp_list_offsets_request_list_offsets_partition *in, int16_t v, size_t *n) {
+  if (v > 0 && in->max_num_offsets != 1)
+    return SL_EUNSUPPORTED; /* MaxNumOffsets needs v0-0 */
   *n += 4;
   if (v >= 4)
     *n += 4;
@@ -136,6 +138,8 @@ static int list_offsets_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_list
 
 static int list_offsets_request_size(const kp_list_offsets_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 6;
+  if (v < 2 && in->isolation_level != 0)
+    return SL_EUNSUPPORTED; /* IsolationLevel needs v2+ */
   *n += 4;
   if (v >= 2)
     *n += 1;
@@ -235,6 +239,14 @@ static int list_offsets_response_list_offsets_partition_response_read(sl_rbuf *r
 
 static int list_offsets_response_list_offsets_partition_response_size(const kp_list_offsets_response_list_offsets_partition_response *in, int16_t v, size_t *n) {
   const bool flex = v >= 6;
+  if (v > 0 && in->old_style_offsets_count != 0)
+    return SL_EUNSUPPORTED; /* OldStyleOffsets needs v0-0 */
+  if (v < 1 && in->timestamp != INT64_C(-1))
+    return SL_EUNSUPPORTED; /* Timestamp needs v1+ */
+  if (v < 1 && in->offset != INT64_C(-1))
+    return SL_EUNSUPPORTED; /* Offset needs v1+ */
+  if (v < 4 && in->leader_epoch != -1)
+    return SL_EUNSUPPORTED; /* LeaderEpoch needs v4+ */
   *n += 4;
   *n += 2;
   if (v <= 0) {

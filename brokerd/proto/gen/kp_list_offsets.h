@@ -14,9 +14,9 @@ typedef struct kp_list_offsets_request kp_list_offsets_request;
 /* ListOffsetsRequest.ListOffsetsPartition */
 struct kp_list_offsets_request_list_offsets_partition {
   int32_t partition_index; /* PartitionIndex v0+ */
-  int32_t current_leader_epoch; /* CurrentLeaderEpoch v4+ */
+  int32_t current_leader_epoch; /* CurrentLeaderEpoch v4+, default -1 */
   int64_t timestamp; /* Timestamp v0+ */
-  int32_t max_num_offsets; /* MaxNumOffsets v0-0 */
+  int32_t max_num_offsets; /* MaxNumOffsets v0-0, default 1 */
 };
 void kp_list_offsets_request_list_offsets_partition_init_defaults(kp_list_offsets_request_list_offsets_partition *o);
 
@@ -53,9 +53,9 @@ struct kp_list_offsets_response_list_offsets_partition_response {
   int16_t error_code; /* ErrorCode v0+ */
   int64_t *old_style_offsets; /* OldStyleOffsets v0-0 */
   int32_t old_style_offsets_count; /* elements; -1: null */
-  int64_t timestamp; /* Timestamp v1+ */
-  int64_t offset; /* Offset v1+ */
-  int32_t leader_epoch; /* LeaderEpoch v4+ */
+  int64_t timestamp; /* Timestamp v1+, default -1 */
+  int64_t offset; /* Offset v1+, default -1 */
+  int32_t leader_epoch; /* LeaderEpoch v4+, default -1 */
 };
 void kp_list_offsets_response_list_offsets_partition_response_init_defaults(kp_list_offsets_response_list_offsets_partition_response *o);
 

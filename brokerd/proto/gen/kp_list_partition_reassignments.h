@@ -20,8 +20,8 @@ void kp_list_partition_reassignments_request_list_partition_reassignments_topics
 
 /* ListPartitionReassignmentsRequest v0-0 */
 struct kp_list_partition_reassignments_request {
-  int32_t timeout_ms; /* TimeoutMs v0+ */
-  kp_list_partition_reassignments_request_list_partition_reassignments_topics *topics; /* Topics v0+, nullable v0+ */
+  int32_t timeout_ms; /* TimeoutMs v0+, default 60000 */
+  kp_list_partition_reassignments_request_list_partition_reassignments_topics *topics; /* Topics v0+, nullable v0+, default null */
   int32_t topics_count; /* elements; -1: null */
 };
 void kp_list_partition_reassignments_request_init_defaults(kp_list_partition_reassignments_request *o);

@@ -45,6 +45,8 @@ static int list_transactions_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp
 }
 
 static int list_transactions_request_size(const kp_list_transactions_request *in, int16_t v, size_t *n) {
+  if (v < 1 && in->duration_filter != INT64_C(-1))
+    return SL_EUNSUPPORTED; /* DurationFilter needs v1+ */
   KP_TRY(kp__size_count(n, true, false, in->state_filters_count, in->state_filters));
   for (int32_t i = 0; i < in->state_filters_count; i++)
     KP_TRY(kp__size_str(n, true, false, in->state_filters[i]));

@@ -15,7 +15,7 @@ struct kp_list_transactions_request {
   int32_t state_filters_count; /* elements; -1: null */
   int64_t *producer_id_filters; /* ProducerIdFilters v0+ */
   int32_t producer_id_filters_count; /* elements; -1: null */
-  int64_t duration_filter; /* DurationFilter v1+ */
+  int64_t duration_filter; /* DurationFilter v1+, default -1 */
 };
 void kp_list_transactions_request_init_defaults(kp_list_transactions_request *o);
 

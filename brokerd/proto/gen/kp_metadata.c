@@ -81,6 +81,12 @@ static int metadata_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_metadata
 
 static int metadata_request_size(const kp_metadata_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 9;
+  if (v < 4 && in->allow_auto_topic_creation != true)
+    return SL_EUNSUPPORTED; /* AllowAutoTopicCreation needs v4+ */
+  if ((v < 8 || v > 10) && in->include_cluster_authorized_operations != false)
+    return SL_EUNSUPPORTED; /* IncludeClusterAuthorizedOperations needs v8-10 */
+  if (v < 8 && in->include_topic_authorized_operations != false)
+    return SL_EUNSUPPORTED; /* IncludeTopicAuthorizedOperations needs v8+ */
   KP_TRY(kp__size_count(n, flex, v >= 1, in->topics_count, in->topics));
   for (int32_t i = 0; i < in->topics_count; i++)
     KP_TRY(metadata_request_topic_size(&in->topics[i], v, n));
@@ -319,6 +325,8 @@ static int metadata_response_topic_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_m
 
 static int metadata_response_topic_size(const kp_metadata_response_topic *in, int16_t v, size_t *n) {
   const bool flex = v >= 9;
+  if (v < 8 && in->topic_authorized_operations != INT32_MIN)
+    return SL_EUNSUPPORTED; /* TopicAuthorizedOperations needs v8+ */
   *n += 2;
   KP_TRY(kp__size_str(n, flex, v >= 12, in->name));
   if (v >= 10)
@@ -399,6 +407,8 @@ static int metadata_response_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_metadat
 
 static int metadata_response_size(const kp_metadata_response *in, int16_t v, size_t *n) {
   const bool flex = v >= 9;
+  if ((v < 8 || v > 10) && in->cluster_authorized_operations != INT32_MIN)
+    return SL_EUNSUPPORTED; /* ClusterAuthorizedOperations needs v8-10 */
   if (v >= 3)
     *n += 4;
   KP_TRY(kp__size_count(n, flex, false, in->brokers_count, in->brokers));

@@ -21,7 +21,7 @@ void kp_metadata_request_topic_init_defaults(kp_metadata_request_topic *o);
 struct kp_metadata_request {
   kp_metadata_request_topic *topics; /* Topics v0+, nullable v1+ */
   int32_t topics_count; /* elements; -1: null */
-  bool allow_auto_topic_creation; /* AllowAutoTopicCreation v4+ */
+  bool allow_auto_topic_creation; /* AllowAutoTopicCreation v4+, default true */
   bool include_cluster_authorized_operations; /* IncludeClusterAuthorizedOperations v8-10 */
   bool include_topic_authorized_operations; /* IncludeTopicAuthorizedOperations v8+ */
 };
@@ -42,7 +42,7 @@ struct kp_metadata_response_broker {
   int32_t node_id; /* NodeId v0+ */
   kp_str host; /* Host v0+ */
   int32_t port; /* Port v0+ */
-  kp_str rack; /* Rack v1+, nullable v1+ */
+  kp_str rack; /* Rack v1+, nullable v1+, default null */
 };
 void kp_metadata_response_broker_init_defaults(kp_metadata_response_broker *o);
 
@@ -51,7 +51,7 @@ struct kp_metadata_response_partition {
   int16_t error_code; /* ErrorCode v0+ */
   int32_t partition_index; /* PartitionIndex v0+ */
   int32_t leader_id; /* LeaderId v0+ */
-  int32_t leader_epoch; /* LeaderEpoch v7+ */
+  int32_t leader_epoch; /* LeaderEpoch v7+, default -1 */
   int32_t *replica_nodes; /* ReplicaNodes v0+ */
   int32_t replica_nodes_count; /* elements; -1: null */
   int32_t *isr_nodes; /* IsrNodes v0+ */
@@ -66,10 +66,10 @@ struct kp_metadata_response_topic {
   int16_t error_code; /* ErrorCode v0+ */
   kp_str name; /* Name v0+, nullable v12+ */
   kp_uuid topic_id; /* TopicId v10+ */
-  bool is_internal; /* IsInternal v1+ */
+  bool is_internal; /* IsInternal v1+, default false */
   kp_metadata_response_partition *partitions; /* Partitions v0+ */
   int32_t partitions_count; /* elements; -1: null */
-  int32_t topic_authorized_operations; /* TopicAuthorizedOperations v8+ */
+  int32_t topic_authorized_operations; /* TopicAuthorizedOperations v8+, default -2147483648 */
 };
 void kp_metadata_response_topic_init_defaults(kp_metadata_response_topic *o);
 
@@ -78,11 +78,11 @@ struct kp_metadata_response {
   int32_t throttle_time_ms; /* ThrottleTimeMs v3+ */
   kp_metadata_response_broker *brokers; /* Brokers v0+ */
   int32_t brokers_count; /* elements; -1: null */
-  kp_str cluster_id; /* ClusterId v2+, nullable v2+ */
-  int32_t controller_id; /* ControllerId v1+ */
+  kp_str cluster_id; /* ClusterId v2+, nullable v2+, default null */
+  int32_t controller_id; /* ControllerId v1+, default -1 */
   kp_metadata_response_topic *topics; /* Topics v0+ */
   int32_t topics_count; /* elements; -1: null */
-  int32_t cluster_authorized_operations; /* ClusterAuthorizedOperations v8-10 */
+  int32_t cluster_authorized_operations; /* ClusterAuthorizedOperations v8-10, default -2147483648 */
 };
 void kp_metadata_response_init_defaults(kp_metadata_response *o);
 

@@ -40,6 +40,8 @@ static int offset_commit_request_partition_read(sl_rbuf *r, int16_t v, kp_arena 
 
 static int offset_commit_request_partition_size(const kp_offset_commit_request_partition *in, int16_t v, size_t *n) {
   const bool flex = v >= 8;
+  if ((v < 1 || v > 1) && in->commit_timestamp != INT64_C(-1))
+    return SL_EUNSUPPORTED; /* CommitTimestamp needs v1-1 */
   *n += 4;
   *n += 8;
   if (v >= 6)
@@ -152,6 +154,8 @@ static int offset_commit_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_off
 
 static int offset_commit_request_size(const kp_offset_commit_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 8;
+  if (v < 7 && in->group_instance_id.len != -1)
+    return SL_EUNSUPPORTED; /* GroupInstanceId needs v7+ */
   KP_TRY(kp__size_str(n, flex, false, in->group_id));
   if (v >= 1)
     *n += 4;

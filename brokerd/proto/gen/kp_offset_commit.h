@@ -15,8 +15,8 @@ typedef struct kp_offset_commit_request kp_offset_commit_request;
 struct kp_offset_commit_request_partition {
   int32_t partition_index; /* PartitionIndex v0+ */
   int64_t committed_offset; /* CommittedOffset v0+ */
-  int32_t committed_leader_epoch; /* CommittedLeaderEpoch v6+ */
-  int64_t commit_timestamp; /* CommitTimestamp v1-1 */
+  int32_t committed_leader_epoch; /* CommittedLeaderEpoch v6+, default -1 */
+  int64_t commit_timestamp; /* CommitTimestamp v1-1, default -1 */
   kp_str committed_metadata; /* CommittedMetadata v0+, nullable v0+ */
 };
 void kp_offset_commit_request_partition_init_defaults(kp_offset_commit_request_partition *o);
@@ -32,10 +32,10 @@ void kp_offset_commit_request_topic_init_defaults(kp_offset_commit_request_topic
 /* OffsetCommitRequest v0-9 */
 struct kp_offset_commit_request {
   kp_str group_id; /* GroupId v0+ */
-  int32_t generation_id_or_member_epoch; /* GenerationIdOrMemberEpoch v1+ */
+  int32_t generation_id_or_member_epoch; /* GenerationIdOrMemberEpoch v1+, default -1 */
   kp_str member_id; /* MemberId v1+ */
-  kp_str group_instance_id; /* GroupInstanceId v7+, nullable v7+ */
-  int64_t retention_time_ms; /* RetentionTimeMs v2-4 */
+  kp_str group_instance_id; /* GroupInstanceId v7+, nullable v7+, default null */
+  int64_t retention_time_ms; /* RetentionTimeMs v2-4, default -1 */
   kp_offset_commit_request_topic *topics; /* Topics v0+ */
   int32_t topics_count; /* elements; -1: null */
 };

@@ -49,6 +49,10 @@ static int offset_fetch_request_topic_read(sl_rbuf *r, int16_t v, kp_arena *a, k
 
 static int offset_fetch_request_topic_size(const kp_offset_fetch_request_topic *in, int16_t v, size_t *n) {
   const bool flex = v >= 6;
+  if (v > 7 && in->name.len != 0)
+    return SL_EUNSUPPORTED; /* Name needs v0-7 */
+  if (v > 7 && in->partition_indexes_count != 0)
+    return SL_EUNSUPPORTED; /* PartitionIndexes needs v0-7 */
   if (v <= 7)
     KP_TRY(kp__size_str(n, flex, false, in->name));
   if (v <= 7) {
@@ -104,6 +108,10 @@ static int offset_fetch_request_topics_read(sl_rbuf *r, int16_t v, kp_arena *a, 
 
 static int offset_fetch_request_topics_size(const kp_offset_fetch_request_topics *in, int16_t v, size_t *n) {
   const bool flex = v >= 6;
+  if (v < 8 && in->name.len != 0)
+    return SL_EUNSUPPORTED; /* Name needs v8+ */
+  if (v < 8 && in->partition_indexes_count != 0)
+    return SL_EUNSUPPORTED; /* PartitionIndexes needs v8+ */
   if (v >= 8)
     KP_TRY(kp__size_str(n, flex, false, in->name));
   if (v >= 8) {
@@ -165,6 +173,10 @@ static int offset_fetch_request_group_read(sl_rbuf *r, int16_t v, kp_arena *a, k
 
 static int offset_fetch_request_group_size(const kp_offset_fetch_request_group *in, int16_t v, size_t *n) {
   const bool flex = v >= 6;
+  if (v < 8 && in->group_id.len != 0)
+    return SL_EUNSUPPORTED; /* GroupId needs v8+ */
+  if (v < 8 && in->topics_count != 0)
+    return SL_EUNSUPPORTED; /* Topics needs v8+ */
   if (v >= 8)
     KP_TRY(kp__size_str(n, flex, false, in->group_id));
   if (v >= 9)
@@ -243,6 +255,14 @@ static int offset_fetch_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_offs
 
 static int offset_fetch_request_size(const kp_offset_fetch_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 6;
+  if (v > 7 && in->group_id.len != 0)
+    return SL_EUNSUPPORTED; /* GroupId needs v0-7 */
+  if (v > 7 && in->topics_count != 0)
+    return SL_EUNSUPPORTED; /* Topics needs v0-7 */
+  if (v < 8 && in->groups_count != 0)
+    return SL_EUNSUPPORTED; /* Groups needs v8+ */
+  if (v < 7 && in->require_stable != false)
+    return SL_EUNSUPPORTED; /* RequireStable needs v7+ */
   if (v <= 7)
     KP_TRY(kp__size_str(n, flex, false, in->group_id));
   if (v <= 7) {
@@ -351,6 +371,14 @@ static int offset_fetch_response_partition_read(sl_rbuf *r, int16_t v, kp_arena 
 
 static int offset_fetch_response_partition_size(const kp_offset_fetch_response_partition *in, int16_t v, size_t *n) {
   const bool flex = v >= 6;
+  if (v > 7 && in->partition_index != 0)
+    return SL_EUNSUPPORTED; /* PartitionIndex needs v0-7 */
+  if (v > 7 && in->committed_offset != INT64_C(0))
+    return SL_EUNSUPPORTED; /* CommittedOffset needs v0-7 */
+  if (v > 7 && in->metadata.len != 0)
+    return SL_EUNSUPPORTED; /* Metadata needs v0-7 */
+  if (v > 7 && in->error_code != 0)
+    return SL_EUNSUPPORTED; /* ErrorCode needs v0-7 */
   if (v <= 7)
     *n += 4;
   if (v <= 7)
@@ -413,6 +441,10 @@ static int offset_fetch_response_topic_read(sl_rbuf *r, int16_t v, kp_arena *a, 
 
 static int offset_fetch_response_topic_size(const kp_offset_fetch_response_topic *in, int16_t v, size_t *n) {
   const bool flex = v >= 6;
+  if (v > 7 && in->name.len != 0)
+    return SL_EUNSUPPORTED; /* Name needs v0-7 */
+  if (v > 7 && in->partitions_count != 0)
+    return SL_EUNSUPPORTED; /* Partitions needs v0-7 */
   if (v <= 7)
     KP_TRY(kp__size_str(n, flex, false, in->name));
   if (v <= 7) {
@@ -465,6 +497,14 @@ static int offset_fetch_response_partitions_read(sl_rbuf *r, int16_t v, kp_arena
 
 static int offset_fetch_response_partitions_size(const kp_offset_fetch_response_partitions *in, int16_t v, size_t *n) {
   const bool flex = v >= 6;
+  if (v < 8 && in->partition_index != 0)
+    return SL_EUNSUPPORTED; /* PartitionIndex needs v8+ */
+  if (v < 8 && in->committed_offset != INT64_C(0))
+    return SL_EUNSUPPORTED; /* CommittedOffset needs v8+ */
+  if (v < 8 && in->metadata.len != 0)
+    return SL_EUNSUPPORTED; /* Metadata needs v8+ */
+  if (v < 8 && in->error_code != 0)
+    return SL_EUNSUPPORTED; /* ErrorCode needs v8+ */
   if (v >= 8)
     *n += 4;
   if (v >= 8)
@@ -527,6 +567,10 @@ static int offset_fetch_response_topics_read(sl_rbuf *r, int16_t v, kp_arena *a,
 
 static int offset_fetch_response_topics_size(const kp_offset_fetch_response_topics *in, int16_t v, size_t *n) {
   const bool flex = v >= 6;
+  if (v < 8 && in->name.len != 0)
+    return SL_EUNSUPPORTED; /* Name needs v8+ */
+  if (v < 8 && in->partitions_count != 0)
+    return SL_EUNSUPPORTED; /* Partitions needs v8+ */
   if (v >= 8)
     KP_TRY(kp__size_str(n, flex, false, in->name));
   if (v >= 8) {
@@ -585,6 +629,12 @@ static int offset_fetch_response_group_read(sl_rbuf *r, int16_t v, kp_arena *a, 
 
 static int offset_fetch_response_group_size(const kp_offset_fetch_response_group *in, int16_t v, size_t *n) {
   const bool flex = v >= 6;
+  if (v < 8 && in->group_id.len != 0)
+    return SL_EUNSUPPORTED; /* GroupId needs v8+ */
+  if (v < 8 && in->topics_count != 0)
+    return SL_EUNSUPPORTED; /* Topics needs v8+ */
+  if (v < 8 && in->error_code != 0)
+    return SL_EUNSUPPORTED; /* ErrorCode needs v8+ */
   if (v >= 8)
     KP_TRY(kp__size_str(n, flex, false, in->group_id));
   if (v >= 8) {
@@ -658,6 +708,10 @@ static int offset_fetch_response_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_off
 
 static int offset_fetch_response_size(const kp_offset_fetch_response *in, int16_t v, size_t *n) {
   const bool flex = v >= 6;
+  if (v > 7 && in->topics_count != 0)
+    return SL_EUNSUPPORTED; /* Topics needs v0-7 */
+  if (v < 8 && in->groups_count != 0)
+    return SL_EUNSUPPORTED; /* Groups needs v8+ */
   if (v >= 3)
     *n += 4;
   if (v <= 7) {

@@ -31,8 +31,8 @@ void kp_offset_fetch_request_topics_init_defaults(kp_offset_fetch_request_topics
 /* OffsetFetchRequest.OffsetFetchRequestGroup */
 struct kp_offset_fetch_request_group {
   kp_str group_id; /* GroupId v8+ */
-  kp_str member_id; /* MemberId v9+, nullable v9+ */
-  int32_t member_epoch; /* MemberEpoch v9+ */
+  kp_str member_id; /* MemberId v9+, nullable v9+, default null */
+  int32_t member_epoch; /* MemberEpoch v9+, default -1 */
   kp_offset_fetch_request_topics *topics; /* Topics v8+, nullable v8+ */
   int32_t topics_count; /* elements; -1: null */
 };
@@ -45,7 +45,7 @@ struct kp_offset_fetch_request {
   int32_t topics_count; /* elements; -1: null */
   kp_offset_fetch_request_group *groups; /* Groups v8+ */
   int32_t groups_count; /* elements; -1: null */
-  bool require_stable; /* RequireStable v7+ */
+  bool require_stable; /* RequireStable v7+, default false */
 };
 void kp_offset_fetch_request_init_defaults(kp_offset_fetch_request *o);
 
@@ -65,7 +65,7 @@ typedef struct kp_offset_fetch_response kp_offset_fetch_response;
 struct kp_offset_fetch_response_partition {
   int32_t partition_index; /* PartitionIndex v0-7 */
   int64_t committed_offset; /* CommittedOffset v0-7 */
-  int32_t committed_leader_epoch; /* CommittedLeaderEpoch v5-7 */
+  int32_t committed_leader_epoch; /* CommittedLeaderEpoch v5-7, default -1 */
   kp_str metadata; /* Metadata v0-7, nullable v0-7 */
   int16_t error_code; /* ErrorCode v0-7 */
 };
@@ -83,7 +83,7 @@ void kp_offset_fetch_response_topic_init_defaults(kp_offset_fetch_response_topic
 struct kp_offset_fetch_response_partitions {
   int32_t partition_index; /* PartitionIndex v8+ */
   int64_t committed_offset; /* CommittedOffset v8+ */
-  int32_t committed_leader_epoch; /* CommittedLeaderEpoch v8+ */
+  int32_t committed_leader_epoch; /* CommittedLeaderEpoch v8+, default -1 */
   kp_str metadata; /* Metadata v8+, nullable v8+ */
   int16_t error_code; /* ErrorCode v8+ */
 };
@@ -102,7 +102,7 @@ struct kp_offset_fetch_response_group {
   kp_str group_id; /* GroupId v8+ */
   kp_offset_fetch_response_topics *topics; /* Topics v8+ */
   int32_t topics_count; /* elements; -1: null */
-  int16_t error_code; /* ErrorCode v8+ */
+  int16_t error_code; /* ErrorCode v8+, default 0 */
 };
 void kp_offset_fetch_response_group_init_defaults(kp_offset_fetch_response_group *o);
 
@@ -111,7 +111,7 @@ struct kp_offset_fetch_response {
   int32_t throttle_time_ms; /* ThrottleTimeMs v3+ */
   kp_offset_fetch_response_topic *topics; /* Topics v0-7 */
   int32_t topics_count; /* elements; -1: null */
-  int16_t error_code; /* ErrorCode v2-7 */
+  int16_t error_code; /* ErrorCode v2-7, default 0 */
   kp_offset_fetch_response_group *groups; /* Groups v8+ */
   int32_t groups_count; /* elements; -1: null */
 };

@@ -14,7 +14,7 @@ typedef struct kp_offset_for_leader_epoch_request kp_offset_for_leader_epoch_req
 /* OffsetForLeaderEpochRequest.OffsetForLeaderPartition */
 struct kp_offset_for_leader_epoch_request_offset_for_leader_partition {
   int32_t partition; /* Partition v0+ */
-  int32_t current_leader_epoch; /* CurrentLeaderEpoch v2+ */
+  int32_t current_leader_epoch; /* CurrentLeaderEpoch v2+, default -1 */
   int32_t leader_epoch; /* LeaderEpoch v0+ */
 };
 void kp_offset_for_leader_epoch_request_offset_for_leader_partition_init_defaults(kp_offset_for_leader_epoch_request_offset_for_leader_partition *o);
@@ -29,7 +29,7 @@ void kp_offset_for_leader_epoch_request_offset_for_leader_topic_init_defaults(kp
 
 /* OffsetForLeaderEpochRequest v0-4 */
 struct kp_offset_for_leader_epoch_request {
-  int32_t replica_id; /* ReplicaId v3+ */
+  int32_t replica_id; /* ReplicaId v3+, default -2 */
   kp_offset_for_leader_epoch_request_offset_for_leader_topic *topics; /* Topics v0+ */
   int32_t topics_count; /* elements; -1: null */
 };
@@ -48,8 +48,8 @@ typedef struct kp_offset_for_leader_epoch_response kp_offset_for_leader_epoch_re
 struct kp_offset_for_leader_epoch_response_epoch_end_offset {
   int16_t error_code; /* ErrorCode v0+ */
   int32_t partition; /* Partition v0+ */
-  int32_t leader_epoch; /* LeaderEpoch v1+ */
-  int64_t end_offset; /* EndOffset v0+ */
+  int32_t leader_epoch; /* LeaderEpoch v1+, default -1 */
+  int64_t end_offset; /* EndOffset v0+, default -1 */
 };
 void kp_offset_for_leader_epoch_response_epoch_end_offset_init_defaults(kp_offset_for_leader_epoch_response_epoch_end_offset *o);
 

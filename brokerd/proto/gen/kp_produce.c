@@ -126,6 +126,8 @@ static int produce_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_produce_r
 
 static int produce_request_size(const kp_produce_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 9;
+  if (v < 3 && in->transactional_id.len != -1)
+    return SL_EUNSUPPORTED; /* TransactionalId needs v3+ */
   if (v >= 3)
     KP_TRY(kp__size_str(n, flex, v >= 3, in->transactional_id));
   *n += 2;
@@ -219,6 +221,10 @@ static int produce_response_batch_index_and_error_message_read(sl_rbuf *r, int16
 
 static int produce_response_batch_index_and_error_message_size(const kp_produce_response_batch_index_and_error_message *in, int16_t v, size_t *n) {
   const bool flex = v >= 9;
+  if (v < 8 && in->batch_index != 0)
+    return SL_EUNSUPPORTED; /* BatchIndex needs v8+ */
+  if (v < 8 && in->batch_index_error_message.len != -1)
+    return SL_EUNSUPPORTED; /* BatchIndexErrorMessage needs v8+ */
   if (v >= 8)
     *n += 4;
   if (v >= 8)
@@ -257,6 +263,10 @@ static int produce_response_leader_id_and_epoch_read(sl_rbuf *r, int16_t v, kp_a
 }
 
 static int produce_response_leader_id_and_epoch_size(const kp_produce_response_leader_id_and_epoch *in, int16_t v, size_t *n) {
+  if (v < 10 && in->leader_id != -1)
+    return SL_EUNSUPPORTED; /* LeaderId needs v10+ */
+  if (v < 10 && in->leader_epoch != -1)
+    return SL_EUNSUPPORTED; /* LeaderEpoch needs v10+ */
   if (v >= 10)
     *n += 4;
   if (v >= 10)
@@ -332,6 +342,8 @@ static int produce_response_partition_produce_response_read(sl_rbuf *r, int16_t 
 
 static int produce_response_partition_produce_response_size(const kp_produce_response_partition_produce_response *in, int16_t v, size_t *n) {
   const bool flex = v >= 9;
+  if (v < 10 && !produce_response_leader_id_and_epoch_is_default(&in->current_leader))
+    return SL_EUNSUPPORTED; /* CurrentLeader needs v10+ */
   *n += 4;
   *n += 2;
   *n += 8;
@@ -348,7 +360,7 @@ static int produce_response_partition_produce_response_size(const kp_produce_res
     KP_TRY(kp__size_str(n, flex, v >= 8, in->error_message));
   if (v >= 9) {
     uint32_t ntags = 0;
-    if ((v >= 10) && (!(produce_response_leader_id_and_epoch_is_default(&in->current_leader)))) {
+    if (v >= 10 && !produce_response_leader_id_and_epoch_is_default(&in->current_leader)) {
       size_t m = 0;
       KP_TRY(produce_response_leader_id_and_epoch_size(&in->current_leader, v, &m));
       KP_TRY(kp__size_tag(n, 0, m));
@@ -377,10 +389,10 @@ static int produce_response_partition_produce_response_write(sl_buf *w, int16_t 
     kp__w_str(w, flex, in->error_message);
   if (v >= 9) {
     uint32_t ntags = 0;
-    if ((v >= 10) && (!(produce_response_leader_id_and_epoch_is_default(&in->current_leader))))
+    if (v >= 10 && !produce_response_leader_id_and_epoch_is_default(&in->current_leader))
       ntags++;
     kp__w_uvarint(w, ntags);
-    if ((v >= 10) && (!(produce_response_leader_id_and_epoch_is_default(&in->current_leader)))) {
+    if (v >= 10 && !produce_response_leader_id_and_epoch_is_default(&in->current_leader)) {
       size_t m = 0;
       KP_TRY(produce_response_leader_id_and_epoch_size(&in->current_leader, v, &m));
       kp__w_uvarint(w, 0);
@@ -462,6 +474,14 @@ static int produce_response_node_endpoint_read(sl_rbuf *r, int16_t v, kp_arena *
 
 static int produce_response_node_endpoint_size(const kp_produce_response_node_endpoint *in, int16_t v, size_t *n) {
   const bool flex = v >= 9;
+  if (v < 10 && in->node_id != 0)
+    return SL_EUNSUPPORTED; /* NodeId needs v10+ */
+  if (v < 10 && in->host.len != 0)
+    return SL_EUNSUPPORTED; /* Host needs v10+ */
+  if (v < 10 && in->port != 0)
+    return SL_EUNSUPPORTED; /* Port needs v10+ */
+  if (v < 10 && in->rack.len != -1)
+    return SL_EUNSUPPORTED; /* Rack needs v10+ */
   if (v >= 10)
     *n += 4;
   if (v >= 10)
@@ -542,6 +562,8 @@ static int produce_response_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_produce_
 
 static int produce_response_size(const kp_produce_response *in, int16_t v, size_t *n) {
   const bool flex = v >= 9;
+  if (v < 10 && in->node_endpoints_count != 0)
+    return SL_EUNSUPPORTED; /* NodeEndpoints needs v10+ */
   KP_TRY(kp__size_count(n, flex, false, in->responses_count, in->responses));
   for (int32_t i = 0; i < in->responses_count; i++)
     KP_TRY(produce_response_topic_produce_response_size(&in->responses[i], v, n));
@@ -549,7 +571,7 @@ static int produce_response_size(const kp_produce_response *in, int16_t v, size_
     *n += 4;
   if (v >= 9) {
     uint32_t ntags = 0;
-    if ((v >= 10) && (!(in->node_endpoints_count == 0))) {
+    if (v >= 10 && in->node_endpoints_count != 0) {
       size_t m = 0;
       KP_TRY(kp__size_count(&m, flex, false, in->node_endpoints_count, in->node_endpoints));
       for (int32_t i = 0; i < in->node_endpoints_count; i++)
@@ -571,10 +593,10 @@ static int produce_response_write(sl_buf *w, int16_t v, const kp_produce_respons
     kp__w_i32(w, in->throttle_time_ms);
   if (v >= 9) {
     uint32_t ntags = 0;
-    if ((v >= 10) && (!(in->node_endpoints_count == 0)))
+    if (v >= 10 && in->node_endpoints_count != 0)
       ntags++;
     kp__w_uvarint(w, ntags);
-    if ((v >= 10) && (!(in->node_endpoints_count == 0))) {
+    if (v >= 10 && in->node_endpoints_count != 0) {
       size_t m = 0;
       KP_TRY(kp__size_count(&m, flex, false, in->node_endpoints_count, in->node_endpoints));
       for (int32_t i = 0; i < in->node_endpoints_count; i++)

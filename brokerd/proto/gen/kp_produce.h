@@ -28,7 +28,7 @@ void kp_produce_request_topic_produce_data_init_defaults(kp_produce_request_topi
 
 /* ProduceRequest v0-11 */
 struct kp_produce_request {
-  kp_str transactional_id; /* TransactionalId v3+, nullable v3+ */
+  kp_str transactional_id; /* TransactionalId v3+, nullable v3+, default null */
   int16_t acks; /* Acks v0+ */
   int32_t timeout_ms; /* TimeoutMs v0+ */
   kp_produce_request_topic_produce_data *topic_data; /* TopicData v0+ */
@@ -51,14 +51,14 @@ typedef struct kp_produce_response kp_produce_response;
 /* ProduceResponse.BatchIndexAndErrorMessage */
 struct kp_produce_response_batch_index_and_error_message {
   int32_t batch_index; /* BatchIndex v8+ */
-  kp_str batch_index_error_message; /* BatchIndexErrorMessage v8+, nullable v8+ */
+  kp_str batch_index_error_message; /* BatchIndexErrorMessage v8+, nullable v8+, default null */
 };
 void kp_produce_response_batch_index_and_error_message_init_defaults(kp_produce_response_batch_index_and_error_message *o);
 
 /* ProduceResponse.LeaderIdAndEpoch */
 struct kp_produce_response_leader_id_and_epoch {
-  int32_t leader_id; /* LeaderId v10+ */
-  int32_t leader_epoch; /* LeaderEpoch v10+ */
+  int32_t leader_id; /* LeaderId v10+, default -1 */
+  int32_t leader_epoch; /* LeaderEpoch v10+, default -1 */
 };
 void kp_produce_response_leader_id_and_epoch_init_defaults(kp_produce_response_leader_id_and_epoch *o);
 
@@ -67,11 +67,11 @@ struct kp_produce_response_partition_produce_response {
   int32_t index; /* Index v0+ */
   int16_t error_code; /* ErrorCode v0+ */
   int64_t base_offset; /* BaseOffset v0+ */
-  int64_t log_append_time_ms; /* LogAppendTimeMs v2+ */
-  int64_t log_start_offset; /* LogStartOffset v5+ */
+  int64_t log_append_time_ms; /* LogAppendTimeMs v2+, default -1 */
+  int64_t log_start_offset; /* LogStartOffset v5+, default -1 */
   kp_produce_response_batch_index_and_error_message *record_errors; /* RecordErrors v8+ */
   int32_t record_errors_count; /* elements; -1: null */
-  kp_str error_message; /* ErrorMessage v8+, nullable v8+ */
+  kp_str error_message; /* ErrorMessage v8+, nullable v8+, default null */
   kp_produce_response_leader_id_and_epoch current_leader; /* CurrentLeader v10+, tag 0 */
 };
 void kp_produce_response_partition_produce_response_init_defaults(kp_produce_response_partition_produce_response *o);
@@ -89,7 +89,7 @@ struct kp_produce_response_node_endpoint {
   int32_t node_id; /* NodeId v10+ */
   kp_str host; /* Host v10+ */
   int32_t port; /* Port v10+ */
-  kp_str rack; /* Rack v10+, nullable v10+ */
+  kp_str rack; /* Rack v10+, nullable v10+, default null */
 };
 void kp_produce_response_node_endpoint_init_defaults(kp_produce_response_node_endpoint *o);
 
@@ -97,7 +97,7 @@ void kp_produce_response_node_endpoint_init_defaults(kp_produce_response_node_en
 struct kp_produce_response {
   kp_produce_response_topic_produce_response *responses; /* Responses v0+ */
   int32_t responses_count; /* elements; -1: null */
-  int32_t throttle_time_ms; /* ThrottleTimeMs v1+ */
+  int32_t throttle_time_ms; /* ThrottleTimeMs v1+, default 0 */
   kp_produce_response_node_endpoint *node_endpoints; /* NodeEndpoints v10+, tag 0 */
   int32_t node_endpoints_count; /* elements; -1: null */
 };

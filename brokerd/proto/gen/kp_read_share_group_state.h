@@ -57,7 +57,7 @@ void kp_read_share_group_state_response_state_batch_init_defaults(kp_read_share_
 struct kp_read_share_group_state_response_partition_result {
   int32_t partition; /* Partition v0+ */
   int16_t error_code; /* ErrorCode v0+ */
-  kp_str error_message; /* ErrorMessage v0+, nullable v0+ */
+  kp_str error_message; /* ErrorMessage v0+, nullable v0+, default null */
   int32_t state_epoch; /* StateEpoch v0+ */
   int64_t start_offset; /* StartOffset v0+ */
   kp_read_share_group_state_response_state_batch *state_batches; /* StateBatches v0+ */

@@ -47,7 +47,7 @@ typedef struct kp_read_share_group_state_summary_response kp_read_share_group_st
 struct kp_read_share_group_state_summary_response_partition_result {
   int32_t partition; /* Partition v0+ */
   int16_t error_code; /* ErrorCode v0+ */
-  kp_str error_message; /* ErrorMessage v0+, nullable v0+ */
+  kp_str error_message; /* ErrorMessage v0+, nullable v0+, default null */
   int32_t state_epoch; /* StateEpoch v0+ */
   int64_t start_offset; /* StartOffset v0+ */
 };

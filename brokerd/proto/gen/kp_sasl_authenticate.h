@@ -27,7 +27,7 @@ struct kp_sasl_authenticate_response {
   int16_t error_code; /* ErrorCode v0+ */
   kp_str error_message; /* ErrorMessage v0+, nullable v0+ */
   kp_bytes auth_bytes; /* AuthBytes v0+ */
-  int64_t session_lifetime_ms; /* SessionLifetimeMs v1+ */
+  int64_t session_lifetime_ms; /* SessionLifetimeMs v1+, default 0 */
 };
 void kp_sasl_authenticate_response_init_defaults(kp_sasl_authenticate_response *o);
 

@@ -39,7 +39,7 @@ void kp_share_acknowledge_request_acknowledge_topic_init_defaults(kp_share_ackno
 
 /* ShareAcknowledgeRequest v0-0 */
 struct kp_share_acknowledge_request {
-  kp_str group_id; /* GroupId v0+, nullable v0+ */
+  kp_str group_id; /* GroupId v0+, nullable v0+, default null */
   kp_str member_id; /* MemberId v0+, nullable v0+ */
   int32_t share_session_epoch; /* ShareSessionEpoch v0+ */
   kp_share_acknowledge_request_acknowledge_topic *topics; /* Topics v0+ */
@@ -69,7 +69,7 @@ void kp_share_acknowledge_response_leader_id_and_epoch_init_defaults(kp_share_ac
 struct kp_share_acknowledge_response_partition_data {
   int32_t partition_index; /* PartitionIndex v0+ */
   int16_t error_code; /* ErrorCode v0+ */
-  kp_str error_message; /* ErrorMessage v0+, nullable v0+ */
+  kp_str error_message; /* ErrorMessage v0+, nullable v0+, default null */
   kp_share_acknowledge_response_leader_id_and_epoch current_leader; /* CurrentLeader v0+ */
 };
 void kp_share_acknowledge_response_partition_data_init_defaults(kp_share_acknowledge_response_partition_data *o);
@@ -87,7 +87,7 @@ struct kp_share_acknowledge_response_node_endpoint {
   int32_t node_id; /* NodeId v0+ */
   kp_str host; /* Host v0+ */
   int32_t port; /* Port v0+ */
-  kp_str rack; /* Rack v0+, nullable v0+ */
+  kp_str rack; /* Rack v0+, nullable v0+, default null */
 };
 void kp_share_acknowledge_response_node_endpoint_init_defaults(kp_share_acknowledge_response_node_endpoint *o);
 
@@ -95,7 +95,7 @@ void kp_share_acknowledge_response_node_endpoint_init_defaults(kp_share_acknowle
 struct kp_share_acknowledge_response {
   int32_t throttle_time_ms; /* ThrottleTimeMs v0+ */
   int16_t error_code; /* ErrorCode v0+ */
-  kp_str error_message; /* ErrorMessage v0+, nullable v0+ */
+  kp_str error_message; /* ErrorMessage v0+, nullable v0+, default null */
   kp_share_acknowledge_response_share_acknowledge_topic_response *responses; /* Responses v0+ */
   int32_t responses_count; /* elements; -1: null */
   kp_share_acknowledge_response_node_endpoint *node_endpoints; /* NodeEndpoints v0+ */

@@ -49,12 +49,12 @@ void kp_share_fetch_request_forgotten_topic_init_defaults(kp_share_fetch_request
 
 /* ShareFetchRequest v0-0 */
 struct kp_share_fetch_request {
-  kp_str group_id; /* GroupId v0+, nullable v0+ */
+  kp_str group_id; /* GroupId v0+, nullable v0+, default null */
   kp_str member_id; /* MemberId v0+, nullable v0+ */
   int32_t share_session_epoch; /* ShareSessionEpoch v0+ */
   int32_t max_wait_ms; /* MaxWaitMs v0+ */
   int32_t min_bytes; /* MinBytes v0+ */
-  int32_t max_bytes; /* MaxBytes v0+ */
+  int32_t max_bytes; /* MaxBytes v0+, default 0x7fffffff */
   kp_share_fetch_request_fetch_topic *topics; /* Topics v0+ */
   int32_t topics_count; /* elements; -1: null */
   kp_share_fetch_request_forgotten_topic *forgotten_topics_data; /* ForgottenTopicsData v0+ */
@@ -93,9 +93,9 @@ void kp_share_fetch_response_acquired_records_init_defaults(kp_share_fetch_respo
 struct kp_share_fetch_response_partition_data {
   int32_t partition_index; /* PartitionIndex v0+ */
   int16_t error_code; /* ErrorCode v0+ */
-  kp_str error_message; /* ErrorMessage v0+, nullable v0+ */
+  kp_str error_message; /* ErrorMessage v0+, nullable v0+, default null */
   int16_t acknowledge_error_code; /* AcknowledgeErrorCode v0+ */
-  kp_str acknowledge_error_message; /* AcknowledgeErrorMessage v0+, nullable v0+ */
+  kp_str acknowledge_error_message; /* AcknowledgeErrorMessage v0+, nullable v0+, default null */
   kp_share_fetch_response_leader_id_and_epoch current_leader; /* CurrentLeader v0+ */
   kp_bytes records; /* Records v0+, nullable v0+ */
   kp_share_fetch_response_acquired_records *acquired_records; /* AcquiredRecords v0+ */
@@ -116,7 +116,7 @@ struct kp_share_fetch_response_node_endpoint {
   int32_t node_id; /* NodeId v0+ */
   kp_str host; /* Host v0+ */
   int32_t port; /* Port v0+ */
-  kp_str rack; /* Rack v0+, nullable v0+ */
+  kp_str rack; /* Rack v0+, nullable v0+, default null */
 };
 void kp_share_fetch_response_node_endpoint_init_defaults(kp_share_fetch_response_node_endpoint *o);
 
@@ -124,7 +124,7 @@ void kp_share_fetch_response_node_endpoint_init_defaults(kp_share_fetch_response
 struct kp_share_fetch_response {
   int32_t throttle_time_ms; /* ThrottleTimeMs v0+ */
   int16_t error_code; /* ErrorCode v0+ */
-  kp_str error_message; /* ErrorMessage v0+, nullable v0+ */
+  kp_str error_message; /* ErrorMessage v0+, nullable v0+, default null */
   kp_share_fetch_response_share_fetchable_topic_response *responses; /* Responses v0+ */
   int32_t responses_count; /* elements; -1: null */
   kp_share_fetch_response_node_endpoint *node_endpoints; /* NodeEndpoints v0+ */

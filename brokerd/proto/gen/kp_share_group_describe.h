@@ -47,7 +47,7 @@ void kp_share_group_describe_response_assignment_init_defaults(kp_share_group_de
 /* ShareGroupDescribeResponse.Member */
 struct kp_share_group_describe_response_member {
   kp_str member_id; /* MemberId v0+ */
-  kp_str rack_id; /* RackId v0+, nullable v0+ */
+  kp_str rack_id; /* RackId v0+, nullable v0+, default null */
   int32_t member_epoch; /* MemberEpoch v0+ */
   kp_str client_id; /* ClientId v0+ */
   kp_str client_host; /* ClientHost v0+ */
@@ -60,7 +60,7 @@ void kp_share_group_describe_response_member_init_defaults(kp_share_group_descri
 /* ShareGroupDescribeResponse.DescribedGroup */
 struct kp_share_group_describe_response_described_group {
   int16_t error_code; /* ErrorCode v0+ */
-  kp_str error_message; /* ErrorMessage v0+, nullable v0+ */
+  kp_str error_message; /* ErrorMessage v0+, nullable v0+, default null */
   kp_str group_id; /* GroupId v0+ */
   kp_str group_state; /* GroupState v0+ */
   int32_t group_epoch; /* GroupEpoch v0+ */
@@ -68,7 +68,7 @@ struct kp_share_group_describe_response_described_group {
   kp_str assignor_name; /* AssignorName v0+ */
   kp_share_group_describe_response_member *members; /* Members v0+ */
   int32_t members_count; /* elements; -1: null */
-  int32_t authorized_operations; /* AuthorizedOperations v0+ */
+  int32_t authorized_operations; /* AuthorizedOperations v0+, default -2147483648 */
 };
 void kp_share_group_describe_response_described_group_init_defaults(kp_share_group_describe_response_described_group *o);
 

@@ -14,8 +14,8 @@ struct kp_share_group_heartbeat_request {
   kp_str group_id; /* GroupId v0+ */
   kp_str member_id; /* MemberId v0+ */
   int32_t member_epoch; /* MemberEpoch v0+ */
-  kp_str rack_id; /* RackId v0+, nullable v0+ */
-  kp_str *subscribed_topic_names; /* SubscribedTopicNames v0+, nullable v0+ */
+  kp_str rack_id; /* RackId v0+, nullable v0+, default null */
+  kp_str *subscribed_topic_names; /* SubscribedTopicNames v0+, nullable v0+, default null */
   int32_t subscribed_topic_names_count; /* elements; -1: null */
 };
 void kp_share_group_heartbeat_request_init_defaults(kp_share_group_heartbeat_request *o);
@@ -48,11 +48,11 @@ void kp_share_group_heartbeat_response_assignment_init_defaults(kp_share_group_h
 struct kp_share_group_heartbeat_response {
   int32_t throttle_time_ms; /* ThrottleTimeMs v0+ */
   int16_t error_code; /* ErrorCode v0+ */
-  kp_str error_message; /* ErrorMessage v0+, nullable v0+ */
-  kp_str member_id; /* MemberId v0+, nullable v0+ */
+  kp_str error_message; /* ErrorMessage v0+, nullable v0+, default null */
+  kp_str member_id; /* MemberId v0+, nullable v0+, default null */
   int32_t member_epoch; /* MemberEpoch v0+ */
   int32_t heartbeat_interval_ms; /* HeartbeatIntervalMs v0+ */
-  kp_share_group_heartbeat_response_assignment *assignment; /* Assignment v0+, nullable v0+; NULL: null */
+  kp_share_group_heartbeat_response_assignment *assignment; /* Assignment v0+, nullable v0+, default null; NULL: null */
 };
 void kp_share_group_heartbeat_response_init_defaults(kp_share_group_heartbeat_response *o);
 

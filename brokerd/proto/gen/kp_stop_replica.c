@@ -41,6 +41,10 @@ static int stop_replica_request_stop_replica_partition_v0_read(sl_rbuf *r, int16
 
 static int stop_replica_request_stop_replica_partition_v0_size(const kp_stop_replica_request_stop_replica_partition_v0 *in, int16_t v, size_t *n) {
   const bool flex = v >= 2;
+  if (v > 0 && in->topic_name.len != 0)
+    return SL_EUNSUPPORTED; /* TopicName needs v0-0 */
+  if (v > 0 && in->partition_index != 0)
+    return SL_EUNSUPPORTED; /* PartitionIndex needs v0-0 */
   if (v <= 0)
     KP_TRY(kp__size_str(n, flex, false, in->topic_name));
   if (v <= 0)
@@ -91,6 +95,10 @@ static int stop_replica_request_stop_replica_topic_v1_read(sl_rbuf *r, int16_t v
 
 static int stop_replica_request_stop_replica_topic_v1_size(const kp_stop_replica_request_stop_replica_topic_v1 *in, int16_t v, size_t *n) {
   const bool flex = v >= 2;
+  if ((v < 1 || v > 2) && in->name.len != 0)
+    return SL_EUNSUPPORTED; /* Name needs v1-2 */
+  if ((v < 1 || v > 2) && in->partition_indexes_count != 0)
+    return SL_EUNSUPPORTED; /* PartitionIndexes needs v1-2 */
   if (v >= 1 && v <= 2)
     KP_TRY(kp__size_str(n, flex, false, in->name));
   if (v >= 1 && v <= 2) {
@@ -135,6 +143,12 @@ static int stop_replica_request_stop_replica_partition_state_read(sl_rbuf *r, in
 }
 
 static int stop_replica_request_stop_replica_partition_state_size(const kp_stop_replica_request_stop_replica_partition_state *in, int16_t v, size_t *n) {
+  if (v < 3 && in->partition_index != 0)
+    return SL_EUNSUPPORTED; /* PartitionIndex needs v3+ */
+  if (v < 3 && in->leader_epoch != -1)
+    return SL_EUNSUPPORTED; /* LeaderEpoch needs v3+ */
+  if (v < 3 && in->delete_partition != false)
+    return SL_EUNSUPPORTED; /* DeletePartition needs v3+ */
   if (v >= 3)
     *n += 4;
   if (v >= 3)
@@ -188,6 +202,10 @@ static int stop_replica_request_stop_replica_topic_state_read(sl_rbuf *r, int16_
 
 static int stop_replica_request_stop_replica_topic_state_size(const kp_stop_replica_request_stop_replica_topic_state *in, int16_t v, size_t *n) {
   const bool flex = v >= 2;
+  if (v < 3 && in->topic_name.len != 0)
+    return SL_EUNSUPPORTED; /* TopicName needs v3+ */
+  if (v < 3 && in->partition_states_count != 0)
+    return SL_EUNSUPPORTED; /* PartitionStates needs v3+ */
   if (v >= 3)
     KP_TRY(kp__size_str(n, flex, false, in->topic_name));
   if (v >= 3) {
@@ -274,6 +292,16 @@ static int stop_replica_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_stop
 
 static int stop_replica_request_size(const kp_stop_replica_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 2;
+  if (v < 4 && in->is_k_raft_controller != false)
+    return SL_EUNSUPPORTED; /* isKRaftController needs v4+ */
+  if (v > 2 && in->delete_partitions != false)
+    return SL_EUNSUPPORTED; /* DeletePartitions needs v0-2 */
+  if (v > 0 && in->ungrouped_partitions_count != 0)
+    return SL_EUNSUPPORTED; /* UngroupedPartitions needs v0-0 */
+  if ((v < 1 || v > 2) && in->topics_count != 0)
+    return SL_EUNSUPPORTED; /* Topics needs v1-2 */
+  if (v < 3 && in->topic_states_count != 0)
+    return SL_EUNSUPPORTED; /* TopicStates needs v3+ */
   *n += 4;
   if (v >= 4)
     *n += 1;

@@ -31,7 +31,7 @@ void kp_stop_replica_request_stop_replica_topic_v1_init_defaults(kp_stop_replica
 /* StopReplicaRequest.StopReplicaPartitionState */
 struct kp_stop_replica_request_stop_replica_partition_state {
   int32_t partition_index; /* PartitionIndex v3+ */
-  int32_t leader_epoch; /* LeaderEpoch v3+ */
+  int32_t leader_epoch; /* LeaderEpoch v3+, default -1 */
   bool delete_partition; /* DeletePartition v3+ */
 };
 void kp_stop_replica_request_stop_replica_partition_state_init_defaults(kp_stop_replica_request_stop_replica_partition_state *o);
@@ -47,9 +47,9 @@ void kp_stop_replica_request_stop_replica_topic_state_init_defaults(kp_stop_repl
 /* StopReplicaRequest v0-4 */
 struct kp_stop_replica_request {
   int32_t controller_id; /* ControllerId v0+ */
-  bool is_k_raft_controller; /* isKRaftController v4+ */
+  bool is_k_raft_controller; /* isKRaftController v4+, default false */
   int32_t controller_epoch; /* ControllerEpoch v0+ */
-  int64_t broker_epoch; /* BrokerEpoch v1+ */
+  int64_t broker_epoch; /* BrokerEpoch v1+, default -1 */
   bool delete_partitions; /* DeletePartitions v0-2 */
   kp_stop_replica_request_stop_replica_partition_v0 *ungrouped_partitions; /* UngroupedPartitions v0-0 */
   int32_t ungrouped_partitions_count; /* elements; -1: null */

@@ -85,6 +85,8 @@ static int sync_group_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_sync_g
 
 static int sync_group_request_size(const kp_sync_group_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 4;
+  if (v < 3 && in->group_instance_id.len != -1)
+    return SL_EUNSUPPORTED; /* GroupInstanceId needs v3+ */
   KP_TRY(kp__size_str(n, flex, false, in->group_id));
   *n += 4;
   KP_TRY(kp__size_str(n, flex, false, in->member_id));

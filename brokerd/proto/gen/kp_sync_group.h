@@ -22,9 +22,9 @@ struct kp_sync_group_request {
   kp_str group_id; /* GroupId v0+ */
   int32_t generation_id; /* GenerationId v0+ */
   kp_str member_id; /* MemberId v0+ */
-  kp_str group_instance_id; /* GroupInstanceId v3+, nullable v3+ */
-  kp_str protocol_type; /* ProtocolType v5+, nullable v5+ */
-  kp_str protocol_name; /* ProtocolName v5+, nullable v5+ */
+  kp_str group_instance_id; /* GroupInstanceId v3+, nullable v3+, default null */
+  kp_str protocol_type; /* ProtocolType v5+, nullable v5+, default null */
+  kp_str protocol_name; /* ProtocolName v5+, nullable v5+, default null */
   kp_sync_group_request_assignment *assignments; /* Assignments v0+ */
   int32_t assignments_count; /* elements; -1: null */
 };
@@ -41,8 +41,8 @@ typedef struct kp_sync_group_response kp_sync_group_response;
 struct kp_sync_group_response {
   int32_t throttle_time_ms; /* ThrottleTimeMs v1+ */
   int16_t error_code; /* ErrorCode v0+ */
-  kp_str protocol_type; /* ProtocolType v5+, nullable v5+ */
-  kp_str protocol_name; /* ProtocolName v5+, nullable v5+ */
+  kp_str protocol_type; /* ProtocolType v5+, nullable v5+, default null */
+  kp_str protocol_name; /* ProtocolName v5+, nullable v5+, default null */
   kp_bytes assignment; /* Assignment v0+ */
 };
 void kp_sync_group_response_init_defaults(kp_sync_group_response *o);

@@ -146,6 +146,12 @@ static int txn_offset_commit_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp
 
 static int txn_offset_commit_request_size(const kp_txn_offset_commit_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 3;
+  if (v < 3 && in->generation_id != -1)
+    return SL_EUNSUPPORTED; /* GenerationId needs v3+ */
+  if (v < 3 && in->member_id.len != 0)
+    return SL_EUNSUPPORTED; /* MemberId needs v3+ */
+  if (v < 3 && in->group_instance_id.len != -1)
+    return SL_EUNSUPPORTED; /* GroupInstanceId needs v3+ */
   KP_TRY(kp__size_str(n, flex, false, in->transactional_id));
   KP_TRY(kp__size_str(n, flex, false, in->group_id));
   *n += 8;

@@ -15,7 +15,7 @@ typedef struct kp_txn_offset_commit_request kp_txn_offset_commit_request;
 struct kp_txn_offset_commit_request_partition {
   int32_t partition_index; /* PartitionIndex v0+ */
   int64_t committed_offset; /* CommittedOffset v0+ */
-  int32_t committed_leader_epoch; /* CommittedLeaderEpoch v2+ */
+  int32_t committed_leader_epoch; /* CommittedLeaderEpoch v2+, default -1 */
   kp_str committed_metadata; /* CommittedMetadata v0+, nullable v0+ */
 };
 void kp_txn_offset_commit_request_partition_init_defaults(kp_txn_offset_commit_request_partition *o);
@@ -34,9 +34,9 @@ struct kp_txn_offset_commit_request {
   kp_str group_id; /* GroupId v0+ */
   int64_t producer_id; /* ProducerId v0+ */
   int16_t producer_epoch; /* ProducerEpoch v0+ */
-  int32_t generation_id; /* GenerationId v3+ */
+  int32_t generation_id; /* GenerationId v3+, default -1 */
   kp_str member_id; /* MemberId v3+ */
-  kp_str group_instance_id; /* GroupInstanceId v3+, nullable v3+ */
+  kp_str group_instance_id; /* GroupInstanceId v3+, nullable v3+, default null */
   kp_txn_offset_commit_request_topic *topics; /* Topics v0+ */
   int32_t topics_count; /* elements; -1: null */
 };

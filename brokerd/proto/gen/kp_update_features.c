@@ -32,6 +32,10 @@ static int update_features_request_feature_update_key_read(sl_rbuf *r, int16_t v
 }
 
 static int update_features_request_feature_update_key_size(const kp_update_features_request_feature_update_key *in, int16_t v, size_t *n) {
+  if (v > 0 && in->allow_downgrade != false)
+    return SL_EUNSUPPORTED; /* AllowDowngrade needs v0-0 */
+  if (v < 1 && in->upgrade_type != 1)
+    return SL_EUNSUPPORTED; /* UpgradeType needs v1+ */
   KP_TRY(kp__size_str(n, true, false, in->feature));
   *n += 2;
   if (v <= 0)
@@ -79,6 +83,8 @@ static int update_features_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_u
 }
 
 static int update_features_request_size(const kp_update_features_request *in, int16_t v, size_t *n) {
+  if (v < 1 && in->validate_only != false)
+    return SL_EUNSUPPORTED; /* ValidateOnly needs v1+ */
   *n += 4;
   KP_TRY(kp__size_count(n, true, false, in->feature_updates_count, in->feature_updates));
   for (int32_t i = 0; i < in->feature_updates_count; i++)

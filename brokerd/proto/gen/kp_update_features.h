@@ -15,16 +15,16 @@ struct kp_update_features_request_feature_update_key {
   kp_str feature; /* Feature v0+ */
   int16_t max_version_level; /* MaxVersionLevel v0+ */
   bool allow_downgrade; /* AllowDowngrade v0-0 */
-  int8_t upgrade_type; /* UpgradeType v1+ */
+  int8_t upgrade_type; /* UpgradeType v1+, default 1 */
 };
 void kp_update_features_request_feature_update_key_init_defaults(kp_update_features_request_feature_update_key *o);
 
 /* UpdateFeaturesRequest v0-2 */
 struct kp_update_features_request {
-  int32_t timeout_ms; /* timeoutMs v0+ */
+  int32_t timeout_ms; /* timeoutMs v0+, default 60000 */
   kp_update_features_request_feature_update_key *feature_updates; /* FeatureUpdates v0+ */
   int32_t feature_updates_count; /* elements; -1: null */
-  bool validate_only; /* ValidateOnly v1+ */
+  bool validate_only; /* ValidateOnly v1+, default false */
 };
 void kp_update_features_request_init_defaults(kp_update_features_request *o);
 

@@ -154,6 +154,10 @@ static int update_metadata_request_update_metadata_topic_state_read(sl_rbuf *r, 
 
 static int update_metadata_request_update_metadata_topic_state_size(const kp_update_metadata_request_update_metadata_topic_state *in, int16_t v, size_t *n) {
   const bool flex = v >= 6;
+  if (v < 5 && in->topic_name.len != 0)
+    return SL_EUNSUPPORTED; /* TopicName needs v5+ */
+  if (v < 5 && in->partition_states_count != 0)
+    return SL_EUNSUPPORTED; /* PartitionStates needs v5+ */
   if (v >= 5)
     KP_TRY(kp__size_str(n, flex, false, in->topic_name));
   if (v >= 7)
@@ -208,6 +212,12 @@ static int update_metadata_request_update_metadata_endpoint_read(sl_rbuf *r, int
 
 static int update_metadata_request_update_metadata_endpoint_size(const kp_update_metadata_request_update_metadata_endpoint *in, int16_t v, size_t *n) {
   const bool flex = v >= 6;
+  if (v < 1 && in->port != 0)
+    return SL_EUNSUPPORTED; /* Port needs v1+ */
+  if (v < 1 && in->host.len != 0)
+    return SL_EUNSUPPORTED; /* Host needs v1+ */
+  if (v < 1 && in->security_protocol != 0)
+    return SL_EUNSUPPORTED; /* SecurityProtocol needs v1+ */
   if (v >= 1)
     *n += 4;
   if (v >= 1)
@@ -380,6 +390,14 @@ static int update_metadata_request_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_u
 
 static int update_metadata_request_size(const kp_update_metadata_request *in, int16_t v, size_t *n) {
   const bool flex = v >= 6;
+  if (v < 8 && in->is_k_raft_controller != false)
+    return SL_EUNSUPPORTED; /* isKRaftController needs v8+ */
+  if (v < 8 && in->type != 0)
+    return SL_EUNSUPPORTED; /* Type needs v8+ */
+  if (v > 4 && in->ungrouped_partition_states_count != 0)
+    return SL_EUNSUPPORTED; /* UngroupedPartitionStates needs v0-4 */
+  if (v < 5 && in->topic_states_count != 0)
+    return SL_EUNSUPPORTED; /* TopicStates needs v5+ */
   *n += 4;
   if (v >= 8)
     *n += 1;
@@ -401,7 +419,7 @@ static int update_metadata_request_size(const kp_update_metadata_request *in, in
     KP_TRY(update_metadata_request_update_metadata_broker_size(&in->live_brokers[i], v, n));
   if (v >= 6) {
     uint32_t ntags = 0;
-    if ((v >= 8) && (!(in->type == 0))) {
+    if (v >= 8 && in->type != 0) {
       size_t m = 0;
       m += 1;
       KP_TRY(kp__size_tag(n, 0, m));
@@ -435,10 +453,10 @@ static int update_metadata_request_write(sl_buf *w, int16_t v, const kp_update_m
     KP_TRY(update_metadata_request_update_metadata_broker_write(w, v, &in->live_brokers[i]));
   if (v >= 6) {
     uint32_t ntags = 0;
-    if ((v >= 8) && (!(in->type == 0)))
+    if (v >= 8 && in->type != 0)
       ntags++;
     kp__w_uvarint(w, ntags);
-    if ((v >= 8) && (!(in->type == 0))) {
+    if (v >= 8 && in->type != 0) {
       size_t m = 0;
       m += 1;
       kp__w_uvarint(w, 0);

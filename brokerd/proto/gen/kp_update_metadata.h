@@ -62,10 +62,10 @@ void kp_update_metadata_request_update_metadata_broker_init_defaults(kp_update_m
 /* UpdateMetadataRequest v0-8 */
 struct kp_update_metadata_request {
   int32_t controller_id; /* ControllerId v0+ */
-  bool is_k_raft_controller; /* isKRaftController v8+ */
-  int8_t type; /* Type v8+, tag 0 */
+  bool is_k_raft_controller; /* isKRaftController v8+, default false */
+  int8_t type; /* Type v8+, tag 0, default 0 */
   int32_t controller_epoch; /* ControllerEpoch v0+ */
-  int64_t broker_epoch; /* BrokerEpoch v5+ */
+  int64_t broker_epoch; /* BrokerEpoch v5+, default -1 */
   kp_update_metadata_request_update_metadata_partition_state *ungrouped_partition_states; /* UngroupedPartitionStates v0-4 */
   int32_t ungrouped_partition_states_count; /* elements; -1: null */
   kp_update_metadata_request_update_metadata_topic_state *topic_states; /* TopicStates v5+ */

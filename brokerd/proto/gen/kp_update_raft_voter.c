@@ -230,7 +230,7 @@ static int update_raft_voter_response_size(const kp_update_raft_voter_response *
   *n += 4;
   *n += 2;
   uint32_t ntags = 0;
-  if (!(update_raft_voter_response_current_leader_is_default(&in->current_leader))) {
+  if (!update_raft_voter_response_current_leader_is_default(&in->current_leader)) {
     size_t m = 0;
     KP_TRY(update_raft_voter_response_current_leader_size(&in->current_leader, v, &m));
     KP_TRY(kp__size_tag(n, 0, m));
@@ -244,10 +244,10 @@ static int update_raft_voter_response_write(sl_buf *w, int16_t v, const kp_updat
   kp__w_i32(w, in->throttle_time_ms);
   kp__w_i16(w, in->error_code);
   uint32_t ntags = 0;
-  if (!(update_raft_voter_response_current_leader_is_default(&in->current_leader)))
+  if (!update_raft_voter_response_current_leader_is_default(&in->current_leader))
     ntags++;
   kp__w_uvarint(w, ntags);
-  if (!(update_raft_voter_response_current_leader_is_default(&in->current_leader))) {
+  if (!update_raft_voter_response_current_leader_is_default(&in->current_leader)) {
     size_t m = 0;
     KP_TRY(update_raft_voter_response_current_leader_size(&in->current_leader, v, &m));
     kp__w_uvarint(w, 0);

@@ -48,8 +48,8 @@ typedef struct kp_update_raft_voter_response kp_update_raft_voter_response;
 
 /* UpdateRaftVoterResponse.CurrentLeader */
 struct kp_update_raft_voter_response_current_leader {
-  int32_t leader_id; /* LeaderId v0+ */
-  int32_t leader_epoch; /* LeaderEpoch v0+ */
+  int32_t leader_id; /* LeaderId v0+, default -1 */
+  int32_t leader_epoch; /* LeaderEpoch v0+, default -1 */
   kp_str host; /* Host v0+ */
   int32_t port; /* Port v0+ */
 };

@@ -282,6 +282,12 @@ static int vote_response_node_endpoint_read(sl_rbuf *r, int16_t v, kp_arena *a, 
 }
 
 static int vote_response_node_endpoint_size(const kp_vote_response_node_endpoint *in, int16_t v, size_t *n) {
+  if (v < 1 && in->node_id != 0)
+    return SL_EUNSUPPORTED; /* NodeId needs v1+ */
+  if (v < 1 && in->host.len != 0)
+    return SL_EUNSUPPORTED; /* Host needs v1+ */
+  if (v < 1 && in->port != 0)
+    return SL_EUNSUPPORTED; /* Port needs v1+ */
   if (v >= 1)
     *n += 4;
   if (v >= 1)
@@ -350,12 +356,14 @@ static int vote_response_read(sl_rbuf *r, int16_t v, kp_arena *a, kp_vote_respon
 }
 
 static int vote_response_size(const kp_vote_response *in, int16_t v, size_t *n) {
+  if (v < 1 && in->node_endpoints_count != 0)
+    return SL_EUNSUPPORTED; /* NodeEndpoints needs v1+ */
   *n += 2;
   KP_TRY(kp__size_count(n, true, false, in->topics_count, in->topics));
   for (int32_t i = 0; i < in->topics_count; i++)
     KP_TRY(vote_response_topic_data_size(&in->topics[i], v, n));
   uint32_t ntags = 0;
-  if ((v >= 1) && (!(in->node_endpoints_count == 0))) {
+  if (v >= 1 && in->node_endpoints_count != 0) {
     size_t m = 0;
     KP_TRY(kp__size_count(&m, true, false, in->node_endpoints_count, in->node_endpoints));
     for (int32_t i = 0; i < in->node_endpoints_count; i++)
@@ -373,10 +381,10 @@ static int vote_response_write(sl_buf *w, int16_t v, const kp_vote_response *in)
   for (int32_t i = 0; i < in->topics_count; i++)
     KP_TRY(vote_response_topic_data_write(w, v, &in->topics[i]));
   uint32_t ntags = 0;
-  if ((v >= 1) && (!(in->node_endpoints_count == 0)))
+  if (v >= 1 && in->node_endpoints_count != 0)
     ntags++;
   kp__w_uvarint(w, ntags);
-  if ((v >= 1) && (!(in->node_endpoints_count == 0))) {
+  if (v >= 1 && in->node_endpoints_count != 0) {
     size_t m = 0;
     KP_TRY(kp__size_count(&m, true, false, in->node_endpoints_count, in->node_endpoints));
     for (int32_t i = 0; i < in->node_endpoints_count; i++)

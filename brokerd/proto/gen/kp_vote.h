@@ -33,8 +33,8 @@ void kp_vote_request_topic_data_init_defaults(kp_vote_request_topic_data *o);
 
 /* VoteRequest v0-1 */
 struct kp_vote_request {
-  kp_str cluster_id; /* ClusterId v0+, nullable v0+ */
-  int32_t voter_id; /* VoterId v1+ */
+  kp_str cluster_id; /* ClusterId v0+, nullable v0+, default null */
+  int32_t voter_id; /* VoterId v1+, default -1 */
   kp_vote_request_topic_data *topics; /* Topics v0+ */
   int32_t topics_count; /* elements; -1: null */
 };

@@ -61,7 +61,7 @@ typedef struct kp_write_share_group_state_response kp_write_share_group_state_re
 struct kp_write_share_group_state_response_partition_result {
   int32_t partition; /* Partition v0+ */
   int16_t error_code; /* ErrorCode v0+ */
-  kp_str error_message; /* ErrorMessage v0+, nullable v0+ */
+  kp_str error_message; /* ErrorMessage v0+, nullable v0+, default null */
 };
 void kp_write_share_group_state_response_partition_result_init_defaults(kp_write_share_group_state_response_partition_result *o);
 

@@ -163,6 +163,9 @@ void sl_log_load_report_get(const sl_log *log, sl_log_load_report *r);
 
 #define SL_APPEND_LEADER 0x0u   /* assign offsets from the LEO, set the epoch */
 #define SL_APPEND_FOLLOWER 0x1u /* keep offsets (replication, mirror, import) */
+/* Leader append of transaction markers written by the coordinator (WriteTxnMarkers):
+ * producer-state checks of origin COORDINATOR instead of CLIENT. */
+#define SL_APPEND_COORDINATOR 0x2u
 
 typedef struct sl_append_info {
   int64_t first_offset;    /* base offset of the first batch */
@@ -189,6 +192,14 @@ typedef struct sl_append_info {
  * max timestamp is set to now_ms (CRC recomputed) - all in place in `data`.
  * Follower (SL_APPEND_FOLLOWER): offsets are kept and must be increasing and
  * >= the LEO (SL_EINVALID_OFFSET); `leader_epoch` is ignored.
+ * Producer state (seglog/pstate.h) checks every batch with a producer id
+ * before anything is written: SL_EDUPLICATE_SEQUENCE for a retried batch
+ * (nothing written; `info` then holds the ORIGINAL offsets and
+ * info->duplicate = true: answer the producer with success and those
+ * offsets), SL_EOUT_OF_ORDER_SEQUENCE, SL_EINVALID_PRODUCER_EPOCH,
+ * SL_ETRANSACTION_COORDINATOR_FENCED, SL_EINVALID_TXN_STATE.  An ABORT marker
+ * adds a .txnindex entry.  A batch with a newer partitionLeaderEpoch is added
+ * to the leader-epoch cache (leader-epoch-checkpoint written synchronously).
  * The log rolls first when needed (segment.bytes, segment.ms against the
  * append's max timestamp, a full index, relative offset overflow).
  * Write errors: SL_ENOSPC / SL_EIO with nothing of the append left in the
@@ -305,8 +316,28 @@ int64_t sl_log_high_watermark(sl_log *log);
 /* Sets the HW, clamped to [log start, LEO]; returns the value set. */
 int64_t sl_log_set_high_watermark(sl_log *log, int64_t hw);
 int64_t sl_log_recovery_point(sl_log *log);
-/* The latest leader epoch seen in the log's batches (-1 if none). */
+/* Last stable offset: min(first unstable transaction offset, HW). */
+int64_t sl_log_last_stable_offset(sl_log *log);
+/* The latest leader epoch (the leader-epoch cache's, -1 if none). */
 int32_t sl_log_latest_epoch(sl_log *log);
+/*
+ * OffsetsForLeaderEpoch (Kafka's endOffsetFor, see sl_epoch_cache_end_offset_for):
+ * the largest epoch <= requested and the offset where the next epoch starts (or
+ * the LEO for the latest epoch); (-1, -1) when unknown.
+ */
+void sl_log_end_offset_for_epoch(sl_log *log, int32_t requested, int32_t *epoch,
+                                 int64_t *end_offset);
+
+/*
+ * READ_COMMITTED fetch support: calls cb for every aborted transaction (from
+ * the .txnindex files) with last_offset >= fetch_offset and first_offset <
+ * upper_bound, oldest first, stopping after an entry whose last stable offset
+ * is >= upper_bound (Kafka's collectAbortedTxns).  A non-zero return from cb
+ * stops the walk and is returned.
+ */
+typedef int (*sl_aborted_txn_cb)(void *ctx, const sl_aborted_txn *t);
+int sl_log_collect_aborted_txns(sl_log *log, int64_t fetch_offset, int64_t upper_bound,
+                                sl_aborted_txn_cb cb, void *ctx, sl_diag *diag);
 int64_t sl_log_size_bytes(sl_log *log);
 bool sl_log_failed(sl_log *log);
 const char *sl_log_dir(const sl_log *log);

@@ -108,11 +108,12 @@ void sl_uuid_hex32(const sl_uuid *u, char out[33]);
 /* ---- partition.metadata ---- */
 
 /*
- * Parses `version: 0\ntopic_id: <id>` as Kafka's PartitionMetadataReadBuffer:
- * the first two lines are each split on ":\s+" and must have exactly two parts;
- * the version must be an int >= 0 (higher versions are accepted as Kafka does);
- * the id must parse and not be zero.  The keys themselves are not checked
- * (Kafka does not check them).  SL_ECORRUPT otherwise.  *version may be NULL.
+ * Parses `version: 0\ntopic_id: <id>` as Kafka's PartitionMetadataReadBuffer
+ * (trunk, which also checks the keys): each of the first two lines is split
+ * once at ":\s+" into a key, which must be "version" (resp. "topic_id"), and a
+ * value; the version must be an int >= 0 (higher versions are accepted, as
+ * Kafka does for downgrades); the id must parse and not be zero.  Further
+ * lines are ignored.  SL_ECORRUPT otherwise.  *version may be NULL.
  */
 int sl_partition_metadata_parse(const void *p, size_t len, int32_t *version,
                                 sl_uuid *topic_id, sl_diag *diag);

@@ -185,7 +185,10 @@ void sl_pstate_begin(sl_pstate *ps, sl_append_origin origin);
  *   SL_EINVALID_TXN_STATE    non-transactional data during an open transaction
  *   SL_ECORRUPT              control batch marker not ABORT/COMMIT
  * A producer the state does not know (new, or expired/removed by retention) is
- * accepted with any sequence, as Kafka 3.x does since KIP-360.
+ * accepted with any sequence, as Kafka 3.x does since KIP-360 (also within its
+ * first append: Kafka checks against the committed entry's epoch).  Markers
+ * follow the transaction-version 0/1 rules (marker epoch >= current); the
+ * KIP-890 (TV2) strict marker epochs and verification state are not modelled.
  * With REPLICATION origin only SL_EINVALID_TXN_STATE and SL_ECORRUPT are
  * possible.  A failed stage leaves the staging as it was before the call.
  */
@@ -195,12 +198,27 @@ int sl_pstate_stage(sl_pstate *ps, const sl_batch_header *h, const sl_control *m
  * Applies the staged append after its batches are written: producer entries,
  * started and completed transactions, map end offset = next_offset.  *txns
  * (may be NULL) receives the completed transactions in marker order, borrowed
- * until the next begin/apply; *ntxns their count.  SL_ENOMEM leaves the state
- * unchanged.
+ * until the next begin/apply; *ntxns their count.  Cannot fail after
+ * successful stages: sl_pstate_stage reserves all memory the commit needs and
+ * enforces max_producers (SL_ETOO_LARGE) before anything is written.
  */
 int sl_pstate_commit(sl_pstate *ps, int64_t next_offset, const sl_pstate_txn **txns,
                      size_t *ntxns);
 void sl_pstate_rollback(sl_pstate *ps);
+/*
+ * Reads the control record of the complete control batch `batch` (size
+ * bytes): 1 with *out filled, 0 for an empty control batch (cleaned), or an
+ * error (SL_ECORRUPT for a malformed record).  reader may be NULL (one is
+ * created for the call).  Does not check the CRC.
+ */
+int sl_pstate_read_marker(sl_batch_reader *reader, const uint8_t *batch, size_t size,
+                          sl_control *out, sl_diag *diag);
+/*
+ * sl_pstate_stage for a complete v2 batch in its bytes: decodes the header
+ * and, for control batches, the marker.  reader may be NULL.
+ */
+int sl_pstate_stage_batch(sl_pstate *ps, sl_batch_reader *reader, const uint8_t *batch,
+                          size_t size, sl_pstate_dup *dup, sl_diag *diag);
 /* begin + stage + commit(last offset + 1) for one batch (recovery replay). */
 int sl_pstate_apply(sl_pstate *ps, sl_append_origin origin, const sl_batch_header *h,
                     const sl_control *marker, const sl_pstate_txn **txns, size_t *ntxns,
@@ -222,6 +240,9 @@ bool sl_pstate_producer_get(const sl_pstate *ps, int64_t producer_id,
  * min(this, high watermark).
  */
 bool sl_pstate_first_unstable_offset(const sl_pstate *ps, int64_t *offset);
+/* The first offset of the earliest open transaction (ignores completed ones);
+ * false if none. */
+bool sl_pstate_first_undecided_offset(const sl_pstate *ps, int64_t *offset);
 /* Forget completed transactions whose marker offset < hw. */
 void sl_pstate_on_high_watermark(sl_pstate *ps, int64_t hw);
 /* Removes producers without an open transaction idle for >= expiration ms. */
@@ -257,6 +278,14 @@ int sl_pstate_truncate_fully(sl_pstate *ps, int64_t offset, sl_diag *diag);
  * marker is below it; raise the map end offset to it if it is lower (Kafka's
  * onLogStartOffsetIncremented; producers are kept). */
 int sl_pstate_on_log_start(sl_pstate *ps, int64_t log_start_offset, sl_diag *diag);
+/*
+ * Kafka's removeStraySnapshots, at load: deletes snapshot files whose offset
+ * is not one of the segment base offsets, except the newest such stray when
+ * it is above every base offset (the snapshot a clean shutdown writes at the
+ * LEO).  bases need not be sorted.
+ */
+int sl_pstate_remove_stray_snapshots(sl_pstate *ps, const int64_t *bases, size_t n,
+                                     sl_diag *diag);
 /* Deletes snapshots with offset < `offset` (retention). */
 int sl_pstate_delete_snapshots_before(sl_pstate *ps, int64_t offset, sl_diag *diag);
 

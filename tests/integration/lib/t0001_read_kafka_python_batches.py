@@ -22,6 +22,7 @@ import slinterop as sl  # noqa: E402
 sl.import_kafka()
 from kafka.record.default_records import DefaultRecordBatchBuilder  # noqa: E402
 from kafka.record.legacy_records import LegacyRecordBatchBuilder  # noqa: E402
+from kafka.record.memory_records import MemoryRecordsBuilder  # noqa: E402
 
 T0 = 1700000000000
 LEADER_EPOCH = 7
@@ -147,6 +148,26 @@ def v2_cases(codec, next_offset):
     recs = [rec(i, T0 - 100 + i, b"lat", sl.gen_bytes(rng, 200)) for i in range(5)]
     next_offset = add(v2_case(codec + "/log-append-time", codec, recs, next_offset,
                               log_append_time=T0 + 99999))
+
+    # Through kafka-python's producer-side MemoryRecordsBuilder.
+    mrb = MemoryRecordsBuilder(magic=2, compression_type=sl.CODECS[codec],
+                               batch_size=1 << 20)
+    recs = []
+    for i in range(30):
+        r = rec(i, T0 + 3 * i, b"mrb-%d" % i, sl.gen_bytes(rng, 250), [("m", b"%d" % i)])
+        assert mrb.append(r["timestamp"], r["key"], r["value"], r["headers"]) is not None
+        recs.append(r)
+    mrb.close()
+    buf = bytearray(mrb.buffer())
+    struct.pack_into(">q", buf, 0, next_offset)
+    struct.pack_into(">i", buf, 12, LEADER_EPOCH)
+    # Expectations as for the same records from DefaultRecordBatchBuilder; the
+    # bytes are MemoryRecordsBuilder's own (gzip stamps the time, so the CRC
+    # may differ).
+    case = v2_case(codec + "/memory-records-builder", codec, recs, next_offset)
+    case.data = bytes(buf)
+    case.expected.update(size=len(buf), crc=sl.crc32c(buf[21:]))
+    next_offset = add(case)
 
     if codec == "none":
         # A COMMIT marker as the broker writes it (control + transactional).
