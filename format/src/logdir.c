@@ -657,8 +657,11 @@ int sl_logdir_close(sl_logdir *d, sl_diag *diag) {
     else if (rc == SL_OK)
       rc = r;
   }
+  /* The checkpoints are written even if a log failed to close: its recovery
+   * point from before the close is still safe.  The marker is not. */
+  int cr = write_checkpoints(d, vals, rc ? NULL : diag);
   if (rc == SL_OK)
-    rc = write_checkpoints(d, vals, diag);
+    rc = cr;
   if (rc == SL_OK)
     rc = sl_clean_shutdown_write(d->path, d->report.broker_epoch, diag);
   free(vals);

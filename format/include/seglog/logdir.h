@@ -16,8 +16,9 @@
  * not a partition dir are left alone.
  *
  * Close: closes every log (each flushes to its LEO), writes the recovery
- * point, log start offset and high watermark checkpoints, and, only if all of
- * that succeeded, the clean-shutdown marker; then releases the lock.
+ * point, log start offset and high watermark checkpoints (also when a log
+ * failed to close: its last recovery point is kept), and, only if all of that
+ * succeeded, the clean-shutdown marker; then releases the lock.
  *
  * Ownership: the logdir owns its sl_log handles; sl_logdir_get returns a
  * borrowed pointer valid until that partition is deleted or the logdir

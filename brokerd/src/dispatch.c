@@ -1,0 +1,97 @@
+/*
+ * dispatch.c - the API table and the ApiVersions handler (see dispatch.h;
+ * docs/BROKER.md, "APIs").  ApiVersions follows KIP-511: a version we do not
+ * advertise is answered in a v0 body with UNSUPPORTED_VERSION and the
+ * supported ranges; v3+ requests with an invalid client software name or
+ * version get INVALID_REQUEST.
+ */
+#include "dispatch.h"
+
+#include <stdio.h>
+
+#include "kp_api_versions.h"
+#include "kerrors.h"
+
+/* Sorted by ApiKey. */
+static const sd_api_entry api_table[] = {
+    {3, 0, 12, sd_handle_metadata},
+    {SD_API_VERSIONS_KEY, 0, 3, sd_handle_api_versions},
+};
+
+#define N_APIS (sizeof(api_table) / sizeof(api_table[0]))
+
+const sd_api_entry *sd_dispatch_find(int16_t key) {
+  for (size_t i = 0; i < N_APIS; i++)
+    if (api_table[i].key == key)
+      return &api_table[i];
+  return NULL;
+}
+
+int sd_dispatch_check(char *err, size_t errcap) {
+  for (size_t i = 0; i < N_APIS; i++) {
+    const sd_api_entry *e = &api_table[i];
+    const kp_api *api = kp_api_find(e->key);
+    if (api == NULL || e->min_version < api->min_version ||
+        e->max_version > api->max_version) {
+      snprintf(err, errcap,
+               "internal: ApiKey %d versions %d-%d are not all in the codecs", e->key,
+               e->min_version, e->max_version);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Kafka's rule for ClientSoftwareName/Version: [a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?
+ */
+static bool software_field_valid(kp_str s) {
+  if (s.len <= 0)
+    return false;
+  for (int32_t i = 0; i < s.len; i++) {
+    char ch = s.ptr[i];
+    bool alnum =
+        (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+    bool inner = ch == '-' || ch == '.';
+    if (!alnum && !(inner && i > 0 && i < s.len - 1))
+      return false;
+  }
+  return true;
+}
+
+void sd_handle_api_versions(sd_req *req) {
+  kp_api_versions_response *resp = NULL;
+  if (kp_arena_alloc(&req->arena, 1, sizeof(*resp), (void **)&resp) != 0) {
+    sd_req_abort(req, "out of memory");
+    return;
+  }
+  kp_api_versions_response_init_defaults(resp);
+  const kp_api_versions_request *rq = req->body;
+  if (!req->unsupported && req->version >= 3 &&
+      (!software_field_valid(rq->client_software_name) ||
+       !software_field_valid(rq->client_software_version))) {
+    resp->error_code = SD_KERR_INVALID_REQUEST;
+    sd_req_count_error(req);
+    sd_req_respond(req, resp);
+    return;
+  }
+  if (kp_arena_alloc(&req->arena, N_APIS, sizeof(*resp->api_keys),
+                     (void **)&resp->api_keys) != 0) {
+    sd_req_abort(req, "out of memory");
+    return;
+  }
+  for (size_t i = 0; i < N_APIS; i++) {
+    resp->api_keys[i].api_key = api_table[i].key;
+    resp->api_keys[i].min_version = api_table[i].min_version;
+    resp->api_keys[i].max_version = api_table[i].max_version;
+  }
+  resp->api_keys_count = (int32_t)N_APIS;
+  resp->throttle_time_ms = 0;
+  resp->supported_features_count = 0;
+  resp->finalized_features_count = 0;
+  resp->finalized_features_epoch = -1;
+  if (req->unsupported) {
+    resp->error_code = SD_KERR_UNSUPPORTED_VERSION;
+    sd_req_count_error(req);
+  }
+  sd_req_respond(req, resp);
+}

@@ -1,0 +1,75 @@
+/*
+ * kerrors.h - the Kafka wire ErrorCodes seglogd answers with (Kafka's
+ * org.apache.kafka.common.protocol.Errors numbering), and the one place that
+ * maps libseglog's SL_E* codes to them (docs/BROKER.md, "Errors").
+ */
+#ifndef SD_KERRORS_H
+#define SD_KERRORS_H
+
+#include <stdint.h>
+
+#include "seglog/error.h"
+
+enum {
+  SD_KERR_UNKNOWN_SERVER_ERROR = -1,
+  SD_KERR_NONE = 0,
+  SD_KERR_OFFSET_OUT_OF_RANGE = 1,
+  SD_KERR_CORRUPT_MESSAGE = 2,
+  SD_KERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
+  SD_KERR_LEADER_NOT_AVAILABLE = 5,
+  SD_KERR_NOT_LEADER_OR_FOLLOWER = 6,
+  SD_KERR_REQUEST_TIMED_OUT = 7,
+  SD_KERR_MESSAGE_TOO_LARGE = 10,
+  SD_KERR_INVALID_TOPIC_EXCEPTION = 17,
+  SD_KERR_RECORD_LIST_TOO_LARGE = 18,
+  SD_KERR_NOT_ENOUGH_REPLICAS = 19,
+  SD_KERR_INVALID_REQUIRED_ACKS = 21,
+  SD_KERR_INVALID_TIMESTAMP = 32,
+  SD_KERR_UNSUPPORTED_VERSION = 35,
+  SD_KERR_INVALID_REQUEST = 42,
+  SD_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45,
+  SD_KERR_DUPLICATE_SEQUENCE_NUMBER = 46,
+  SD_KERR_INVALID_PRODUCER_EPOCH = 47,
+  SD_KERR_KAFKA_STORAGE_ERROR = 56,
+  SD_KERR_UNKNOWN_PRODUCER_ID = 59,
+  SD_KERR_INVALID_RECORD = 87,
+  SD_KERR_UNKNOWN_TOPIC_ID = 100,
+};
+
+/* Kafka's ErrorCode for a libseglog error returned while serving a partition. */
+static inline int16_t sd_kerr_from_sl(int err) {
+  switch (err) {
+  case SL_OK:
+    return SD_KERR_NONE;
+  case SL_ECRC:
+  case SL_ECORRUPT:
+  case SL_ETRUNCATED:
+    return SD_KERR_CORRUPT_MESSAGE;
+  case SL_ETOO_LARGE:
+    return SD_KERR_MESSAGE_TOO_LARGE;
+  case SL_EOFFSET_OUT_OF_RANGE:
+    return SD_KERR_OFFSET_OUT_OF_RANGE;
+  case SL_EINVALID_TIMESTAMP:
+    return SD_KERR_INVALID_TIMESTAMP;
+  case SL_EIO:
+  case SL_ENOSPC:
+  case SL_EFAILED:
+  case SL_EREADONLY:
+    return SD_KERR_KAFKA_STORAGE_ERROR;
+  case SL_EDUPLICATE_SEQUENCE:
+    return SD_KERR_DUPLICATE_SEQUENCE_NUMBER;
+  case SL_EOUT_OF_ORDER_SEQUENCE:
+    return SD_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+  case SL_EINVALID_PRODUCER_EPOCH:
+    return SD_KERR_INVALID_PRODUCER_EPOCH;
+  case SL_EUNKNOWN_PRODUCER_ID:
+    return SD_KERR_UNKNOWN_PRODUCER_ID;
+  case SL_EINVAL:
+  case SL_EINVALID_OFFSET:
+    return SD_KERR_INVALID_RECORD;
+  default:
+    return SD_KERR_UNKNOWN_SERVER_ERROR;
+  }
+}
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * server.h - seglogd's Kafka protocol server on libuv: listeners, one
+ * connection state machine per client (size -> frame -> request), a queue of
+ * requests per connection answered strictly in arrival order, backpressure,
+ * and graceful shutdown.  docs/BROKER.md, "Connections".
+ *
+ * Request lifecycle, as seen by a handler (dispatch.h):
+ *   the server decodes the header and body, queues an sd_req on its
+ *   connection and calls the handler.  The handler answers now or later
+ *   (async: long-poll fetch, acks=all) by calling exactly one of
+ *   sd_req_respond / sd_req_no_response / sd_req_abort.  After that call the
+ *   request is owned by the server again and must not be touched.  If the
+ *   client disconnects first the request stays valid until the handler
+ *   answers; the answer is then dropped.
+ */
+#ifndef SD_SERVER_H
+#define SD_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker.h"
+#include "kp_api.h"
+#include "kp_header.h"
+
+typedef struct sd_conn sd_conn;
+typedef struct sd_api_entry sd_api_entry;
+
+typedef struct sd_req {
+  /* For handlers (read-only except `body` contents): */
+  sd_broker *broker;
+  const kp_api *api;
+  const sd_api_entry *entry;
+  int16_t version;  /* the request's ApiVersion (0 for an unsupported ApiVersions) */
+  bool unsupported; /* ApiVersions at a version we do not advertise */
+  int listener;     /* index into cfg->listeners the client came in on */
+  kp_request_header hdr;
+  void *body;     /* decoded request (kp_<api>_request), in arena */
+  kp_arena arena; /* per-request memory; freed with the request */
+  /* Server-private: */
+  sd_conn *conn;
+  struct sd_req *next;
+  uint8_t *frame; /* the request bytes; body strings borrow from it */
+  size_t frame_len;
+  uint64_t start_ns;
+  bool done;
+  bool reply;
+  uint8_t *out; /* encoded response frame, size prefix included */
+  size_t out_len;
+} sd_req;
+
+/* Encodes resp (a kp_<api>_response at req->version) and queues it. */
+void sd_req_respond(sd_req *req, const void *resp);
+/* The request gets no response (Produce with acks=0). */
+void sd_req_no_response(sd_req *req);
+/* The request cannot be answered: the connection is closed (Kafka's behaviour). */
+void sd_req_abort(sd_req *req, const char *why);
+/* Counts an error (an ErrorCode != 0 in the answer) for the metrics. */
+void sd_req_count_error(sd_req *req);
+
+/* Listens on every configured listener; -1 with err naming the listener. */
+int sd_server_start(sd_broker *b, char *err, size_t errcap);
+/*
+ * Stops accepting, stops reading, lets queued requests finish and their
+ * answers go out, then closes every connection; `done` is called once when
+ * nothing is left.  A second call closes every connection at once.
+ */
+void sd_server_stop(sd_broker *b, void (*done)(sd_broker *b));
+/* Frees the server after the loop has closed all its handles. */
+void sd_server_free(sd_broker *b);
+
+#endif

@@ -1,0 +1,98 @@
+# Shell helpers for the seglogd integration tests (tests/integration/01NN-broker-*).
+# Source after `set -euo pipefail`; needs SEGLOG_BUILD.  Every wait has a timeout,
+# every broker started here is killed when the test exits (broker_cleanup runs
+# from the EXIT trap that broker_init installs).
+
+BROKER_PY=/usr/bin/python3
+SEGLOGD="${SEGLOG_BUILD:?SEGLOG_BUILD must point at the build directory}/brokerd/seglogd"
+BROKER_PIDS=()
+
+broker_fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# broker_init: skip (77) when seglogd is not built; make $T (temp dir); set the trap.
+broker_init() {
+  if [ ! -x "$SEGLOGD" ]; then
+    echo "SKIP: $SEGLOGD is not built"
+    exit 77
+  fi
+  T=$(mktemp -d)
+  trap broker_cleanup EXIT
+}
+
+broker_cleanup() {
+  local pid
+  for pid in "${BROKER_PIDS[@]}"; do
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$T"
+}
+
+# broker_free_port: prints a loopback TCP port that was free a moment ago.
+broker_free_port() {
+  "$BROKER_PY" -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# broker_wait_port PORT [SECONDS]: waits until something accepts on PORT.
+broker_wait_port() {
+  local port=$1 secs=${2:-10} i
+  for ((i = 0; i < secs * 20; i++)); do
+    if "$BROKER_PY" -c 'import socket, sys
+s = socket.socket(); s.settimeout(0.5)
+sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$port"; then
+      return 0
+    fi
+    sleep 0.05
+  done
+  return 1
+}
+
+# broker_start LOG [ARGS...]: starts seglogd on fresh ports with log.dirs=$T/data
+# unless ARGS set it; stderr goes to LOG.  Sets BROKER_PID, PORT, METRICS_PORT.
+broker_start() {
+  local log=$1
+  shift
+  PORT=$(broker_free_port)
+  METRICS_PORT=$(broker_free_port)
+  "$SEGLOGD" --override "listeners=PLAINTEXT://127.0.0.1:$PORT" \
+    --override "metrics.listener=127.0.0.1:$METRICS_PORT" \
+    --override "log.dirs=$T/data" "$@" 2>"$log" &
+  BROKER_PID=$!
+  BROKER_PIDS+=("$BROKER_PID")
+  if ! broker_wait_port "$PORT" 10; then
+    cat "$log" >&2
+    broker_fail "seglogd did not start listening on $PORT"
+  fi
+}
+
+# broker_wait_exit PID [SECONDS]: waits for PID to exit; sets EXIT_STATUS.
+# Kills it and fails if it is still running after SECONDS.
+broker_wait_exit() {
+  local pid=$1 secs=${2:-10} i
+  for ((i = 0; i < secs * 20; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      EXIT_STATUS=0
+      wait "$pid" || EXIT_STATUS=$?
+      return 0
+    fi
+    sleep 0.05
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  broker_fail "process $pid did not exit within ${secs}s"
+}
+
+# broker_run_expect_fail LOG ARGS...: runs seglogd in the foreground (10 s cap)
+# and requires exit status 1.
+broker_run_expect_fail() {
+  local log=$1 st=0
+  shift
+  timeout 10 "$SEGLOGD" "$@" 2>"$log" || st=$?
+  if [ "$st" != 1 ]; then
+    cat "$log" >&2
+    broker_fail "seglogd $* exited with $st, expected 1"
+  fi
+}

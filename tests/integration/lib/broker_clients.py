@@ -1,0 +1,96 @@
+"""0102: real Kafka clients against seglogd: kafka-python (consumer and admin
+client) and confluent-kafka (AdminClient.list_topics) must see this broker,
+its ApiVersions, its cluster id and the topics found in log.dirs.
+
+usage: broker_clients.py PORT METRICS_PORT CLUSTER_ID
+"""
+import sys
+import urllib.request
+
+from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.client_async import KafkaClient
+
+port, metrics_port, cluster_id = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+bootstrap = "127.0.0.1:%d" % port
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+# kafka-python's own client: the ApiVersions answer, key by key.
+client = KafkaClient(bootstrap_servers=bootstrap, client_id="t0102")
+version = client.check_version(timeout=10)
+check(version == (1, 0, 0), "kafka-python infers broker version %r" % (version,))
+api = client.get_api_versions()
+check(api.get(18) == (0, 3), "ApiVersions range %r" % (api.get(18),))
+check(api.get(3) == (0, 12), "Metadata range %r" % (api.get(3),))
+client.close()
+
+consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=11000,
+                         api_version_auto_timeout_ms=10000)
+check(consumer.config["api_version"] == (1, 0, 0), "consumer api_version %r" % (consumer.config["api_version"],))
+topics = consumer.topics()
+check(topics == {"orders", "events"}, "consumer topics %r" % (topics,))
+check(consumer.partitions_for_topic("orders") == {0, 1, 2}, "orders partitions")
+consumer.close()
+
+admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=11000)
+check(sorted(admin.list_topics()) == ["events", "orders"], "admin list_topics")
+desc = admin.describe_topics(["orders", "missing"])
+by_name = {d["topic"]: d for d in desc}
+orders = by_name["orders"]
+check(orders["error_code"] == 0, "orders error %r" % orders["error_code"])
+parts = sorted(orders["partitions"], key=lambda p: p["partition"])
+check([p["partition"] for p in parts] == [0, 1, 2], "orders partition ids")
+for p in parts:
+    check(p["leader"] == 7 and p["replicas"] == [7] and p["isr"] == [7],
+          "partition %d leader/replicas/isr %r" % (p["partition"], p))
+check(by_name["missing"]["error_code"] == 3, "missing topic error %r" % by_name["missing"]["error_code"])
+cluster = admin.describe_cluster() if hasattr(admin, "describe_cluster") else None
+if cluster is not None:
+    check(cluster.get("cluster_id") == cluster_id, "describe_cluster id %r" % cluster)
+admin.close()
+
+from confluent_kafka.admin import AdminClient  # noqa: E402
+
+ac = AdminClient({"bootstrap.servers": bootstrap})
+md = ac.list_topics(timeout=10)
+check(md.cluster_id == cluster_id, "confluent cluster_id %r" % md.cluster_id)
+check(md.controller_id == 7, "controller %r" % md.controller_id)
+check(list(md.brokers) == [7] and md.brokers[7].host == "127.0.0.1" and md.brokers[7].port == port,
+      "brokers %r" % md.brokers)
+check(sorted(md.topics) == ["events", "orders"], "confluent topics %r" % sorted(md.topics))
+check(sorted(md.topics["orders"].partitions) == [0, 1, 2], "confluent orders partitions")
+check(md.topics["orders"].partitions[1].leader == 7, "confluent leader")
+check(md.topics["orders"].partitions[1].isrs == [7], "confluent isr")
+one = ac.list_topics(topic="events", timeout=10)
+check(list(one.topics) == ["events"] and one.topics["events"].error is None, "list_topics(events)")
+
+# The metrics endpoint counts what was served.
+text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % metrics_port, timeout=10).read().decode()
+series = {}
+for line in text.splitlines():
+    if line and not line.startswith("#"):
+        name, _, value = line.rpartition(" ")
+        series[name] = float(value)
+check(series.get('seglog_requests_total{api="ApiVersions"}', 0) >= 3, "ApiVersions counted")
+check(series.get('seglog_requests_total{api="Metadata"}', 0) >= 4, "Metadata counted")
+check(series.get('seglog_request_errors_total{api="Metadata"}', 0) >= 1, "Metadata errors counted")
+check(series.get("seglog_network_bytes_in_total", 0) > 0, "bytes in")
+check(series.get("seglog_network_bytes_out_total", 0) > 0, "bytes out")
+check(series.get("seglog_connections_total", 0) >= 3, "connections counted")
+check(series.get("seglog_partitions") == 4, "partitions gauge %r" % series.get("seglog_partitions"))
+check('seglog_request_latency_seconds_bucket{api="Metadata",le="+Inf"}' in series, "latency histogram")
+try:
+    urllib.request.urlopen("http://127.0.0.1:%d/other" % metrics_port, timeout=10)
+    check(False, "GET /other should be 404")
+except urllib.error.HTTPError as e:
+    check(e.code == 404, "GET /other status %d" % e.code)
+
+if failures:
+    sys.exit(1)
+print("clients OK")

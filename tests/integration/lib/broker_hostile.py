@@ -1,0 +1,196 @@
+"""0103: hostile and unusual frames against seglogd.  Bad sizes, unknown
+ApiKeys, versions that are not advertised and malformed bodies close the
+connection (ApiVersions answers UNSUPPORTED_VERSION in a v0 body, KIP-511);
+exact ApiVersions bytes; pipelined requests are answered in order; a client
+that does not read is held back without stalling others; a frame that
+announces a large size costs only the bytes actually sent; the broker keeps
+serving throughout.
+
+usage: broker_hostile.py PORT METRICS_PORT PID MAX_REQUEST_BYTES
+"""
+import socket
+import struct
+import sys
+import threading
+import time as _t
+import urllib.request
+
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+from broker_wire import (TIMEOUT, api_versions, closed_by_peer, connect, frame, header,  # noqa: E402
+                         kstring, metadata_v1, recv_exact, recv_frame)
+
+port, metrics_port, pid, max_req = (int(a) for a in sys.argv[1:5])
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+API_RANGES_V0 = struct.pack(">i", 2) + struct.pack(">hhh", 3, 0, 12) + struct.pack(">hhh", 18, 0, 3)
+
+
+def still_serving(what):
+    s = connect(port)
+    s.sendall(api_versions(4242))
+    try:
+        resp = recv_frame(s)
+        check(resp[:4] == struct.pack(">i", 4242), "after %s: correlation id" % what)
+    except (EOFError, OSError) as e:
+        check(False, "after %s: broker no longer serves (%s)" % (what, e))
+    s.close()
+
+
+def expect_closed(raw, what):
+    s = connect(port)
+    s.sendall(raw)
+    check(closed_by_peer(s), "%s: connection not closed" % what)
+    s.close()
+    still_serving(what)
+
+
+# 1. Exact ApiVersions answers.
+s = connect(port)
+s.sendall(api_versions(7, 0))
+check(recv_frame(s) == struct.pack(">ih", 7, 0) + API_RANGES_V0, "ApiVersions v0 bytes")
+s.sendall(api_versions(8, 1))
+check(recv_frame(s) == struct.pack(">ih", 8, 0) + API_RANGES_V0 + struct.pack(">i", 0),
+      "ApiVersions v1 bytes")
+s.sendall(api_versions(9, 3, "kcat", "1.7.1"))
+v3 = (struct.pack(">ih", 9, 0) + b"\x03" + struct.pack(">hhh", 3, 0, 12) + b"\x00" +
+      struct.pack(">hhh", 18, 0, 3) + b"\x00" + struct.pack(">i", 0) + b"\x00")
+got = recv_frame(s)
+check(got == v3, "ApiVersions v3 bytes %s" % got.hex())
+# KIP-511: v99 is answered with a v0 body and UNSUPPORTED_VERSION; the connection stays.
+s.sendall(frame(header(18, 99, 10, flexible=True) + b"\x00\x00\x00"))
+check(recv_frame(s) == struct.pack(">ih", 10, 35) + API_RANGES_V0, "ApiVersions v99 -> 35")
+s.sendall(api_versions(11, 3, "-bad-", "1.0"))
+check(recv_frame(s)[:6] == struct.pack(">ih", 11, 42), "invalid ClientSoftwareName -> 42")
+s.sendall(api_versions(12, 2))
+check(recv_frame(s)[:6] == struct.pack(">ih", 12, 0), "connection usable after errors")
+s.close()
+
+# 2. Hostile sizes: closed before any body is read.
+expect_closed(b"\xff\xff\xff\xff", "size 0xFFFFFFFF")
+expect_closed(struct.pack(">i", -2), "size -2")
+expect_closed(struct.pack(">i", 0x7FFFFFFF), "size 2^31-1")
+expect_closed(struct.pack(">i", max_req + 1) + b"\x00" * 64, "size socket.request.max.bytes+1")
+expect_closed(struct.pack(">i", 0), "size 0")
+expect_closed(frame(b"\x00\x12\x00"), "size 3")
+
+# 3. Unknown or unserved ApiKeys, versions not advertised, malformed bodies.
+expect_closed(frame(header(999, 0, 1)), "ApiKey 999")
+expect_closed(frame(header(-1, 0, 1)), "ApiKey -1")
+expect_closed(frame(header(1, 4, 1) + b"\x00" * 40), "Fetch (not served yet)")
+expect_closed(frame(header(3, 13, 1, flexible=True) + b"\x01\x00\x00\x00"), "Metadata v13")
+expect_closed(frame(header(3, 1, 1) + struct.pack(">i", 1000000)), "Metadata count > bytes")
+expect_closed(frame(struct.pack(">hhi", 3, 1, 1) + struct.pack(">h", 500) + b"abc"),
+              "client id longer than frame")
+expect_closed(frame(header(3, 1, 1) + struct.pack(">i", 1) + struct.pack(">h", -1)),
+              "null topic name before v10")
+
+# 4. A frame of exactly socket.request.max.bytes is accepted (padding after the body is ignored).
+s = connect(port)
+req = header(18, 0, 77)
+s.sendall(frame(req + b"\x00" * (max_req - len(req))))
+check(recv_frame(s)[:6] == struct.pack(">ih", 77, 0), "frame of exactly the max size")
+s.close()
+
+# 5. Byte-at-a-time delivery.
+s = connect(port)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+for b in metadata_v1(55, ["nope"]):
+    s.sendall(bytes([b]))
+resp = recv_frame(s)
+check(resp[:4] == struct.pack(">i", 55), "byte-at-a-time correlation")
+s.close()
+
+# 6. Pipelining: 500 requests in one write, answers in request order.
+s = connect(port)
+s.sendall(b"".join(api_versions(i, i % 4) if i % 2 else metadata_v1(i) for i in range(500)))
+order = [struct.unpack(">i", recv_frame(s)[:4])[0] for _ in range(500)]
+check(order == list(range(500)), "pipelined answers out of order")
+s.close()
+
+# 7. A client that does not read: its answers pile up until the broker stops
+#    reading from it (seglog_connections_paused), while another client is served;
+#    then it reads everything, in order.
+def metric(name):
+    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % metrics_port,
+                                  timeout=10).read().decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+N_SLOW = 200  # each answer echoes 400 topic names of 249 bytes: ~20 MB in all
+names = ["t%03d" % i + "x" * 245 for i in range(400)]
+slow = connect(port)
+batch = b"".join(metadata_v1(i, names) for i in range(N_SLOW))
+sender = threading.Thread(target=lambda: slow.sendall(batch))
+sender.daemon = True
+sender.start()
+paused = None
+for _ in range(100):  # up to 10 s for the broker to push back
+    paused = metric("seglog_connections_paused")
+    if paused:
+        break
+    _t.sleep(0.1)
+check(paused == 1, "slow client: reading never paused (%r)" % paused)
+check(sender.is_alive(), "slow client: the broker read everything without pushing back")
+for k in range(5):
+    still_serving("slow client %d" % k)
+got = 0
+while got < N_SLOW:
+    r = recv_frame(slow)
+    (corr,) = struct.unpack(">i", r[:4])
+    if corr != got:
+        check(False, "slow client: answer %d has correlation %d" % (got, corr))
+        break
+    got += 1
+sender.join(TIMEOUT)
+check(not sender.is_alive(), "slow client: sender still blocked")
+check(metric("seglog_connections_paused") == 0, "slow client: still paused after draining")
+slow.close()
+
+
+# 8. Announced-but-unsent sizes cost only what arrives: 100 connections each
+#    announce max_req bytes and send 10.
+def rss_kib():
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+before = rss_kib()
+idle = []
+for i in range(100):
+    c = connect(port)
+    c.sendall(struct.pack(">i", max_req) + header(18, 0, i)[:10])
+    idle.append(c)
+still_serving("100 half-sent frames")
+grown = rss_kib() - before
+check(grown < 50 * 1024, "RSS grew by %d KiB for 100 announced frames of %d bytes" % (grown, max_req))
+for c in idle:
+    c.close()
+
+# 9. Many concurrent connections.
+conns = [connect(port) for _ in range(300)]
+for i, c in enumerate(conns):
+    c.sendall(api_versions(i, 0))
+for i, c in enumerate(conns):
+    check(recv_frame(c)[:4] == struct.pack(">i", i), "connection %d answer" % i)
+    c.close()
+
+still_serving("everything")
+text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % metrics_port, timeout=10).read().decode()
+perr = [l for l in text.splitlines() if l.startswith("seglog_protocol_errors_total ")]
+check(perr and int(perr[0].split()[1]) >= 13, "protocol errors counted: %r" % perr)
+if failures:
+    sys.exit(1)
+print("hostile OK")
