@@ -29,9 +29,8 @@
  * Differences from Kafka, all on the safe side: producers never expire here
  * (producer.id.expiration.ms is not applied, so a few more empty batches may
  * stay); a legacy (v0/v1) compressed wrapper that is only partly retained is
- * kept whole (legacy formats are never rewritten); sl_log_compact holds the
- * log's mutex for the whole round (appends wait) where Kafka only locks the
- * swap.
+ * kept whole (legacy formats are never rewritten); on an open log, one
+ * compaction at a time (callers serialize, as Kafka's cleaner manager does).
  */
 /* utimensat, st_mtim: _GNU_SOURCE comes from the build flags. */
 #include <dirent.h>
@@ -1324,6 +1323,35 @@ static int dir_install(clean_ctx *c, int64_t base, size_t gi, size_t gj, sl_diag
   return SL_OK;
 }
 
+/* Takes the log's mutex and checks that every source segment of the group
+ * is still in the log's list, inactive, with the size the round read.  On
+ * failure the mutex is released. */
+static int log_lock_check(clean_ctx *c, size_t gi, size_t gj, sl_diag *diag) {
+  sl_log *log = c->log;
+  pthread_mutex_lock(&log->mu);
+  int rc = SL_OK;
+  if (log->failed) {
+    rc = SL_EFAILED;
+    goto out;
+  }
+  for (size_t g = gi; g < gj; g++) {
+    bool ok = false;
+    for (size_t i = 0; i + 1 < log->nsegs; i++)
+      if (log->segs[i]->base == c->segs[g].base && log->segs[i]->size == c->segs[g].size)
+        ok = true;
+    if (!ok) {
+      rc = sl_diag_set(diag, SL_ENOT_FOUND, -1,
+                       "segment %020" PRId64 " changed while it was being cleaned",
+                       c->segs[g].base);
+      goto out;
+    }
+  }
+out:
+  if (rc)
+    pthread_mutex_unlock(&log->mu);
+  return rc;
+}
+
 /*
  * Cleans segments [gi, gj) into one segment named after segs[gi] and swaps it
  * in.  *committed is set once the .swap files exist (from then on a failure
@@ -1344,7 +1372,7 @@ static int clean_group(clean_ctx *c, sl__filter *f, sl__txn_meta *txn, size_t gi
   sl_buf_init(&w.tidx);
   sl_buf_init(&w.txn);
   txn->txn_out = &w.txn;
-  bool created = false, committed = false;
+  bool created = false, committed = false, locked = false;
   int rc = seg_path(c, w.path, w.base, ".log.cleaned");
   if (rc)
     goto out;
@@ -1436,6 +1464,14 @@ static int clean_group(clean_ctx *c, sl__filter *f, sl__txn_meta *txn, size_t gi
       goto out;
     }
   }
+  /* On an open log, the swap happens under the log's mutex, after checking
+   * that retention or truncation did not change the sources meanwhile. */
+  if (c->log != NULL) {
+    rc = log_lock_check(c, gi, gj, diag);
+    if (rc)
+      goto out;
+    locked = true;
+  }
   /* .cleaned -> .swap: the commit point once the directory is synced. */
   rc = rename_set(c, w.base, ".cleaned", ".swap", txn_file, diag);
   if (rc)
@@ -1461,6 +1497,13 @@ static int clean_group(clean_ctx *c, sl__filter *f, sl__txn_meta *txn, size_t gi
 out:
   if (rc && rc != SL_EINTERRUPTED && created && !committed)
     unlink_cleaned(c, w.base);
+  if (locked) {
+    /* Once segments left the log's list, a failure leaves the list and the
+     * files in disagreement: latch the log; its next open repairs the dir. */
+    if (rc && c->log_touched)
+      rc = sl__log_latch(c->log, rc, diag);
+    pthread_mutex_unlock(&c->log->mu);
+  }
   sl__fio_close(w.fd);
   sl_buf_release(&w.pending);
   sl_buf_release(&w.oidx);
@@ -1696,10 +1739,6 @@ static int clean_round(const char *dir, const sl_cleaner_opts *o, sl_cleaner_sta
     }
   }
 out:
-  /* Once segments left the log's list, a failure leaves the list and the
-   * files in disagreement: latch the log; its next open repairs the dir. */
-  if (rc && c.log_touched)
-    rc = sl__log_latch(log, rc, diag);
   st->duration_us = mono_us() - t0;
   if (st->duration_us > 0)
     st->mb_per_s = (double)st->bytes_before / (double)st->duration_us;
@@ -1748,17 +1787,18 @@ int sl_log_compact(sl_log *log, const sl_cleaner_opts *o, sl_cleaner_stats *stat
     sl_cleaner_opts_from_log_config(&oo, &log->cfg);
   }
   pthread_mutex_lock(&log->mu);
-  int rc;
-  if (log->readonly) {
+  int rc = SL_OK;
+  if (log->readonly)
     rc = SL_EREADONLY;
-  } else if (log->failed) {
+  else if (log->failed)
     rc = SL_EFAILED;
-  } else {
-    /* Never past the high watermark (the LSO is at most the HW). */
-    if (oo.last_stable_offset < 0 || oo.last_stable_offset > log->hw)
-      oo.last_stable_offset = log->hw;
-    rc = clean_round(log->dir, &oo, stats, -1, log, diag);
-  }
+  /* Never past the high watermark (the LSO is at most the HW). */
+  if (oo.last_stable_offset < 0 || oo.last_stable_offset > log->hw)
+    oo.last_stable_offset = log->hw;
   pthread_mutex_unlock(&log->mu);
+  /* The round runs without the mutex (appends go on); each group's swap
+   * takes it (clean_group). */
+  if (rc == SL_OK)
+    rc = clean_round(log->dir, &oo, stats, -1, log, diag);
   return rc;
 }
