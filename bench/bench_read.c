@@ -148,8 +148,9 @@ static int make_log(const char *dir, long nbatches, int per_batch, int value_len
   sl_diag_clear(&d);
   sl_log_config_init(&cfg);
   cfg.segment_bytes = INT32_MAX; /* keep it one segment */
-  snprintf(path, sizeof path, "%s/bench-0", dir);
-  snprintf(segpath, segcap, "%s/00000000000000000000.log", path);
+  if ((size_t)snprintf(path, sizeof path, "%s/bench-0", dir) >= sizeof path ||
+      (size_t)snprintf(segpath, segcap, "%s/00000000000000000000.log", path) >= segcap)
+    return SL_EINVAL;
   int rc = bench_build_batches(&all, 0, nbatches, per_batch, value_len);
   if (rc == 0)
     rc = sl_log_open(path, &cfg, SL_LOG_CREATE, NULL, out, &d);

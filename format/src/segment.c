@@ -198,14 +198,14 @@ int sl__segment_open(const char *dir, int64_t base, const sl__segment_config *cf
   return SL_OK;
 fail:
   if (diag && diag->path[0] == '\0')
-    snprintf(diag->path, sizeof(diag->path), "%s", s->log_path ? s->log_path : dir);
+    sl_diag_set_path(diag, s->log_path ? s->log_path : dir);
   seg_free(s);
   return rc;
 }
 
 static int seg_error(sl__segment *s, int err, sl_diag *diag) {
   if (diag)
-    snprintf(diag->path, sizeof(diag->path), "%s", s->log_path);
+    sl_diag_set_path(diag, s->log_path);
   return err;
 }
 
@@ -452,7 +452,7 @@ rollback:
   s->offset_of_max_ts = old_max_off;
   s->bytes_since_index = old_since;
   if (diag && diag->path[0] == '\0')
-    snprintf(diag->path, sizeof(diag->path), "%s", s->log_path);
+    sl_diag_set_path(diag, s->log_path);
   return rc;
 }
 
@@ -589,7 +589,7 @@ static int scan_valid(sl__segment *s, int64_t pos, int64_t flen, bool rebuild,
   stop:
     if (diag) {
       *diag = d;
-      snprintf(diag->path, sizeof(diag->path), "%s", s->log_path);
+      sl_diag_set_path(diag, s->log_path);
     }
     break;
   }
