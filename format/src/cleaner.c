@@ -207,9 +207,11 @@ static int txn_consume_up_to(sl__txn_meta *t, int64_t offset) {
     sl__txn_state *s = txn_find(t, a->producer_id, true);
     if (s == NULL)
       return SL_ENOMEM;
-    s->aborted = true;
-    s->observed = false;
-    s->txn = *a;
+    if (!s->aborted) { /* Kafka's computeIfAbsent: a duplicate is ignored */
+      s->aborted = true;
+      s->observed = false;
+      s->txn = *a;
+    }
   }
   return SL_OK;
 }
@@ -1178,6 +1180,13 @@ static int build_map(clean_ctx *c, sl__offset_map *map, int64_t start, int64_t e
     if (rc == 0 || rc == 1)
       rc = SL_OK;
     iter_close(&it);
+    /* A fully mapped segment covers up to the next one's base (offset
+     * gaps), or to the end of the dirty range. */
+    if (rc == SL_OK && !full) {
+      int64_t next =
+          i + 1 < c->nsegs && c->segs[i + 1].base < end ? c->segs[i + 1].base : end;
+      sl__offset_map_update_latest(map, next - 1);
+    }
   }
   c->st->map_full = full;
   sl_batch_reader_free(r);
@@ -1531,7 +1540,7 @@ static size_t group_end(const clean_ctx *c, size_t i, size_t n,
     if (log_size + t->size > c->o->segment_bytes ||
         idx + t->index_bytes > c->o->segment_index_bytes ||
         tidx + t->timeindex_bytes > c->o->segment_index_bytes ||
-        last - s->base > INT32_MAX)
+        (t->size != 0 && last - s->base > INT32_MAX))
       break;
     log_size += t->size;
     idx += t->index_bytes;
@@ -1712,7 +1721,9 @@ static int clean_round(const char *dir, const sl_cleaner_opts *o, sl_cleaner_sta
   f.map = &map;
   f.now_ms = c.now;
   f.delete_retention_ms = oo.delete_retention_ms;
-  f.upper_bound_offset = end;
+  /* Kafka passes the first uncleanable offset as the round's upper bound
+   * (its last batch is kept, empty if need be). */
+  f.upper_bound_offset = first_uncleanable;
   f.txn = &txn;
   f.producers = c.prod;
   f.nproducers = c.nprod;
