@@ -86,7 +86,8 @@ static size_t read_small(const char *path, char *buf, size_t cap) {
 /* partition.metadata: "version: 0\ntopic_id: <base64>\n". */
 static bool read_topic_id(const char *dir, uint8_t id[16]) {
   char path[4200], text[512];
-  snprintf(path, sizeof(path), "%s/partition.metadata", dir);
+  if ((size_t)snprintf(path, sizeof(path), "%s/partition.metadata", dir) >= sizeof(path))
+    return false;
   if (read_small(path, text, sizeof(text)) == 0)
     return false;
   const char *p = strstr(text, "topic_id:");
