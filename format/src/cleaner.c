@@ -207,9 +207,11 @@ static int txn_consume_up_to(sl__txn_meta *t, int64_t offset) {
     sl__txn_state *s = txn_find(t, a->producer_id, true);
     if (s == NULL)
       return SL_ENOMEM;
-    s->aborted = true;
-    s->observed = false;
-    s->txn = *a;
+    if (!s->aborted) { /* Kafka's computeIfAbsent: a duplicate is ignored */
+      s->aborted = true;
+      s->observed = false;
+      s->txn = *a;
+    }
   }
   return SL_OK;
 }
@@ -620,6 +622,7 @@ struct clean_ctx {
   int (*install)(struct clean_ctx *c, int64_t base, size_t gi, size_t gj, sl_diag *diag);
   sl_log *log;
   bool log_touched;
+  int64_t log_start; /* the log's start offset if known (DeleteRecords), else -1 */
 };
 
 /* A simulated crash point (tests): SL_EINTERRUPTED with nothing cleaned up. */
@@ -1042,7 +1045,8 @@ static int compute_plan(clean_ctx *c, sl_cleaner_plan *plan) {
   if (c->first_unstable >= 0 &&
       (o.last_stable_offset < 0 || c->first_unstable < o.last_stable_offset))
     o.last_stable_offset = c->first_unstable;
-  int rc = sl_cleaner_plan_compute(v, c->nsegs, c->segs[0].base, leo, &o, plan);
+  int64_t start = c->log_start > c->segs[0].base ? c->log_start : c->segs[0].base;
+  int rc = sl_cleaner_plan_compute(v, c->nsegs, start, leo, &o, plan);
   free(v);
   return rc;
 }
@@ -1061,6 +1065,7 @@ static int ctx_load(clean_ctx *c, const char *dir, const sl_cleaner_opts *o,
   c->now = o->now_ms > 0 ? o->now_ms : wall_ms();
   c->stop_after = -1;
   c->first_unstable = -1;
+  c->log_start = -1;
 
   int rc = list_segments(c, diag);
   if (rc)
@@ -1175,6 +1180,13 @@ static int build_map(clean_ctx *c, sl__offset_map *map, int64_t start, int64_t e
     if (rc == 0 || rc == 1)
       rc = SL_OK;
     iter_close(&it);
+    /* A fully mapped segment covers up to the next one's base (offset
+     * gaps), or to the end of the dirty range. */
+    if (rc == SL_OK && !full) {
+      int64_t next =
+          i + 1 < c->nsegs && c->segs[i + 1].base < end ? c->segs[i + 1].base : end;
+      sl__offset_map_update_latest(map, next - 1);
+    }
   }
   c->st->map_full = full;
   sl_batch_reader_free(r);
@@ -1528,7 +1540,7 @@ static size_t group_end(const clean_ctx *c, size_t i, size_t n,
     if (log_size + t->size > c->o->segment_bytes ||
         idx + t->index_bytes > c->o->segment_index_bytes ||
         tidx + t->timeindex_bytes > c->o->segment_index_bytes ||
-        last - s->base > INT32_MAX)
+        (t->size != 0 && last - s->base > INT32_MAX))
       break;
     log_size += t->size;
     idx += t->index_bytes;
@@ -1637,7 +1649,7 @@ static int log_install(clean_ctx *c, int64_t base, size_t gi, size_t gj, sl_diag
 }
 
 static int clean_round(const char *dir, const sl_cleaner_opts *o, sl_cleaner_stats *stats,
-                       long stop_after, sl_log *log, sl_diag *diag) {
+                       long stop_after, sl_log *log, int64_t log_start, sl_diag *diag) {
   sl_cleaner_stats local;
   sl_cleaner_stats *st = stats ? stats : &local;
   memset(st, 0, sizeof(*st));
@@ -1663,6 +1675,7 @@ static int clean_round(const char *dir, const sl_cleaner_opts *o, sl_cleaner_sta
     goto out;
   c.stop_after = stop_after;
   c.log = log;
+  c.log_start = log_start;
   c.retire = log != NULL ? log_retire : dir_retire;
   c.install = log != NULL ? log_install : dir_install;
   rc = compute_plan(&c, &st->plan);
@@ -1708,7 +1721,9 @@ static int clean_round(const char *dir, const sl_cleaner_opts *o, sl_cleaner_sta
   f.map = &map;
   f.now_ms = c.now;
   f.delete_retention_ms = oo.delete_retention_ms;
-  f.upper_bound_offset = end;
+  /* Kafka passes the first uncleanable offset as the round's upper bound
+   * (its last batch is kept, empty if need be). */
+  f.upper_bound_offset = first_uncleanable;
   f.txn = &txn;
   f.producers = c.prod;
   f.nproducers = c.nprod;
@@ -1756,7 +1771,7 @@ int sl__cleaner_clean_dir_ex(const char *dir, const sl_cleaner_opts *o,
     sl_cleaner_opts_init(&def);
     o = &def;
   }
-  return clean_round(dir, o, stats, stop_after, NULL, diag);
+  return clean_round(dir, o, stats, stop_after, NULL, -1, diag);
 }
 
 int sl_cleaner_clean_dir(const char *dir, const sl_cleaner_opts *o,
@@ -1795,10 +1810,11 @@ int sl_log_compact(sl_log *log, const sl_cleaner_opts *o, sl_cleaner_stats *stat
   /* Never past the high watermark (the LSO is at most the HW). */
   if (oo.last_stable_offset < 0 || oo.last_stable_offset > log->hw)
     oo.last_stable_offset = log->hw;
+  int64_t log_start = log->log_start;
   pthread_mutex_unlock(&log->mu);
   /* The round runs without the mutex (appends go on); each group's swap
    * takes it (clean_group). */
   if (rc == SL_OK)
-    rc = clean_round(log->dir, &oo, stats, -1, log, diag);
+    rc = clean_round(log->dir, &oo, stats, -1, log, log_start, diag);
   return rc;
 }
