@@ -16,7 +16,7 @@ static int fill_topic(sd_req *req, kp_metadata_response_topic *out, const sd_top
   int32_t node = req->broker->node_id;
   out->error_code = SD_KERR_NONE;
   out->name = kp_str_from(t->name);
-  memcpy(out->topic_id.b, t->id, 16);
+  memcpy(out->topic_id.b, t->id.b, 16);
   out->is_internal = t->internal;
   int rc = kp_arena_alloc(&req->arena, (size_t)t->n_parts, sizeof(*out->partitions),
                           (void **)&out->partitions);
