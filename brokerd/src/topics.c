@@ -66,6 +66,9 @@ static int add_partition(sd_topic *tp, int32_t index, sl_log *log, int dir) {
   p->index = index;
   p->log = log;
   p->dir = dir;
+  /* This node is the whole ISR: its high watermark is its log end offset
+   * (Kafka's leader with ISR = {itself} advances the HW the same way). */
+  sl_log_set_high_watermark(log, sl_log_end_offset(log));
   int32_t e = sl_log_latest_epoch(log);
   p->leader_epoch = e < 0 ? 0 : e;
   return 0;
