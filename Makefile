@@ -45,6 +45,13 @@ test: check-format test-release test-asan test-fuzz
 check-format:
 	@bash scripts/check-source.sh
 
+# Regenerates the protocol codecs into a scratch dir and diffs them against the
+# committed ones.  Needs Kafka's JSON message definitions, which the build never
+# reads: make check-generated KAFKA_MESSAGES=/path/to/kafka/clients/.../message
+check-generated:
+	@test -n "$(KAFKA_MESSAGES)" || { echo "usage: make check-generated KAFKA_MESSAGES=DIR" >&2; exit 2; }
+	@/usr/bin/python3 tools/protogen/protogen --check --in "$(KAFKA_MESSAGES)" --out brokerd/proto/gen
+
 format:
 	@git ls-files '*.c' '*.h' | grep -v '/gen/' | xargs clang-format -i
 

@@ -377,7 +377,7 @@ static int read_text(const char *path, sl_buf *b, bool *missing, sl_diag *diag) 
 
 static void set_path(sl_diag *diag, const char *path) {
   if (diag != NULL && path != NULL)
-    snprintf(diag->path, sizeof(diag->path), "%s", path);
+    sl_diag_set_path(diag, path);
 }
 
 int sl_offset_checkpoint_read(const char *path, sl_offset_checkpoint *out,

@@ -29,9 +29,8 @@
  * Differences from Kafka, all on the safe side: producers never expire here
  * (producer.id.expiration.ms is not applied, so a few more empty batches may
  * stay); a legacy (v0/v1) compressed wrapper that is only partly retained is
- * kept whole (legacy formats are never rewritten); sl_log_compact holds the
- * log's mutex for the whole round (appends wait) where Kafka only locks the
- * swap.
+ * kept whole (legacy formats are never rewritten); on an open log, one
+ * compaction at a time (callers serialize, as Kafka's cleaner manager does).
  */
 /* utimensat, st_mtim: _GNU_SOURCE comes from the build flags. */
 #include <dirent.h>
@@ -208,9 +207,11 @@ static int txn_consume_up_to(sl__txn_meta *t, int64_t offset) {
     sl__txn_state *s = txn_find(t, a->producer_id, true);
     if (s == NULL)
       return SL_ENOMEM;
-    s->aborted = true;
-    s->observed = false;
-    s->txn = *a;
+    if (!s->aborted) { /* Kafka's computeIfAbsent: a duplicate is ignored */
+      s->aborted = true;
+      s->observed = false;
+      s->txn = *a;
+    }
   }
   return SL_OK;
 }
@@ -621,6 +622,7 @@ struct clean_ctx {
   int (*install)(struct clean_ctx *c, int64_t base, size_t gi, size_t gj, sl_diag *diag);
   sl_log *log;
   bool log_touched;
+  int64_t log_start; /* the log's start offset if known (DeleteRecords), else -1 */
 };
 
 /* A simulated crash point (tests): SL_EINTERRUPTED with nothing cleaned up. */
@@ -1043,7 +1045,8 @@ static int compute_plan(clean_ctx *c, sl_cleaner_plan *plan) {
   if (c->first_unstable >= 0 &&
       (o.last_stable_offset < 0 || c->first_unstable < o.last_stable_offset))
     o.last_stable_offset = c->first_unstable;
-  int rc = sl_cleaner_plan_compute(v, c->nsegs, c->segs[0].base, leo, &o, plan);
+  int64_t start = c->log_start > c->segs[0].base ? c->log_start : c->segs[0].base;
+  int rc = sl_cleaner_plan_compute(v, c->nsegs, start, leo, &o, plan);
   free(v);
   return rc;
 }
@@ -1062,6 +1065,7 @@ static int ctx_load(clean_ctx *c, const char *dir, const sl_cleaner_opts *o,
   c->now = o->now_ms > 0 ? o->now_ms : wall_ms();
   c->stop_after = -1;
   c->first_unstable = -1;
+  c->log_start = -1;
 
   int rc = list_segments(c, diag);
   if (rc)
@@ -1176,6 +1180,13 @@ static int build_map(clean_ctx *c, sl__offset_map *map, int64_t start, int64_t e
     if (rc == 0 || rc == 1)
       rc = SL_OK;
     iter_close(&it);
+    /* A fully mapped segment covers up to the next one's base (offset
+     * gaps), or to the end of the dirty range. */
+    if (rc == SL_OK && !full) {
+      int64_t next =
+          i + 1 < c->nsegs && c->segs[i + 1].base < end ? c->segs[i + 1].base : end;
+      sl__offset_map_update_latest(map, next - 1);
+    }
   }
   c->st->map_full = full;
   sl_batch_reader_free(r);
@@ -1324,6 +1335,35 @@ static int dir_install(clean_ctx *c, int64_t base, size_t gi, size_t gj, sl_diag
   return SL_OK;
 }
 
+/* Takes the log's mutex and checks that every source segment of the group
+ * is still in the log's list, inactive, with the size the round read.  On
+ * failure the mutex is released. */
+static int log_lock_check(clean_ctx *c, size_t gi, size_t gj, sl_diag *diag) {
+  sl_log *log = c->log;
+  pthread_mutex_lock(&log->mu);
+  int rc = SL_OK;
+  if (log->failed) {
+    rc = SL_EFAILED;
+    goto out;
+  }
+  for (size_t g = gi; g < gj; g++) {
+    bool ok = false;
+    for (size_t i = 0; i + 1 < log->nsegs; i++)
+      if (log->segs[i]->base == c->segs[g].base && log->segs[i]->size == c->segs[g].size)
+        ok = true;
+    if (!ok) {
+      rc = sl_diag_set(diag, SL_ENOT_FOUND, -1,
+                       "segment %020" PRId64 " changed while it was being cleaned",
+                       c->segs[g].base);
+      goto out;
+    }
+  }
+out:
+  if (rc)
+    pthread_mutex_unlock(&log->mu);
+  return rc;
+}
+
 /*
  * Cleans segments [gi, gj) into one segment named after segs[gi] and swaps it
  * in.  *committed is set once the .swap files exist (from then on a failure
@@ -1344,7 +1384,7 @@ static int clean_group(clean_ctx *c, sl__filter *f, sl__txn_meta *txn, size_t gi
   sl_buf_init(&w.tidx);
   sl_buf_init(&w.txn);
   txn->txn_out = &w.txn;
-  bool created = false, committed = false;
+  bool created = false, committed = false, locked = false;
   int rc = seg_path(c, w.path, w.base, ".log.cleaned");
   if (rc)
     goto out;
@@ -1436,6 +1476,14 @@ static int clean_group(clean_ctx *c, sl__filter *f, sl__txn_meta *txn, size_t gi
       goto out;
     }
   }
+  /* On an open log, the swap happens under the log's mutex, after checking
+   * that retention or truncation did not change the sources meanwhile. */
+  if (c->log != NULL) {
+    rc = log_lock_check(c, gi, gj, diag);
+    if (rc)
+      goto out;
+    locked = true;
+  }
   /* .cleaned -> .swap: the commit point once the directory is synced. */
   rc = rename_set(c, w.base, ".cleaned", ".swap", txn_file, diag);
   if (rc)
@@ -1461,6 +1509,13 @@ static int clean_group(clean_ctx *c, sl__filter *f, sl__txn_meta *txn, size_t gi
 out:
   if (rc && rc != SL_EINTERRUPTED && created && !committed)
     unlink_cleaned(c, w.base);
+  if (locked) {
+    /* Once segments left the log's list, a failure leaves the list and the
+     * files in disagreement: latch the log; its next open repairs the dir. */
+    if (rc && c->log_touched)
+      rc = sl__log_latch(c->log, rc, diag);
+    pthread_mutex_unlock(&c->log->mu);
+  }
   sl__fio_close(w.fd);
   sl_buf_release(&w.pending);
   sl_buf_release(&w.oidx);
@@ -1485,7 +1540,7 @@ static size_t group_end(const clean_ctx *c, size_t i, size_t n,
     if (log_size + t->size > c->o->segment_bytes ||
         idx + t->index_bytes > c->o->segment_index_bytes ||
         tidx + t->timeindex_bytes > c->o->segment_index_bytes ||
-        last - s->base > INT32_MAX)
+        (t->size != 0 && last - s->base > INT32_MAX))
       break;
     log_size += t->size;
     idx += t->index_bytes;
@@ -1594,7 +1649,7 @@ static int log_install(clean_ctx *c, int64_t base, size_t gi, size_t gj, sl_diag
 }
 
 static int clean_round(const char *dir, const sl_cleaner_opts *o, sl_cleaner_stats *stats,
-                       long stop_after, sl_log *log, sl_diag *diag) {
+                       long stop_after, sl_log *log, int64_t log_start, sl_diag *diag) {
   sl_cleaner_stats local;
   sl_cleaner_stats *st = stats ? stats : &local;
   memset(st, 0, sizeof(*st));
@@ -1620,6 +1675,7 @@ static int clean_round(const char *dir, const sl_cleaner_opts *o, sl_cleaner_sta
     goto out;
   c.stop_after = stop_after;
   c.log = log;
+  c.log_start = log_start;
   c.retire = log != NULL ? log_retire : dir_retire;
   c.install = log != NULL ? log_install : dir_install;
   rc = compute_plan(&c, &st->plan);
@@ -1665,7 +1721,9 @@ static int clean_round(const char *dir, const sl_cleaner_opts *o, sl_cleaner_sta
   f.map = &map;
   f.now_ms = c.now;
   f.delete_retention_ms = oo.delete_retention_ms;
-  f.upper_bound_offset = end;
+  /* Kafka passes the first uncleanable offset as the round's upper bound
+   * (its last batch is kept, empty if need be). */
+  f.upper_bound_offset = first_uncleanable;
   f.txn = &txn;
   f.producers = c.prod;
   f.nproducers = c.nprod;
@@ -1696,10 +1754,6 @@ static int clean_round(const char *dir, const sl_cleaner_opts *o, sl_cleaner_sta
     }
   }
 out:
-  /* Once segments left the log's list, a failure leaves the list and the
-   * files in disagreement: latch the log; its next open repairs the dir. */
-  if (rc && c.log_touched)
-    rc = sl__log_latch(log, rc, diag);
   st->duration_us = mono_us() - t0;
   if (st->duration_us > 0)
     st->mb_per_s = (double)st->bytes_before / (double)st->duration_us;
@@ -1717,7 +1771,7 @@ int sl__cleaner_clean_dir_ex(const char *dir, const sl_cleaner_opts *o,
     sl_cleaner_opts_init(&def);
     o = &def;
   }
-  return clean_round(dir, o, stats, stop_after, NULL, diag);
+  return clean_round(dir, o, stats, stop_after, NULL, -1, diag);
 }
 
 int sl_cleaner_clean_dir(const char *dir, const sl_cleaner_opts *o,
@@ -1748,17 +1802,19 @@ int sl_log_compact(sl_log *log, const sl_cleaner_opts *o, sl_cleaner_stats *stat
     sl_cleaner_opts_from_log_config(&oo, &log->cfg);
   }
   pthread_mutex_lock(&log->mu);
-  int rc;
-  if (log->readonly) {
+  int rc = SL_OK;
+  if (log->readonly)
     rc = SL_EREADONLY;
-  } else if (log->failed) {
+  else if (log->failed)
     rc = SL_EFAILED;
-  } else {
-    /* Never past the high watermark (the LSO is at most the HW). */
-    if (oo.last_stable_offset < 0 || oo.last_stable_offset > log->hw)
-      oo.last_stable_offset = log->hw;
-    rc = clean_round(log->dir, &oo, stats, -1, log, diag);
-  }
+  /* Never past the high watermark (the LSO is at most the HW). */
+  if (oo.last_stable_offset < 0 || oo.last_stable_offset > log->hw)
+    oo.last_stable_offset = log->hw;
+  int64_t log_start = log->log_start;
   pthread_mutex_unlock(&log->mu);
+  /* The round runs without the mutex (appends go on); each group's swap
+   * takes it (clean_group). */
+  if (rc == SL_OK)
+    rc = clean_round(log->dir, &oo, stats, -1, log, log_start, diag);
   return rc;
 }

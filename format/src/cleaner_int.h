@@ -108,7 +108,7 @@ typedef struct sl__filter {
   int64_t now_ms;
   int64_t delete_retention_ms;
   bool retain_legacy_deletes;
-  int64_t upper_bound_offset; /* end of the cleaning round (map latest + 1) */
+  int64_t upper_bound_offset; /* the round's first uncleanable offset */
   sl__txn_meta *txn;
   const sl__producer_last *producers; /* sorted by producer id */
   size_t nproducers;

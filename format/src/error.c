@@ -55,6 +55,17 @@ int sl_diag_set(sl_diag *d, int err, int64_t pos, const char *fmt, ...) {
   return err;
 }
 
+void sl_diag_set_path(sl_diag *d, const char *path) {
+  if (d == NULL)
+    return;
+  size_t n = path ? strlen(path) : 0;
+  if (n >= sizeof(d->path))
+    n = sizeof(d->path) - 1;
+  if (n)
+    memcpy(d->path, path, n);
+  d->path[n] = '\0';
+}
+
 const char *sl_diag_format(const sl_diag *d, char *buf, size_t cap) {
   if (cap == 0)
     return buf;

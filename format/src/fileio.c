@@ -105,7 +105,7 @@ int sl__fio_error(int errnum, const char *op, const char *path, sl_diag *diag) {
   }
   if (diag != NULL) {
     sl_diag_set(diag, err, -1, "%s: %s", op, strerror(errnum));
-    snprintf(diag->path, sizeof(diag->path), "%s", path ? path : "");
+    sl_diag_set_path(diag, path ? path : "");
   }
   return err;
 }

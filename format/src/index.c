@@ -221,7 +221,7 @@ int sl__index_entry(sl__index *ix, size_t i, int64_t *key, int64_t *val, sl_diag
     return rc;
   if (got != ix->entry_size) {
     if (diag)
-      snprintf(diag->path, sizeof(diag->path), "%s", ix->path);
+      sl_diag_set_path(diag, ix->path);
     return sl_diag_set(diag, SL_ETRUNCATED, (int64_t)(i * ix->entry_size),
                        "index entry %zu is past the end of the file", i);
   }
@@ -354,7 +354,7 @@ void sl__index_close(sl__index *ix) {
 
 static int index_error(sl__index *ix, int err, int64_t pos, sl_diag *diag) {
   if (diag)
-    snprintf(diag->path, sizeof(diag->path), "%s", ix->path);
+    sl_diag_set_path(diag, ix->path);
   (void)pos;
   return err;
 }

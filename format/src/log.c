@@ -902,9 +902,11 @@ static int read_locked(sl_log *log, int64_t offset, int64_t max_bytes, int64_t m
     int64_t length = bi.size;
     int64_t next = bi.last_offset + 1;
     int64_t p = pos + bi.size;
+    sl__batch_cursor cur;
+    sl__cursor_init(&cur, s, s->size);
     for (;;) {
       sl__batch_info b2;
-      rc = sl__segment_batch_at(s, p, s->size, &b2, diag);
+      rc = sl__cursor_batch_at(&cur, p, &b2, diag);
       if (rc < 0)
         return rc;
       if (rc == 0 || b2.base_offset >= max_offset || length + b2.size > max_bytes)

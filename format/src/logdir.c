@@ -50,7 +50,7 @@ void sl_logdir_opts_init(sl_logdir_opts *o) {
 
 static void diag_path(sl_diag *diag, const char *path) {
   if (diag != NULL && path != NULL && diag->path[0] == '\0')
-    snprintf(diag->path, sizeof(diag->path), "%s", path);
+    sl_diag_set_path(diag, path);
 }
 
 static int join(char *out, size_t cap, const char *dir, const char *name, sl_diag *diag) {

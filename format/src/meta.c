@@ -28,7 +28,7 @@
 
 static void set_path(sl_diag *diag, const char *path) {
   if (diag != NULL && path != NULL)
-    snprintf(diag->path, sizeof(diag->path), "%s", path);
+    sl_diag_set_path(diag, path);
 }
 
 static int join_path(char *out, size_t cap, const char *dir, const char *name,

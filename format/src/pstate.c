@@ -175,7 +175,7 @@ int sl_pstate_snapshot_read(const char *path, sl_pstate_snapshot_entry **entries
   if (rc == SL_OK) {
     rc = sl_pstate_snapshot_decode(b.data, b.len, 0, entries, count, diag);
     if (rc && diag)
-      snprintf(diag->path, sizeof(diag->path), "%s", path);
+      sl_diag_set_path(diag, path);
   }
   sl_buf_release(&b);
   return rc;

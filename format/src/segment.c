@@ -130,6 +130,7 @@ int sl__segment_open(const char *dir, int64_t base, const sl__segment_config *cf
   s->max_ts = SL_NO_TIMESTAMP;
   s->offset_of_max_ts = -1;
   s->rolling_ts = SL_NO_TIMESTAMP;
+  s->tail_pos = -1;
   s->dir = dup_str(dir);
   if (s->dir == NULL ||
       sl__segment_file_name(path, sizeof(path), dir, base, ".log") != SL_OK ||
@@ -197,14 +198,14 @@ int sl__segment_open(const char *dir, int64_t base, const sl__segment_config *cf
   return SL_OK;
 fail:
   if (diag && diag->path[0] == '\0')
-    snprintf(diag->path, sizeof(diag->path), "%s", s->log_path ? s->log_path : dir);
+    sl_diag_set_path(diag, s->log_path ? s->log_path : dir);
   seg_free(s);
   return rc;
 }
 
 static int seg_error(sl__segment *s, int err, sl_diag *diag) {
   if (diag)
-    snprintf(diag->path, sizeof(diag->path), "%s", s->log_path);
+    sl_diag_set_path(diag, s->log_path);
   return err;
 }
 
@@ -232,6 +233,45 @@ int sl__segment_batch_at(sl__segment *s, int64_t pos, int64_t limit, sl__batch_i
   return 1;
 }
 
+void sl__cursor_init(sl__batch_cursor *c, sl__segment *s, int64_t limit) {
+  c->s = s;
+  c->limit = limit;
+  c->win_pos = 0;
+  c->win_len = 0;
+}
+
+int sl__cursor_batch_at(sl__batch_cursor *c, int64_t pos, sl__batch_info *bi,
+                        sl_diag *diag) {
+  sl__segment *s = c->s;
+  if (c->limit - pos < SL_BATCH_OFF_MAGIC + 1)
+    return 0;
+  size_t need = c->limit - pos < SL_BATCH_HEADER_SIZE ? (size_t)(c->limit - pos)
+                                                      : SL_BATCH_HEADER_SIZE;
+  if (pos < c->win_pos || pos + (int64_t)need > c->win_pos + (int64_t)c->win_len) {
+    size_t want = c->limit - pos < (int64_t)sizeof(c->buf) ? (size_t)(c->limit - pos)
+                                                           : sizeof(c->buf);
+    size_t got;
+    int rc = sl__fio_pread_all(s->fd, c->buf, want, pos, &got, s->log_path, diag);
+    if (rc)
+      return rc;
+    c->win_pos = pos;
+    c->win_len = got;
+  }
+  size_t off = (size_t)(pos - c->win_pos);
+  size_t have = c->win_len - off < need ? c->win_len - off : need;
+  int rc = sl__batch_info_parse(c->buf + off, have, bi, diag);
+  if (rc == SL_ETRUNCATED)
+    return 0;
+  if (rc) {
+    if (diag)
+      diag->pos = pos + (diag->pos >= 0 ? diag->pos : 0);
+    return seg_error(s, rc, diag);
+  }
+  if (pos + bi->size > c->limit)
+    return 0;
+  return 1;
+}
+
 int sl__segment_translate_offset(sl__segment *s, int64_t offset, int64_t start_pos,
                                  int64_t *pos, sl__batch_info *bi, sl_diag *diag) {
   int64_t k, p = 0;
@@ -242,8 +282,10 @@ int sl__segment_translate_offset(sl__segment *s, int64_t offset, int64_t start_p
     p = 0; /* an index entry past the data (stale): ignore it */
   if (start_pos > p)
     p = start_pos;
+  sl__batch_cursor cur;
+  sl__cursor_init(&cur, s, s->size);
   for (;;) {
-    rc = sl__segment_batch_at(s, p, s->size, bi, diag);
+    rc = sl__cursor_batch_at(&cur, p, bi, diag);
     if (rc <= 0)
       return rc;
     if (bi->last_offset >= offset) {
@@ -265,9 +307,11 @@ int sl__segment_find_by_timestamp(sl__segment *s, int64_t ts, int64_t start,
     return rc;
   if (p > s->size)
     p = 0;
+  sl__batch_cursor cur;
+  sl__cursor_init(&cur, s, s->size);
   for (;;) {
     sl__batch_info bi;
-    rc = sl__segment_batch_at(s, p, s->size, &bi, diag);
+    rc = sl__cursor_batch_at(&cur, p, &bi, diag);
     if (rc <= 0)
       return rc;
     if (bi.max_timestamp >= ts && bi.last_offset >= start) {
@@ -305,8 +349,10 @@ static int rescan_tail(sl__segment *s, sl_diag *diag) {
     s->rolling_ts = rc == 1 ? bi.max_timestamp : SL_NO_TIMESTAMP;
     s->rolling_ts_known = true;
   }
+  sl__batch_cursor cur;
+  sl__cursor_init(&cur, s, s->size);
   for (;;) {
-    int rc = sl__segment_batch_at(s, pos, s->size, &bi, diag);
+    int rc = sl__cursor_batch_at(&cur, pos, &bi, diag);
     if (rc < 0)
       return rc;
     if (rc == 0)
@@ -406,7 +452,7 @@ rollback:
   s->offset_of_max_ts = old_max_off;
   s->bytes_since_index = old_since;
   if (diag && diag->path[0] == '\0')
-    snprintf(diag->path, sizeof(diag->path), "%s", s->log_path);
+    sl_diag_set_path(diag, s->log_path);
   return rc;
 }
 
@@ -535,12 +581,15 @@ static int scan_valid(sl__segment *s, int64_t pos, int64_t flen, bool rebuild,
     }
     prev_last = bi.last_offset;
     s->next_offset = bi.last_offset + 1;
+    s->tail_pos = pos;
+    s->tail_base = bi.base_offset;
+    s->tail_size = bi.size;
     pos += bi.size;
     continue;
   stop:
     if (diag) {
       *diag = d;
-      snprintf(diag->path, sizeof(diag->path), "%s", s->log_path);
+      sl_diag_set_path(diag, s->log_path);
     }
     break;
   }
@@ -602,15 +651,25 @@ int sl__segment_refresh(sl__segment *s, sl_diag *diag) {
   int rc = sl__fio_file_size(s->fd, &flen, s->log_path, diag);
   if (rc)
     return rc;
-  if (flen < s->size || s->next_offset < 0) {
-    /* Shrunk (truncated by the writer) or never scanned: start over. */
-    if (flen < s->size)
+  bool rewritten = false;
+  if (s->tail_pos >= 0 && s->tail_pos < s->size && flen >= s->size) {
+    sl__batch_info bi;
+    int r = sl__segment_batch_at(s, s->tail_pos, flen, &bi, NULL);
+    rewritten = r != 1 || bi.base_offset != s->tail_base || bi.size != s->tail_size;
+  }
+  if (flen < s->size || s->next_offset < 0 || rewritten) {
+    /* Shrunk or rewritten (truncated by the writer) or never scanned: start
+     * over, with the writer's current index entries. */
+    if (flen < s->size || rewritten) {
       sl__index_refresh(&s->oindex, NULL);
+      sl__index_refresh(&s->tindex, NULL);
+    }
     s->size = 0;
     s->next_offset = s->base;
     s->max_ts = SL_NO_TIMESTAMP;
     s->offset_of_max_ts = -1;
     s->rolling_ts_known = false;
+    s->tail_pos = -1;
   }
   if (flen == s->size)
     return SL_OK;

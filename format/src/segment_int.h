@@ -78,6 +78,11 @@ typedef struct sl__segment {
   bool writable;
   bool deleted;
   atomic_int refs;
+  /* A reader's last validated batch (position, base offset, size; pos -1 if
+   * none): if it changed, the writer truncated and rewrote the file. */
+  int64_t tail_pos;
+  int64_t tail_base;
+  int32_t tail_size;
 } sl__segment;
 
 /* "<dir>/<20-digit base><suffix>"; SL_EINVAL if it does not fit. */
@@ -109,6 +114,23 @@ int sl__segment_append(sl__segment *s, const uint8_t *data, size_t len,
  */
 int sl__segment_batch_at(sl__segment *s, int64_t pos, int64_t limit, sl__batch_info *bi,
                          sl_diag *diag);
+
+/*
+ * Batch header walks through a read-ahead window (one pread per 32 KiB instead
+ * of one per batch).  Stack-allocatable; no cleanup needed.
+ */
+typedef struct sl__batch_cursor {
+  sl__segment *s;
+  int64_t limit; /* end of valid data */
+  int64_t win_pos;
+  size_t win_len;
+  uint8_t buf[32768];
+} sl__batch_cursor;
+
+void sl__cursor_init(sl__batch_cursor *c, sl__segment *s, int64_t limit);
+/* As sl__segment_batch_at, through the window. */
+int sl__cursor_batch_at(sl__batch_cursor *c, int64_t pos, sl__batch_info *bi,
+                        sl_diag *diag);
 
 /*
  * Finds the first batch whose last offset >= offset, starting the scan at

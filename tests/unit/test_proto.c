@@ -1,7 +1,7 @@
 /*
  * test_proto.c - the generated Kafka wire-protocol codecs (brokerd/proto):
- * exact bytes of real client requests (librdkafka 2.0.2 and kafka-python
- * 2.0.2, captured on a loopback socket), hand-computed response encodings,
+ * exact bytes of real client requests (librdkafka 2.0.2 via kcat, and
+ * kafka-python 2.0.2, captured on a loopback socket), hand-computed response encodings,
  * a round trip of every API and version, and hostile inputs.  The mapping is
  * documented in tools/protogen/README.md.
  */
@@ -25,6 +25,18 @@ static const char APIVERSIONS_V3_RDKAFKA[] = "0012 0003 00000001 0007 72646b6166
 /* librdkafka 2.0.2 (kcat -L -t orders): Metadata v4. */
 static const char METADATA_V4_RDKAFKA[] = "0003 0004 00000002 0007 72646b61666b61"
                                           "00000001 0006 6f7264657273 01";
+/* librdkafka 2.0.2 (kcat -P): Produce v7, acks -1, one 73-byte batch "hello". */
+static const char PRODUCE_V7_RDKAFKA[] =
+    "0000 0007 00000003 0007 72646b61666b61 ffff ffff 00007530"
+    "00000001 0006 6f7264657273 00000001 00000000 00000049"
+    "0000000000000000 0000003d 00000000 02 d478ee39 0000 00000000"
+    "000001a213aa3ea5 000001a213aa3ea5 ffffffffffffffff ffff ffffffff 00000001"
+    "16 00 00 00 01 0a 68656c6c6f 00";
+/* librdkafka 2.0.2 (kcat -C -o 42): Fetch v11, read_committed, no session. */
+static const char FETCH_V11_RDKAFKA[] =
+    "0001 000b 00000004 0007 72646b61666b61 ffffffff 000001f4 00000001 03200000"
+    "01 00000000 ffffffff 00000001 0006 6f7264657273 00000001 00000000 ffffffff"
+    "000000000000002a ffffffffffffffff 00100000 00000000 0000";
 /* kafka-python 2.0.2: Metadata v1 for topics orders and payments. */
 static const char METADATA_V1_PY[] = "0003 0001 00000007 000c 6b61666b612d707974686f6e"
                                      "00000002 0006 6f7264657273 0008 7061796d656e7473";
@@ -160,6 +172,46 @@ static void test_produce_v3_python(void **state) {
   req_free(&q);
 }
 
+static void test_produce_v7_librdkafka(void **state) {
+  (void)state;
+  capture q;
+  assert_int_equal(req_decode(&q, PRODUCE_V7_RDKAFKA), 0);
+  assert_int_equal(q.hdr.request_api_version, 7);
+  const kp_produce_request *b = q.body;
+  assert_int_equal(b->transactional_id.len, -1);
+  assert_int_equal(b->acks, -1);
+  assert_int_equal(b->timeout_ms, 30000);
+  assert_int_equal(b->topic_data_count, 1);
+  assert_str(b->topic_data[0].name, "orders");
+  const kp_produce_request_partition_produce_data *p =
+      &b->topic_data[0].partition_data[0];
+  assert_int_equal(p->records.len, 73);
+  assert_ptr_equal(p->records.ptr, q.bytes + q.len - 73);
+  assert_reencodes(&q);
+  req_free(&q);
+}
+
+static void test_fetch_v11_librdkafka(void **state) {
+  (void)state;
+  capture q;
+  assert_int_equal(req_decode(&q, FETCH_V11_RDKAFKA), 0);
+  const kp_fetch_request *b = q.body;
+  assert_int_equal(b->max_wait_ms, 500);
+  assert_int_equal(b->isolation_level, 1);
+  assert_int_equal(b->session_id, 0);
+  assert_int_equal(b->session_epoch, -1);
+  assert_int_equal(b->topics_count, 1);
+  const kp_fetch_request_fetch_partition *p = &b->topics[0].partitions[0];
+  assert_int_equal(p->current_leader_epoch, -1);
+  assert_int_equal(p->fetch_offset, 42);
+  assert_int_equal(p->log_start_offset, -1);
+  assert_int_equal(p->partition_max_bytes, 1048576);
+  assert_int_equal(b->forgotten_topics_data_count, 0);
+  assert_str(b->rack_id, "");
+  assert_reencodes(&q);
+  req_free(&q);
+}
+
 static void test_fetch_v4_python(void **state) {
   (void)state;
   capture q;
@@ -186,8 +238,9 @@ static void test_fetch_v4_python(void **state) {
 /* Every strict prefix of a real request fails to decode, without crashing. */
 static void test_truncated_requests(void **state) {
   (void)state;
-  const char *all[] = {APIVERSIONS_V3_RDKAFKA, METADATA_V4_RDKAFKA, METADATA_V1_PY,
-                       PRODUCE_V3_PY, FETCH_V4_PY};
+  const char *all[] = {
+      APIVERSIONS_V3_RDKAFKA, METADATA_V4_RDKAFKA, PRODUCE_V7_RDKAFKA, FETCH_V11_RDKAFKA,
+      METADATA_V1_PY,         PRODUCE_V3_PY,       FETCH_V4_PY};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
     uint8_t full[512];
     size_t len = tu_unhex(all[i], full, sizeof full);
@@ -623,6 +676,8 @@ int main(void) {
       cmocka_unit_test(test_metadata_v4_librdkafka),
       cmocka_unit_test(test_metadata_v1_python),
       cmocka_unit_test(test_produce_v3_python),
+      cmocka_unit_test(test_produce_v7_librdkafka),
+      cmocka_unit_test(test_fetch_v11_librdkafka),
       cmocka_unit_test(test_fetch_v4_python),
       cmocka_unit_test(test_truncated_requests),
       cmocka_unit_test(test_encode_apiversions_response),

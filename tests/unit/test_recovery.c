@@ -651,6 +651,76 @@ static void test_flush_messages_and_start_checkpoint(void **state) {
   tu_rmtree_free(root);
 }
 
+/* A read-only reader follows retention (segments gone), truncation (a file
+ * that shrank) and new segments. */
+static void test_reader_follows_retention_and_truncation(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *dir = tu_path(root, "t-0");
+  sl_log_config cfg;
+  cfg_small(&cfg);
+  cfg.segment_bytes = 1000;
+  cfg.retention_bytes = 2500;
+  cfg.retention_ms = -1;
+  sl_log *w = open_log(dir, &cfg, false, 0);
+  int64_t leo = fill(w, 30, 1000);
+  sl_log *r;
+  assert_int_equal(sl_log_open(dir, &cfg, SL_LOG_READONLY, NULL, &r, NULL), SL_OK);
+  assert_int_equal(sl_log_end_offset(r), leo);
+  assert_int_equal(sl_log_start_offset(r), 0);
+  /* Writer: retention by size (HW at the LEO). */
+  sl_log_set_high_watermark(w, leo);
+  sl_retention_result res;
+  assert_int_equal(sl_log_retain(w, 0, &res, NULL), SL_OK);
+  assert_true(res.segments_deleted > 0);
+  assert_int_equal(sl_log_refresh(r, NULL), SL_OK);
+  assert_int_equal(sl_log_start_offset(r), sl_log_start_offset(w));
+  sl_log_slice sl;
+  assert_int_equal(sl_log_read(r, 0, 100, -1, &sl, NULL), SL_EOFFSET_OUT_OF_RANGE);
+  sl_log_slice_release(&sl);
+  /* Writer: truncation inside the active segment, then new data. */
+  int64_t cut = leo - 2;
+  assert_int_equal(sl_log_truncate_to(w, cut, NULL), SL_OK);
+  int64_t wleo = sl_log_end_offset(w);
+  assert_int_equal(sl_log_refresh(r, NULL), SL_OK);
+  assert_true(sl_log_end_offset(r) <= wleo);
+  leo = fill(w, 10, 9000);
+  assert_int_equal(sl_log_refresh(r, NULL), SL_OK);
+  assert_int_equal(sl_log_end_offset(r), leo);
+  /* Truncated and rewritten past the old end before the reader looks. */
+  assert_int_equal(sl_log_truncate_to(w, leo - 5, NULL), SL_OK);
+  leo = fill(w, 12, 7000);
+  assert_int_equal(sl_log_refresh(r, NULL), SL_OK);
+  assert_int_equal(sl_log_end_offset(r), leo);
+  /* The reader's bytes equal the writer's. */
+  int64_t start = sl_log_start_offset(w);
+  sl_buf a = SL_BUF_INIT, b = SL_BUF_INIT;
+  for (int64_t off = start; off < leo;) {
+    int64_t n1, n2;
+    sl_buf_reset(&a);
+    sl_buf_reset(&b);
+    assert_int_equal(sl_log_read_copy(w, off, 1 << 20, -1, &a, &n1, NULL), SL_OK);
+    assert_int_equal(sl_log_read_copy(r, off, 1 << 20, -1, &b, &n2, NULL), SL_OK);
+    assert_int_equal(n1, n2);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    assert_true(n1 > off);
+    off = n1;
+  }
+  sl_buf_release(&a);
+  sl_buf_release(&b);
+  /* A reader refuses writes. */
+  sl_buf x = SL_BUF_INIT;
+  make_batch(&x, 0, 1, 1, 1);
+  assert_int_equal(sl_log_append(r, x.data, x.len, SL_APPEND_LEADER, 0, 1, NULL, NULL),
+                   SL_EREADONLY);
+  sl_buf_release(&x);
+  assert_int_equal(sl_log_close(r, NULL), SL_OK);
+  assert_int_equal(sl_log_close(w, NULL), SL_OK);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cut_at_every_byte),
@@ -662,6 +732,7 @@ int main(void) {
       cmocka_unit_test(test_fsync_failure_latches),
       cmocka_unit_test(test_reader_process_never_sees_partial_batch),
       cmocka_unit_test(test_clean_open_cuts_torn_tail),
+      cmocka_unit_test(test_reader_follows_retention_and_truncation),
       cmocka_unit_test(test_flush_messages_and_start_checkpoint),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

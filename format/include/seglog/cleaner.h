@@ -130,8 +130,13 @@ int sl_cleaner_plan_dir(const char *dir, const sl_cleaner_opts *o, sl_cleaner_pl
                         sl_diag *diag);
 
 /*
- * One cleaning round on an open, writable log (it holds the log's mutex for
- * the whole round: appends wait).  Topic configs come from the log's config
+ * One cleaning round on an open, writable log.  The round reads and writes
+ * without the log's mutex, so appends and reads go on; each cleaned group is
+ * swapped in under the mutex after checking that its source segments are
+ * unchanged (else SL_ENOT_FOUND: retention or truncation got there first,
+ * nothing swapped for that group, retry later).  One compaction at a time
+ * per log (callers serialize, as Kafka's cleaner manager does), and the log
+ * must not be closed meanwhile.  Topic configs come from the log's config
  * when `o` is NULL (else from `o`: see sl_cleaner_opts_from_log_config); the
  * round never cleans at or past the high watermark.  Replaced segments leave
  * the log's list and are renamed *.deleted and removed after
@@ -142,7 +147,8 @@ int sl_cleaner_plan_dir(const char *dir, const sl_cleaner_opts *o, sl_cleaner_pl
  * Both this and sl_cleaner_clean_dir read the first dirty offset from
  * `<log dir>/cleaner-offset-checkpoint` when o->first_dirty_offset is -1, and
  * store the round's end offset there after cleaning, when the partition dir
- * is named `topic-N` (otherwise the caller keeps stats->end_offset).
+ * is named `topic-N` (otherwise the caller keeps stats->end_offset and passes
+ * it as first_dirty_offset next time).
  */
 int sl_log_compact(sl_log *log, const sl_cleaner_opts *o, sl_cleaner_stats *stats,
                    sl_diag *diag);

@@ -78,6 +78,8 @@ int sl_diag_set(sl_diag *d, int err, int64_t pos, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
+/* Sets d->path (truncating a longer path); no-op when d is NULL. */
+void sl_diag_set_path(sl_diag *d, const char *path);
 /* Formats "path: at byte pos: msg (ERRNAME)" into buf; returns buf. */
 const char *sl_diag_format(const sl_diag *d, char *buf, size_t cap);
 
