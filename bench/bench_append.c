@@ -31,7 +31,8 @@
  */
 static double run_write(const char *dir, const sl_buf *all) {
   char path[4096];
-  snprintf(path, sizeof path, "%s/plain.bin", dir);
+  if (BENCH_PATH(path, "%s/plain.bin", dir) != 0)
+    return -1;
   double t = -1, t0 = bench_now();
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0)
@@ -107,7 +108,8 @@ static double run_log(const char *dir, int rep, sl_buf *all, int64_t *leo) {
   sl_log *log = NULL;
   sl_diag d;
   sl_diag_clear(&d);
-  snprintf(path, sizeof path, "%s/bench-%d", dir, rep);
+  if (BENCH_PATH(path, "%s/bench-%d", dir, rep) != 0)
+    return -1;
   double t = -1, t0 = bench_now();
   int rc = sl_log_open(path, NULL, SL_LOG_CREATE, NULL, &log, &d);
   size_t pos = 0;

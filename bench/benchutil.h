@@ -46,6 +46,10 @@ static inline void bench_report(const char *name, double value, const char *unit
   fflush(stdout);
 }
 
+/* snprintf into a path buffer; -1 if it does not fit. */
+#define BENCH_PATH(buf, ...)                                                             \
+  ((size_t)snprintf((buf), sizeof(buf), __VA_ARGS__) >= sizeof(buf) ? -1 : 0)
+
 /* Keeps the compiler from discarding a computed value. */
 static volatile uint64_t bench_sink;
 

@@ -160,7 +160,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   dirs_open = true;
-  if (sd_topics_scan(&d.b.topics, &d.b.dirs, err, sizeof(err)) != 0) {
+  if (sd_topics_load(&d.b.topics, &d.b.dirs, err, sizeof(err)) != 0) {
     SD_ERROR("%s", err);
     goto out;
   }
@@ -197,7 +197,6 @@ int main(int argc, char **argv) {
                                             : sd_cfg_s(&d.cfg, SD_CFG_LOG_DIR));
   uv_run(&d.loop, UV_RUN_DEFAULT);
   status = 0;
-  SD_INFO("seglogd stopped cleanly");
 
 out:
   if (loop_ready) {
@@ -206,8 +205,10 @@ out:
   }
   if (topics_open)
     sd_topics_release(&d.b.topics);
-  if (dirs_open)
-    sd_datadirs_close(&d.b.dirs);
+  if (dirs_open && sd_datadirs_close(&d.b.dirs) != 0)
+    status = 1;
+  if (status == 0 && loop_ready)
+    SD_INFO("seglogd stopped cleanly");
   sd_config_release(&d.cfg);
   free(overrides);
   return status;
