@@ -1152,12 +1152,15 @@ static int ctx_load(clean_ctx *c, const char *dir, const sl_cleaner_opts *o,
 int sl_cleaner_plan_dir(const char *dir, const sl_cleaner_opts *o, sl_cleaner_plan *plan,
                         sl_diag *diag) {
   clean_ctx c;
-  sl_cleaner_opts def;
-  if (o == NULL) {
-    sl_cleaner_opts_init(&def);
-    o = &def;
-  }
-  int rc = ctx_load(&c, dir, o, diag);
+  sl_cleaner_opts oo;
+  if (o != NULL)
+    oo = *o;
+  else
+    sl_cleaner_opts_init(&oo);
+  if (oo.first_dirty_offset < 0 &&
+      sl_cleaner_checkpoint_read(dir, &oo.first_dirty_offset, NULL) != SL_OK)
+    oo.first_dirty_offset = -1;
+  int rc = ctx_load(&c, dir, &oo, diag);
   if (rc == SL_OK)
     rc = compute_plan(&c, plan);
   ctx_release(&c);

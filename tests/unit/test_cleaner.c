@@ -398,6 +398,11 @@ static void test_latest_per_key(void **state) {
   int64_t off;
   assert_int_equal(sl_cleaner_checkpoint_read(dir, &off, NULL), SL_OK);
   assert_int_equal(off, 12);
+  sl_cleaner_plan plan;
+  assert_int_equal(sl_cleaner_plan_dir(dir, NULL, &plan, NULL), SL_OK);
+  assert_int_equal(plan.first_dirty_offset, 12);
+  assert_int_equal(plan.cleanable_bytes, 0);
+  assert_false(plan.should_clean);
   /* Next round: nothing dirty, the ratio is 0: no cleaning. */
   assert_int_equal(clean(dir, &o, &st), SL_OK);
   assert_false(st.cleaned);
