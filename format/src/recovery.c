@@ -860,6 +860,14 @@ static const vbatch *batch_with_offset(const vbatch *v, size_t n, int64_t off) {
   return lo < n && v[lo].base <= off ? &v[lo] : NULL;
 }
 
+/* Whether bytes [from, len) are all zero (a preallocated index tail). */
+static bool zero_tail(const uint8_t *p, size_t len, size_t from) {
+  for (size_t i = from; i < len; i++)
+    if (p[i] != 0)
+      return false;
+  return true;
+}
+
 static int verify_segment(verifier *v, const char *dir, int64_t base, int64_t next_base,
                           bool last_segment, sl_diag *diag) {
   char path[SL__SEGMENT_NAME_MAX];
@@ -951,6 +959,12 @@ static int verify_segment(verifier *v, const char *dir, int64_t base, int64_t ne
   if (exists) {
     size_t n = last_segment ? sl_offset_index_live_count(ix.data, ix.len)
                             : sl_offset_index_count(ix.len);
+    if (last_segment && !zero_tail(ix.data, ix.len, n * SL_OFFSET_INDEX_ENTRY_SIZE))
+      report(v, SL_VERIFY_INDEX_ENTRY, path, (int64_t)(n * SL_OFFSET_INDEX_ENTRY_SIZE),
+             -1, 0, 0,
+             "entry %zu is not above the previous one, and what follows is not a "
+             "preallocated zero tail",
+             n);
     sl_diag d;
     sl_diag_clear(&d);
     if (!last_segment && sl_offset_index_sanity_check(ix.data, ix.len, base, &d))
@@ -986,6 +1000,12 @@ static int verify_segment(verifier *v, const char *dir, int64_t base, int64_t ne
   if (exists) {
     size_t n = last_segment ? sl_time_index_live_count(ix.data, ix.len)
                             : sl_time_index_count(ix.len);
+    if (last_segment && !zero_tail(ix.data, ix.len, n * SL_TIME_INDEX_ENTRY_SIZE))
+      report(v, SL_VERIFY_TIME_INDEX, path, (int64_t)(n * SL_TIME_INDEX_ENTRY_SIZE), -1,
+             0, 0,
+             "entry %zu is not monotonic, and what follows is not a preallocated zero "
+             "tail",
+             n);
     sl_diag d;
     sl_diag_clear(&d);
     if (!last_segment && sl_time_index_sanity_check(ix.data, ix.len, base, &d))
