@@ -449,7 +449,7 @@ static int keep_record(sl__filter *f, const sl_record *r) {
 
 int sl__filter_batch(sl__filter *f, const uint8_t *batch, size_t size, sl_buf *out,
                      sl__filter_result *res, sl_diag *diag) {
-  sl_cleaner_stats dummy;
+  sl_cleaner_stats dummy = {0};
   sl_cleaner_stats *st = f->stats ? f->stats : &dummy;
   memset(res, 0, sizeof(*res));
   res->action = SL__FILTER_DROP;
