@@ -16,6 +16,7 @@
 #include "topics.h"
 
 typedef struct sd_server sd_server;
+typedef struct sd_fetch_wait sd_fetch_wait;
 
 typedef struct sd_broker {
   uv_loop_t *loop;
@@ -25,6 +26,16 @@ typedef struct sd_broker {
   sd_topics topics;
   sd_metrics metrics;
   sd_server *server;
+  sd_fetch_wait *fetch_waits; /* long-polling fetches (fetch.c) */
+  /* Periodic log work (upkeep.c). */
+  uv_timer_t retention_timer, tick_timer, checkpoint_timer;
+  bool upkeep_running;
+  int64_t last_producer_id; /* producer_id.c */
 } sd_broker;
+
+/* Appends happened: parked fetches re-check whether they can answer (fetch.c). */
+void sd_fetch_wake(sd_broker *b);
+/* Shutdown: every parked fetch answers now with what it has (fetch.c). */
+void sd_fetch_stop(sd_broker *b);
 
 #endif

@@ -1,41 +1,43 @@
 /*
- * datadir.h - seglogd's log directories at start: each is created if missing,
- * checked to be a writable directory, locked (`.lock`, flock, as Kafka does),
- * and carries Kafka's KRaft `meta.properties` (version=1, cluster.id, node.id,
- * directory.id).  The cluster id is read from there, or generated once and
- * written to every directory.  docs/BROKER.md, "Log directories".
- *
- * Seam: when libseglog's log-dir layer (logdir.h) lands, this file becomes a
- * thin caller of it; the rest of the daemon only sees sd_datadirs.
+ * datadir.h - seglogd's log directories: each entry of log.dirs is opened
+ * through libseglog's log-dir layer (seglog/logdir.h: lock, meta.properties,
+ * root checkpoints, clean-shutdown marker, recovery of every partition), and
+ * this file adds the broker's rules on top: the node.id in meta.properties
+ * must be ours, every directory must carry the same cluster.id, and a
+ * directory without meta.properties gets one (a cluster id generated once,
+ * written to every such directory).  docs/BROKER.md, "Log directories".
  */
 #ifndef SD_DATADIR_H
 #define SD_DATADIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
+#include "seglog/logdir.h"
 
 typedef struct sd_datadirs {
   int n;
   char *paths[SD_MAX_LOG_DIRS];
-  int lock_fds[SD_MAX_LOG_DIRS];
+  sl_logdir *ld[SD_MAX_LOG_DIRS];
   char cluster_id[64];
+  sl_log_config log_cfg; /* the broker-wide defaults for every partition */
 } sd_datadirs;
+
+/* The log config the broker keys give (log.segment.bytes, log.retention.ms...). */
+int sd_log_config_from(const sd_config *c, sl_log_config *out, char *err, size_t errcap);
 
 /*
  * Opens every directory of c->log_dirs.  Returns 0, or -1 with err naming the
  * directory and what failed; on failure nothing stays open or locked.
  */
 int sd_datadirs_open(sd_datadirs *d, const sd_config *c, char *err, size_t errcap);
-/* Releases the locks; d may be NULL or never opened (zeroed). */
-void sd_datadirs_close(sd_datadirs *d);
-
-/* Kafka's base64url (no padding) text of a 16-byte UUID: 22 characters. */
-void sd_uuid_to_base64(const uint8_t uuid[16], char out[23]);
-/* Parses such a text; false if it is not one. */
-int sd_uuid_from_base64(const char *text, uint8_t uuid[16]);
-/* A random version-4 UUID. */
-int sd_uuid_random(uint8_t uuid[16]);
+/*
+ * Clean close: every log flushed, checkpoints and the clean-shutdown marker
+ * written (by sl_logdir_close).  Returns 0, or -1 if any directory failed to
+ * close cleanly (logged).  d may be NULL or zeroed.
+ */
+int sd_datadirs_close(sd_datadirs *d);
 
 #endif

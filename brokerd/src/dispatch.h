@@ -34,5 +34,9 @@ int sd_dispatch_check(char *err, size_t errcap);
 /* Handlers (one file per API family). */
 void sd_handle_api_versions(sd_req *req);
 void sd_handle_metadata(sd_req *req);
+void sd_handle_produce(sd_req *req);
+void sd_handle_fetch(sd_req *req);
+void sd_handle_list_offsets(sd_req *req);
+void sd_handle_init_producer_id(sd_req *req);
 
 #endif

@@ -21,6 +21,7 @@
 #include "dispatch.h"
 #include "sdlog.h"
 #include "server.h"
+#include "upkeep.h"
 
 #define SHUTDOWN_GRACE_MS 10000
 
@@ -70,6 +71,7 @@ static void on_signal(uv_signal_t *s, int signum) {
   SD_INFO("%s: shutting down (stop accepting, finish in-flight requests)",
           signum == SIGINT ? "SIGINT" : "SIGTERM");
   sd_metrics_close(&d->b.metrics);
+  sd_upkeep_stop(&d->b);
   uv_timer_start(&d->grace, on_grace, SHUTDOWN_GRACE_MS, 0);
   uv_unref((uv_handle_t *)&d->grace);
   sd_server_stop(&d->b, on_stopped);
@@ -160,7 +162,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   dirs_open = true;
-  if (sd_topics_scan(&d.b.topics, &d.b.dirs, err, sizeof(err)) != 0) {
+  if (sd_topics_load(&d.b.topics, &d.b.dirs, err, sizeof(err)) != 0) {
     SD_ERROR("%s", err);
     goto out;
   }
@@ -185,6 +187,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   SD_INFO("metrics on http://%s:%d/metrics", d.cfg.metrics_host, mport);
+  sd_upkeep_start(&d.b);
   uv_signal_init(&d.loop, &d.sigterm);
   uv_signal_init(&d.loop, &d.sigint);
   uv_timer_init(&d.loop, &d.grace);
@@ -197,7 +200,6 @@ int main(int argc, char **argv) {
                                             : sd_cfg_s(&d.cfg, SD_CFG_LOG_DIR));
   uv_run(&d.loop, UV_RUN_DEFAULT);
   status = 0;
-  SD_INFO("seglogd stopped cleanly");
 
 out:
   if (loop_ready) {
@@ -206,8 +208,10 @@ out:
   }
   if (topics_open)
     sd_topics_release(&d.b.topics);
-  if (dirs_open)
-    sd_datadirs_close(&d.b.dirs);
+  if (dirs_open && sd_datadirs_close(&d.b.dirs) != 0)
+    status = 1;
+  if (status == 0 && loop_ready)
+    SD_INFO("seglogd stopped cleanly");
   sd_config_release(&d.cfg);
   free(overrides);
   return status;

@@ -3,20 +3,22 @@
  * the only broker and the controller, the cluster id from meta.properties,
  * and the topics found in the log directories, each partition led by this
  * node with replicas and ISR = [this node] (docs/BROKER.md, "APIs").
- * Auto-creation of unknown topics comes with CreateTopics; until then an
- * unknown topic is UNKNOWN_TOPIC_OR_PARTITION whatever AllowAutoTopicCreation.
+ * An unknown topic is created (num.partitions partitions) when
+ * auto.create.topics.enable is on and the client allows it (v4+), and is
+ * answered at once with its partitions; otherwise UNKNOWN_TOPIC_OR_PARTITION.
  */
 #include <string.h>
 
 #include "dispatch.h"
 #include "kerrors.h"
 #include "kp_metadata.h"
+#include "sdlog.h"
 
 static int fill_topic(sd_req *req, kp_metadata_response_topic *out, const sd_topic *t) {
   int32_t node = req->broker->node_id;
   out->error_code = SD_KERR_NONE;
   out->name = kp_str_from(t->name);
-  memcpy(out->topic_id.b, t->id, 16);
+  memcpy(out->topic_id.b, t->id.b, 16);
   out->is_internal = t->internal;
   int rc = kp_arena_alloc(&req->arena, (size_t)t->n_parts, sizeof(*out->partitions),
                           (void **)&out->partitions);
@@ -72,6 +74,11 @@ void sd_handle_metadata(sd_req *req) {
 
   /* v0: an empty list means all topics; v1+: null means all, empty means none. */
   bool all = rq->topics_count < 0 || (req->version == 0 && rq->topics_count == 0);
+  /* Kafka: auto-creation when the broker allows it and (v4+) the client asks.
+   * With one broker a replication factor above 1 cannot be met. */
+  bool auto_create = sd_cfg_b(b->cfg, SD_CFG_AUTO_CREATE) &&
+                     (req->version < 4 || rq->allow_auto_topic_creation) &&
+                     sd_cfg_i(b->cfg, SD_CFG_DEFAULT_RF) == 1 && !sd_server_stopping(b);
   const sd_topics *tp = &b->topics;
   int32_t n = all ? tp->n : rq->topics_count;
   rc = kp_arena_alloc(&req->arena, (size_t)(n > 0 ? n : 0), sizeof(*resp->topics),
@@ -98,6 +105,20 @@ void sd_handle_metadata(sd_req *req) {
         continue;
       }
       t = sd_topics_find(tp, want->name.ptr, (size_t)want->name.len);
+      if (t == NULL && auto_create) {
+        char err[512];
+        int crc = sd_topics_create(
+            &b->topics, &b->dirs, want->name.ptr, (size_t)want->name.len,
+            (int32_t)sd_cfg_i(b->cfg, SD_CFG_NUM_PARTITIONS), &t, err, sizeof(err));
+        if (crc != 0) {
+          SD_WARN("auto-creating topic %.*s failed: %s", (int)want->name.len,
+                  want->name.ptr, err);
+          out->error_code = crc == SL_EINVAL ? SD_KERR_INVALID_TOPIC_EXCEPTION
+                                             : SD_KERR_KAFKA_STORAGE_ERROR;
+          sd_req_count_error(req);
+          continue;
+        }
+      }
       if (t == NULL) {
         out->error_code = SD_KERR_UNKNOWN_TOPIC_OR_PARTITION;
         sd_req_count_error(req);

@@ -162,7 +162,7 @@ char *sd_metrics_render(const sd_metrics *m, const sd_broker *b, size_t *len) {
     const sd_topic *tp = &b->topics.topics[i];
     for (int j = 0; j < tp->n_parts; j++)
       put(&t, "seglog_log_size_bytes{topic=\"%s\",partition=\"%d\"} %lld\n", tp->name,
-          tp->parts[j].index, (long long)sd_partition_size(&tp->parts[j]));
+          tp->parts[j].index, (long long)sl_log_size_bytes(tp->parts[j].log));
   }
   if (t.oom) {
     free(t.p);

@@ -97,7 +97,26 @@ static void check_stopped(sd_server *s) {
   }
 }
 
+typedef struct sd_owned {
+  void *p;
+  struct sd_owned *next;
+} sd_owned;
+
+int sd_req_own(sd_req *req, void *p) {
+  sd_owned *o = NULL;
+  if (kp_arena_alloc(&req->arena, 1, sizeof(*o), (void **)&o) != 0) {
+    free(p);
+    return -1;
+  }
+  o->p = p;
+  o->next = req->owned;
+  req->owned = o;
+  return 0;
+}
+
 static void req_free(sd_req *r) {
+  for (sd_owned *o = r->owned; o; o = o->next)
+    free(o->p);
   kp_arena_release(&r->arena);
   free(r->frame);
   free(r->out);
@@ -663,6 +682,7 @@ void sd_server_stop(sd_broker *b, void (*done)(sd_broker *b)) {
   }
   s->stopping = true;
   s->on_stopped = done;
+  sd_fetch_stop(b);
   for (int i = 0; i < s->n_listeners; i++) {
     if (!uv_is_closing((uv_handle_t *)&s->listeners[i].tcp))
       uv_close((uv_handle_t *)&s->listeners[i].tcp, on_listener_closed);
@@ -673,6 +693,10 @@ void sd_server_stop(sd_broker *b, void (*done)(sd_broker *b)) {
     conn_update_reading(c);
   }
   check_stopped(s);
+}
+
+bool sd_server_stopping(const sd_broker *b) {
+  return b->server == NULL || b->server->stopping;
 }
 
 void sd_server_free(sd_broker *b) {

@@ -37,6 +37,7 @@ typedef struct sd_req {
   kp_request_header hdr;
   void *body;     /* decoded request (kp_<api>_request), in arena */
   kp_arena arena; /* per-request memory; freed with the request */
+  void *ctx;      /* for the handler: state across an async answer */
   /* Server-private: */
   sd_conn *conn;
   struct sd_req *next;
@@ -47,7 +48,12 @@ typedef struct sd_req {
   bool reply;
   uint8_t *out; /* encoded response frame, size prefix included */
   size_t out_len;
+  struct sd_owned *owned; /* malloc'd blocks freed with the request */
 } sd_req;
+
+/* Hands a malloc'd block to the request: freed when the request is.  On
+ * failure (out of memory) p is freed at once and -1 returned. */
+int sd_req_own(sd_req *req, void *p);
 
 /* Encodes resp (a kp_<api>_response at req->version) and queues it. */
 void sd_req_respond(sd_req *req, const void *resp);
@@ -57,6 +63,8 @@ void sd_req_no_response(sd_req *req);
 void sd_req_abort(sd_req *req, const char *why);
 /* Counts an error (an ErrorCode != 0 in the answer) for the metrics. */
 void sd_req_count_error(sd_req *req);
+/* True once sd_server_stop was called (async handlers answer at once then). */
+bool sd_server_stopping(const sd_broker *b);
 
 /* Listens on every configured listener; -1 with err naming the listener. */
 int sd_server_start(sd_broker *b, char *err, size_t errcap);

@@ -1,13 +1,11 @@
 /*
- * topics.h - the topics and partitions this broker leads, found at start in
- * the log directories: every `<topic>-<partition>` directory (Kafka's layout)
- * is a partition led by this node, with replicas and ISR = [this node].  The
- * topic id comes from the partition's `partition.metadata`, the leader epoch
- * from the last entry of its `leader-epoch-checkpoint` (docs/BROKER.md,
- * "Topics").
- *
- * Seam: partitions will hold an open sl_log (log.h) for produce and fetch, and
- * their high watermark / log end offset, when libseglog's log API lands.
+ * topics.h - the topics and partitions this broker leads: every partition
+ * opened by the log directories (seglog/logdir.h) is led by this node, with
+ * replicas and ISR = [this node].  Each topic has a topic id (from
+ * partition.metadata; one is generated and written for a topic without it),
+ * each partition a leader epoch (the latest in its leader-epoch cache, 0 for
+ * a new log) and its sl_log.  Topics are created here too (auto-creation,
+ * later CreateTopics).  docs/BROKER.md, "Topics".
  */
 #ifndef SD_TOPICS_H
 #define SD_TOPICS_H
@@ -17,35 +15,42 @@
 #include <stdint.h>
 
 #include "datadir.h"
+#include "seglog/log.h"
+#include "seglog/meta.h"
 
 typedef struct sd_partition {
   int32_t index;
   int32_t leader_epoch;
-  char *dir; /* the partition directory */
+  sl_log *log; /* borrowed from its sl_logdir */
+  int dir;     /* index into sd_datadirs */
 } sd_partition;
 
 typedef struct sd_topic {
   char *name;
-  uint8_t id[16];      /* all zero when unknown */
+  sl_uuid id;
   bool internal;       /* __consumer_offsets, __transaction_state */
   sd_partition *parts; /* sorted by index */
   int n_parts;
 } sd_topic;
 
 typedef struct sd_topics {
-  sd_topic *topics; /* sorted by name */
+  sd_topic *topics; /* sorted by name; pointers into it change when a topic is added */
   int n;
 } sd_topics;
 
-/* Scans every log directory.  Returns 0 or -1 with err naming the path. */
-int sd_topics_scan(sd_topics *t, const sd_datadirs *dirs, char *err, size_t errcap);
+/* Builds the registry from the opened log directories. */
+int sd_topics_load(sd_topics *t, sd_datadirs *dirs, char *err, size_t errcap);
 void sd_topics_release(sd_topics *t);
-/* The topic named name (len bytes), or NULL. */
+/*
+ * Creates topic `name` with `partitions` partitions (spread over the log
+ * directories) and a new topic id.  *out (may be NULL) is the new topic,
+ * valid until the next topic is added.  Returns 0 or an SL_E* code with err.
+ */
+int sd_topics_create(sd_topics *t, sd_datadirs *dirs, const char *name, size_t len,
+                     int32_t partitions, const sd_topic **out, char *err, size_t errcap);
 const sd_topic *sd_topics_find(const sd_topics *t, const char *name, size_t len);
 const sd_topic *sd_topics_find_id(const sd_topics *t, const uint8_t id[16]);
-/* Kafka's topic name rule: 1-249 of [a-zA-Z0-9._-], not "." or "..". */
+const sd_partition *sd_topic_partition(const sd_topic *t, int32_t index);
 bool sd_topic_name_valid(const char *name, size_t len);
-/* Total bytes of the files in a partition directory. */
-int64_t sd_partition_size(const sd_partition *p);
 
 #endif

@@ -165,6 +165,70 @@ int sl_cleaner_plan_compute(const sl_cleaner_segment *segs, size_t n, int64_t lo
 }
 
 /* ------------------------------------------------------------------------ */
+/* producer id index                                                         */
+
+static size_t pid_slot(int64_t pid, size_t cap) {
+  uint64_t h = (uint64_t)pid * 0x9e3779b97f4a7c15ULL;
+  return (size_t)(h >> 17) & (cap - 1);
+}
+
+static void pid_index_release(sl__pid_index *x) {
+  free(x->pids);
+  free(x->idx);
+  memset(x, 0, sizeof(*x));
+}
+
+/* 1 and *idx when present, else 0. */
+static int pid_index_find(const sl__pid_index *x, int64_t pid, size_t *idx) {
+  if (x->cap == 0)
+    return 0;
+  for (size_t i = pid_slot(pid, x->cap);; i = (i + 1) & (x->cap - 1)) {
+    if (x->pids[i] == -1)
+      return 0;
+    if (x->pids[i] == pid) {
+      *idx = x->idx[i];
+      return 1;
+    }
+  }
+}
+
+static int pid_index_add(sl__pid_index *x, int64_t pid, size_t idx) {
+  if ((x->n + 1) * 2 > x->cap) {
+    size_t cap = x->cap ? x->cap * 2 : 64;
+    int64_t *pids = malloc(cap * sizeof(*pids));
+    size_t *ix = malloc(cap * sizeof(*ix));
+    if (pids == NULL || ix == NULL) {
+      free(pids);
+      free(ix);
+      return SL_ENOMEM;
+    }
+    for (size_t i = 0; i < cap; i++)
+      pids[i] = -1;
+    for (size_t i = 0; i < x->cap; i++) {
+      if (x->pids[i] == -1)
+        continue;
+      size_t j = pid_slot(x->pids[i], cap);
+      while (pids[j] != -1)
+        j = (j + 1) & (cap - 1);
+      pids[j] = x->pids[i];
+      ix[j] = x->idx[i];
+    }
+    free(x->pids);
+    free(x->idx);
+    x->pids = pids;
+    x->idx = ix;
+    x->cap = cap;
+  }
+  size_t j = pid_slot(pid, x->cap);
+  while (x->pids[j] != -1)
+    j = (j + 1) & (x->cap - 1);
+  x->pids[j] = pid;
+  x->idx[j] = idx;
+  x->n++;
+  return SL_OK;
+}
+
+/* ------------------------------------------------------------------------ */
 /* transactions                                                              */
 
 void sl__txn_meta_init(sl__txn_meta *t, const sl__aborted *aborted, size_t n,
@@ -176,15 +240,16 @@ void sl__txn_meta_init(sl__txn_meta *t, const sl__aborted *aborted, size_t n,
 }
 
 void sl__txn_meta_release(sl__txn_meta *t) {
+  pid_index_release(&t->by_pid);
   free(t->st);
   t->st = NULL;
   t->nst = t->capst = 0;
 }
 
 static sl__txn_state *txn_find(sl__txn_meta *t, int64_t pid, bool add) {
-  for (size_t i = 0; i < t->nst; i++)
-    if (t->st[i].producer_id == pid)
-      return &t->st[i];
+  size_t i;
+  if (pid_index_find(&t->by_pid, pid, &i))
+    return &t->st[i];
   if (!add)
     return NULL;
   if (t->nst == t->capst) {
@@ -195,6 +260,8 @@ static sl__txn_state *txn_find(sl__txn_meta *t, int64_t pid, bool add) {
     t->st = p;
     t->capst = cap;
   }
+  if (pid_index_add(&t->by_pid, pid, t->nst) != SL_OK)
+    return NULL;
   sl__txn_state *s = &t->st[t->nst++];
   memset(s, 0, sizeof(*s));
   s->producer_id = pid;
@@ -382,7 +449,7 @@ static int keep_record(sl__filter *f, const sl_record *r) {
 
 int sl__filter_batch(sl__filter *f, const uint8_t *batch, size_t size, sl_buf *out,
                      sl__filter_result *res, sl_diag *diag) {
-  sl_cleaner_stats dummy;
+  sl_cleaner_stats dummy = {0};
   sl_cleaner_stats *st = f->stats ? f->stats : &dummy;
   memset(res, 0, sizeof(*res));
   res->action = SL__FILTER_DROP;
@@ -612,8 +679,9 @@ struct clean_ctx {
   size_t naborted, capaborted;
   sl__producer_last *prod;
   size_t nprod, capprod;
-  int64_t first_unstable; /* first offset of the earliest open transaction, -1 */
-  long stop_after;        /* tests: simulated crash after this many file ops */
+  sl__pid_index prod_index; /* while scanning; prod is sorted afterwards */
+  int64_t first_unstable;   /* first offset of the earliest open transaction, -1 */
+  long stop_after;          /* tests: simulated crash after this many file ops */
   long ops;
   sl_cleaner_stats *st;
   /* The swap's two in-place steps (see clean_group); NULL = the plain
@@ -874,9 +942,9 @@ out:
 }
 
 static sl__producer_last *prod_get(clean_ctx *c, int64_t pid) {
-  for (size_t i = c->nprod; i > 0; i--)
-    if (c->prod[i - 1].producer_id == pid)
-      return &c->prod[i - 1];
+  size_t i;
+  if (pid_index_find(&c->prod_index, pid, &i))
+    return &c->prod[i];
   if (c->nprod == c->capprod) {
     size_t cap = c->capprod ? c->capprod * 2 : 16;
     sl__producer_last *p = realloc(c->prod, cap * sizeof(*p));
@@ -885,6 +953,8 @@ static sl__producer_last *prod_get(clean_ctx *c, int64_t pid) {
     c->prod = p;
     c->capprod = cap;
   }
+  if (pid_index_add(&c->prod_index, pid, c->nprod) != SL_OK)
+    return NULL;
   sl__producer_last *p = &c->prod[c->nprod++];
   p->producer_id = pid;
   p->last_data_offset = -1;
@@ -937,9 +1007,9 @@ static int scan_log(clean_ctx *c, sl_diag *diag) {
       goto out;
     }
     it.lenient = i + 1 == c->nsegs;
-    const uint8_t *b;
-    size_t sz;
-    int64_t pos;
+    const uint8_t *b = NULL;
+    size_t sz = 0;
+    int64_t pos = 0;
     while ((rc = iter_next(&it, &b, &sz, &pos, diag)) == 1) {
       sl_batch_header h;
       memset(&h, 0, sizeof(h));
@@ -1011,6 +1081,7 @@ static int scan_log(clean_ctx *c, sl_diag *diag) {
       c->first_unstable = open[k].first;
   if (c->nprod > 1)
     qsort(c->prod, c->nprod, sizeof(*c->prod), cmp_prod);
+  pid_index_release(&c->prod_index); /* stale once sorted */
   if (c->naborted > 1)
     qsort(c->aborted, c->naborted, sizeof(*c->aborted), cmp_aborted);
 out:
@@ -1052,6 +1123,7 @@ static int compute_plan(clean_ctx *c, sl_cleaner_plan *plan) {
 }
 
 static void ctx_release(clean_ctx *c) {
+  pid_index_release(&c->prod_index);
   free(c->segs);
   free(c->aborted);
   free(c->prod);
@@ -1080,12 +1152,15 @@ static int ctx_load(clean_ctx *c, const char *dir, const sl_cleaner_opts *o,
 int sl_cleaner_plan_dir(const char *dir, const sl_cleaner_opts *o, sl_cleaner_plan *plan,
                         sl_diag *diag) {
   clean_ctx c;
-  sl_cleaner_opts def;
-  if (o == NULL) {
-    sl_cleaner_opts_init(&def);
-    o = &def;
-  }
-  int rc = ctx_load(&c, dir, o, diag);
+  sl_cleaner_opts oo;
+  if (o != NULL)
+    oo = *o;
+  else
+    sl_cleaner_opts_init(&oo);
+  if (oo.first_dirty_offset < 0 &&
+      sl_cleaner_checkpoint_read(dir, &oo.first_dirty_offset, NULL) != SL_OK)
+    oo.first_dirty_offset = -1;
+  int rc = ctx_load(&c, dir, &oo, diag);
   if (rc == SL_OK)
     rc = compute_plan(&c, plan);
   ctx_release(&c);
@@ -1113,9 +1188,9 @@ static int build_map(clean_ctx *c, sl__offset_map *map, int64_t start, int64_t e
       break;
     seg_iter it;
     rc = iter_open(&it, path, diag);
-    const uint8_t *b;
-    size_t sz;
-    int64_t pos;
+    const uint8_t *b = NULL;
+    size_t sz = 0;
+    int64_t pos = 0;
     while (rc == SL_OK && (rc = iter_next(&it, &b, &sz, &pos, diag)) == 1) {
       rc = SL_OK;
       sl_batch_header h;
@@ -1407,9 +1482,9 @@ static int clean_group(clean_ctx *c, sl__filter *f, sl__txn_meta *txn, size_t gi
       goto out;
     seg_iter it;
     rc = iter_open(&it, path, diag);
-    const uint8_t *b;
-    size_t sz;
-    int64_t pos;
+    const uint8_t *b = NULL;
+    size_t sz = 0;
+    int64_t pos = 0;
     while (rc == SL_OK && (rc = iter_next(&it, &b, &sz, &pos, diag)) == 1) {
       rc = SL_OK;
       size_t before = w.pending.len;

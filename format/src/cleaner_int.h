@@ -70,6 +70,13 @@ typedef struct sl__aborted {
   int64_t last_stable_offset;
 } sl__aborted;
 
+/* producer id -> array index (open addressing; producer ids are >= 0). */
+typedef struct sl__pid_index {
+  int64_t *pids; /* -1 = empty slot */
+  size_t *idx;
+  size_t cap, n;
+} sl__pid_index;
+
 typedef struct sl__txn_state {
   int64_t producer_id;
   bool aborted;   /* an aborted transaction is open */
@@ -81,8 +88,9 @@ typedef struct sl__txn_state {
 typedef struct sl__txn_meta {
   const sl__aborted *aborted; /* sorted by first_offset; borrowed */
   size_t naborted, next;
-  sl__txn_state *st; /* per producer, linear list (few producers in flight) */
+  sl__txn_state *st; /* per producer */
   size_t nst, capst;
+  sl__pid_index by_pid;
   sl_buf *txn_out; /* cleaned .txnindex entries (34 bytes each), or NULL */
 } sl__txn_meta;
 

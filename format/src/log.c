@@ -419,8 +419,12 @@ int sl_log_open(const char *dir, const sl_log_config *cfg, unsigned flags,
     }
   }
   struct stat st;
-  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    rc = sl__fio_error(errno ? errno : ENOTDIR, "open partition dir", dir, diag);
+  if (stat(dir, &st) != 0) {
+    rc = sl__fio_error(errno, "open partition dir", dir, diag);
+    goto fail;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    rc = sl__fio_error(ENOTDIR, "open partition dir", dir, diag);
     goto fail;
   }
   rc = sl__log_load(log, opts, diag);

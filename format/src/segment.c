@@ -272,18 +272,34 @@ int sl__cursor_batch_at(sl__batch_cursor *c, int64_t pos, sl__batch_info *bi,
   return 1;
 }
 
-int sl__segment_translate_offset(sl__segment *s, int64_t offset, int64_t start_pos,
-                                 int64_t *pos, sl__batch_info *bi, sl_diag *diag) {
+/* The offset index's starting point for `target`, checked: the entry must
+ * name a batch that starts at its position and ends at its offset.  A stale
+ * or foreign index (a crashed writer's tail, a bad file) costs a scan from
+ * the segment start instead of a wrong answer. */
+static int index_hint(sl__segment *s, sl__batch_cursor *cur, int64_t target, int64_t *pos,
+                      sl_diag *diag) {
   int64_t k, p = 0;
-  int rc = sl__index_lookup(&s->oindex, offset, &k, &p, diag);
+  sl__batch_info bi;
+  int rc = sl__index_lookup(&s->oindex, target, &k, &p, diag);
   if (rc < 0)
     return rc;
-  if (p > s->size)
-    p = 0; /* an index entry past the data (stale): ignore it */
-  if (start_pos > p)
-    p = start_pos;
+  *pos = 0;
+  if (rc == 1 && p > 0 && p < s->size && sl__cursor_batch_at(cur, p, &bi, NULL) == 1 &&
+      bi.last_offset == k)
+    *pos = p;
+  return SL_OK;
+}
+
+int sl__segment_translate_offset(sl__segment *s, int64_t offset, int64_t start_pos,
+                                 int64_t *pos, sl__batch_info *bi, sl_diag *diag) {
+  int64_t p;
   sl__batch_cursor cur;
   sl__cursor_init(&cur, s, s->size);
+  int rc = index_hint(s, &cur, offset, &p, diag);
+  if (rc)
+    return rc;
+  if (start_pos > p)
+    p = start_pos;
   for (;;) {
     rc = sl__cursor_batch_at(&cur, p, bi, diag);
     if (rc <= 0)
@@ -298,17 +314,15 @@ int sl__segment_translate_offset(sl__segment *s, int64_t offset, int64_t start_p
 
 int sl__segment_find_by_timestamp(sl__segment *s, int64_t ts, int64_t start,
                                   int64_t *offset, int64_t *batch_ts, sl_diag *diag) {
-  int64_t t, toff, k, p;
+  int64_t t, toff, p;
   int rc = sl__index_lookup(&s->tindex, ts, &t, &toff, diag);
   if (rc < 0)
     return rc;
-  rc = sl__index_lookup(&s->oindex, toff > start ? toff : start, &k, &p, diag);
-  if (rc < 0)
-    return rc;
-  if (p > s->size)
-    p = 0;
   sl__batch_cursor cur;
   sl__cursor_init(&cur, s, s->size);
+  rc = index_hint(s, &cur, toff > start ? toff : start, &p, diag);
+  if (rc)
+    return rc;
   for (;;) {
     sl__batch_info bi;
     rc = sl__cursor_batch_at(&cur, p, &bi, diag);
@@ -336,9 +350,14 @@ int64_t sl__segment_largest_timestamp(sl__segment *s) {
  * data: next offset, max timestamp, bytes since the last index entry and the
  * first batch's timestamp. */
 static int rescan_tail(sl__segment *s, sl_diag *diag) {
-  int64_t pos = s->oindex.entries > 0 ? s->oindex.last_val : 0;
-  if (pos > s->size)
-    pos = 0;
+  int64_t pos = 0;
+  if (s->oindex.entries > 0) {
+    sl__batch_cursor c;
+    sl__cursor_init(&c, s, s->size);
+    int rc = index_hint(s, &c, s->oindex.last_key, &pos, diag);
+    if (rc)
+      return rc;
+  }
   int64_t next = s->base;
   int64_t index_pos = pos;
   sl__batch_info bi;

@@ -17,7 +17,7 @@ mkdir -p "$T/data/orders-0" "$T/data/orders-1" "$T/data/orders-2" "$T/data/event
   "$T/data/gone-0.0123456789abcdef-delete" "$T/data/not_a_partition"
 printf '0\n2\n0 0\n4 120\n' >"$T/data/orders-1/leader-epoch-checkpoint"
 
-broker_start "$T/broker.log" --override node.id=7
+broker_start "$T/broker.log" --override node.id=7 --override auto.create.topics.enable=false
 cid=$(sed -n 's/^cluster.id=//p' "$T/data/meta.properties")
 [ ${#cid} = 22 ] || broker_fail "cluster id '$cid' is not a 22-character base64 UUID"
 

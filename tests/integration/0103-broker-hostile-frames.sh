@@ -9,7 +9,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/broker.sh"
 broker_init
 max=1048576
-broker_start "$T/broker.log" --override "socket.request.max.bytes=$max"
+broker_start "$T/broker.log" --override "socket.request.max.bytes=$max" \
+  --override auto.create.topics.enable=false
 timeout 300 "$BROKER_PY" "$here/lib/broker_hostile.py" "$PORT" "$METRICS_PORT" \
   "$BROKER_PID" "$max" || { tail -50 "$T/broker.log" >&2; broker_fail "hostile frames"; }
 kill -TERM "$BROKER_PID"

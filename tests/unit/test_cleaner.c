@@ -398,6 +398,11 @@ static void test_latest_per_key(void **state) {
   int64_t off;
   assert_int_equal(sl_cleaner_checkpoint_read(dir, &off, NULL), SL_OK);
   assert_int_equal(off, 12);
+  sl_cleaner_plan plan;
+  assert_int_equal(sl_cleaner_plan_dir(dir, NULL, &plan, NULL), SL_OK);
+  assert_int_equal(plan.first_dirty_offset, 12);
+  assert_int_equal(plan.cleanable_bytes, 0);
+  assert_false(plan.should_clean);
   /* Next round: nothing dirty, the ratio is 0: no cleaning. */
   assert_int_equal(clean(dir, &o, &st), SL_OK);
   assert_false(st.cleaned);
@@ -1256,6 +1261,60 @@ static void test_log_compact_concurrent_appends(void **state) {
   tu_rmtree_free(root);
 }
 
+/* sl_log_compact with the file layer failing (crash mode) at every write
+ * and fsync: the log either cleans, or fails cleanly (latched when segments
+ * were already swapped); after a reopen the data is intact. */
+static void test_log_compact_io_failures(void **state) {
+  (void)state;
+  char want[512], got[512];
+  bool done = false;
+  int latched = 0;
+  for (long n = 0; n < 80 && !done; n++) {
+    for (int kind = 0; kind < 2 && !done; kind++) {
+      char *root;
+      char *dir = part_dir(&root);
+      build_basic(dir);
+      view v;
+      read_view(dir, &v);
+      latest_per_key(&v, want, sizeof(want));
+      sl_log_config cfg;
+      cfg_small(&cfg);
+      sl_log *log = open_log(dir, &cfg, false);
+      sl_log_set_high_watermark(log, sl_log_end_offset(log));
+      sl_cleaner_opts o = opts_at(NOW);
+      sl_cleaner_opts_from_log_config(&o, &cfg);
+      o.segment_bytes = 200; /* three groups */
+      sl__fio_faults f;
+      sl__fio_faults_init(&f);
+      if (kind == 0) {
+        f.writes_until_fail = n;
+        f.crash = true;
+      } else {
+        f.fsyncs_until_fail = n;
+      }
+      sl__fio_set_faults(&f);
+      sl_cleaner_stats st;
+      int rc = sl_log_compact(log, &o, &st, NULL);
+      sl__fio_set_faults(NULL);
+      if (rc == SL_OK) {
+        done = kind == 0;
+      } else {
+        assert_true(rc == SL_EIO || rc == SL_EFAILED);
+        latched += rc == SL_EFAILED;
+        assert_int_equal(sl_log_failed(log), rc == SL_EFAILED);
+      }
+      (void)sl_log_close(log, NULL);
+      read_view(dir, &v);
+      latest_per_key(&v, got, sizeof(got));
+      assert_string_equal(got, want);
+      free(dir);
+      tu_rmtree_free(root);
+    }
+  }
+  assert_true(done);
+  assert_true(latched > 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hash128),
@@ -1273,6 +1332,7 @@ int main(void) {
       cmocka_unit_test(test_crash_mode_writes),
       cmocka_unit_test(test_log_compact_open_log),
       cmocka_unit_test(test_log_compact_concurrent_appends),
+      cmocka_unit_test(test_log_compact_io_failures),
       cmocka_unit_test(test_rewrite_keeps_codec_and_times),
       cmocka_unit_test(test_open_transaction_and_active_tail),
       cmocka_unit_test(test_legacy_messages),

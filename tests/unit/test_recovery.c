@@ -721,6 +721,70 @@ static void test_reader_follows_retention_and_truncation(void **state) {
   tu_rmtree_free(root);
 }
 
+typedef struct kinds {
+  int n;
+  int index_entry;
+  int64_t index_pos;
+  int time_index;
+} kinds;
+
+static int kinds_cb(void *ctx, const sl_verify_problem *p) {
+  kinds *k = ctx;
+  k->n++;
+  if (p->kind == SL_VERIFY_INDEX_ENTRY && k->index_entry++ == 0)
+    k->index_pos = p->position;
+  if (p->kind == SL_VERIFY_TIME_INDEX)
+    k->time_index++;
+  return 0;
+}
+
+/* A wrong .index entry: verify names it; reads after a clean open (no
+ * recovery) still find every offset. */
+static void test_bad_index_entry(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *dir = tu_path(root, "t-0");
+  sl_log_config cfg;
+  cfg_small(&cfg);
+  sl_log *log = open_log(dir, &cfg, false, 0);
+  int64_t leo = fill(log, 40, 1000);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  char *ip = seg_file(dir, 0, ".index");
+  char *tp = seg_file(dir, 0, ".timeindex");
+  size_t len, tlen;
+  uint8_t *ix = tu_read_file(ip, &len);
+  uint8_t *tx = tu_read_file(tp, &tlen);
+  assert_true(len >= 24);
+  /* Entry 2: position + 1 (not a batch start). */
+  sl_store_be32(ix + 2 * 8 + 4, sl_load_be32(ix + 2 * 8 + 4) + 1);
+  assert_int_equal(tu_write_file(ip, ix, len), 0);
+  /* Time index entry 1: timestamp lowered below entry 0's. */
+  assert_true(tlen >= 24);
+  sl_store_be64(tx + 12, 1);
+  assert_int_equal(tu_write_file(tp, tx, tlen), 0);
+  kinds k;
+  memset(&k, 0, sizeof(k));
+  int64_t problems;
+  assert_int_equal(sl_log_verify(dir, kinds_cb, &k, &problems, NULL), SL_OK);
+  assert_int_equal(k.index_entry, 1);
+  assert_int_equal(k.index_pos, 16);
+  assert_true(k.time_index >= 1);
+  log = open_log(dir, &cfg, true, 0);
+  for (int64_t off = 0; off < leo; off++) {
+    sl_log_slice sl;
+    assert_int_equal(sl_log_read(log, off, 1, -1, &sl, NULL), SL_OK);
+    assert_true(sl.first_offset <= off && off < sl.next_offset);
+    sl_log_slice_release(&sl);
+  }
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  free(ix);
+  free(tx);
+  free(ip);
+  free(tp);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cut_at_every_byte),
@@ -732,6 +796,7 @@ int main(void) {
       cmocka_unit_test(test_fsync_failure_latches),
       cmocka_unit_test(test_reader_process_never_sees_partial_batch),
       cmocka_unit_test(test_clean_open_cuts_torn_tail),
+      cmocka_unit_test(test_bad_index_entry),
       cmocka_unit_test(test_reader_follows_retention_and_truncation),
       cmocka_unit_test(test_flush_messages_and_start_checkpoint),
   };

@@ -115,16 +115,21 @@ typedef struct sl_cleaner_stats {
  * and if it says so (or opts->force) builds the offset map from the first
  * dirty offset, recopies the segments [log start, map end) in groups and
  * swaps them in.  A crash at any point leaves files that the log's load
- * repairs (.cleaned deleted, complete .swap sets renamed in).  The caller
- * stores stats->end_offset in cleaner-offset-checkpoint (see
- * sl_cleaner_checkpoint_update).  stats may be NULL.
+ * repairs (.cleaned deleted, complete .swap sets renamed in).  The first
+ * dirty offset and the checkpoint update work as for sl_log_compact (below).
+ * The plan's LSO comes from the open transactions found in the log, bounded
+ * by o->last_stable_offset (pass the HW when known).  Errors: SL_ECRC /
+ * SL_ECORRUPT for a damaged inactive segment (diag names the file and
+ * position; nothing is changed), SL_ETOO_LARGE when the dedupe buffer cannot
+ * hold one key, I/O errors.  stats may be NULL.
  */
 int sl_cleaner_clean_dir(const char *dir, const sl_cleaner_opts *o,
                          sl_cleaner_stats *stats, sl_diag *diag);
 
 /*
- * The plan for `dir` without cleaning (read-only; for tools and the broker's
- * cleaner scheduling).
+ * The plan for `dir` without cleaning (read-only, no lock needed; for tools
+ * and the broker's cleaner scheduling).  o may be NULL (defaults); the first
+ * dirty offset comes from cleaner-offset-checkpoint as for cleaning.
  */
 int sl_cleaner_plan_dir(const char *dir, const sl_cleaner_opts *o, sl_cleaner_plan *plan,
                         sl_diag *diag);

@@ -24,15 +24,19 @@ def check(cond, what):
 # kafka-python's own client: the ApiVersions answer, key by key.
 client = KafkaClient(bootstrap_servers=bootstrap, client_id="t0102")
 version = client.check_version(timeout=10)
-check(version == (1, 0, 0), "kafka-python infers broker version %r" % (version,))
+# Produce v8 is what makes kafka-python 2.0.2 infer 2.4.
+check(version == (2, 4, 0), "kafka-python infers broker version %r" % (version,))
 api = client.get_api_versions()
 check(api.get(18) == (0, 3), "ApiVersions range %r" % (api.get(18),))
 check(api.get(3) == (0, 12), "Metadata range %r" % (api.get(3),))
+check(api.get(0) == (3, 9) and api.get(1) == (4, 13) and api.get(2) == (1, 7) and
+      api.get(22) == (0, 4),
+      "Produce/Fetch/ListOffsets/InitProducerId ranges %r" % ({k: api.get(k) for k in (0, 1, 2, 22)},))
 client.close()
 
 consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=11000,
                          api_version_auto_timeout_ms=10000)
-check(consumer.config["api_version"] == (1, 0, 0), "consumer api_version %r" % (consumer.config["api_version"],))
+check(consumer.config["api_version"] == (2, 4, 0), "consumer api_version %r" % (consumer.config["api_version"],))
 topics = consumer.topics()
 check(topics == {"orders", "events"}, "consumer topics %r" % (topics,))
 check(consumer.partitions_for_topic("orders") == {0, 1, 2}, "orders partitions")
