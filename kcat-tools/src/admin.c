@@ -56,12 +56,8 @@ static const char *verify_kind_name(sl_verify_kind k) {
 
 static int verify_cb(void *ctx, const sl_verify_problem *p) {
   verify_ctx *v = ctx;
-  char extra[64] = "";
-  if (p->kind == SL_VERIFY_CRC)
-    snprintf(extra, sizeof(extra), " (stored %08x, computed %08x)",
-             (unsigned)p->stored_crc, (unsigned)p->computed_crc);
-  cli_out_printf("%s: at byte %" PRId64 ": %s: %s%s", p->file, p->position,
-                 verify_kind_name(p->kind), p->message, extra);
+  cli_out_printf("%s: at byte %" PRId64 ": %s: %s", p->file, p->position,
+                 verify_kind_name(p->kind), p->message);
   if (p->offset >= 0)
     cli_out_printf(" [offset %" PRId64 "]", p->offset);
   cli_out_str("\n");
@@ -134,6 +130,33 @@ static int repair_partition(const char *dir, const verify_ctx *v) {
   return CLI_OK;
 }
 
+/* Every segment needs its .index and .timeindex (Kafka rebuilds missing ones
+ * at load, but their absence means something deleted files). */
+static void check_index_files(const char *dir, verify_ctx *v) {
+  DIR *d = opendir(dir);
+  if (!d)
+    return;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    size_t n = strlen(de->d_name);
+    if (n != 24 || strcmp(de->d_name + 20, ".log") != 0)
+      continue;
+    static const char *const sfx[] = {".index", ".timeindex"};
+    for (int k = 0; k < 2; k++) {
+      char path[4096];
+      struct stat st;
+      int len = snprintf(path, sizeof(path), "%s/%.20s%s", dir, de->d_name, sfx[k]);
+      if (len < 0 || (size_t)len >= sizeof(path) || stat(path, &st) == 0)
+        continue;
+      cli_out_printf("%s: at byte 0: missing: the segment has no %s file (--repair "
+                     "rebuilds it)\n",
+                     path, sfx[k]);
+      v->problems++;
+    }
+  }
+  closedir(d);
+}
+
 static int verify_partition(const char *dir, bool repair, int64_t *total) {
   verify_ctx v;
   memset(&v, 0, sizeof(v));
@@ -146,6 +169,7 @@ static int verify_partition(const char *dir, bool repair, int64_t *total) {
     cli_err_diag(dir, rc, &diag);
     return CLI_ERROR;
   }
+  check_index_files(dir, &v);
   *total += v.problems;
   if (cli_out_flush() == CLI_PIPE_CLOSED)
     return CLI_PIPE_CLOSED;

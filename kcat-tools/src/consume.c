@@ -37,6 +37,7 @@ typedef struct part_state {
 } part_state;
 
 typedef struct consume_ctx {
+  const char *dir;
   const char *topic;
   size_t topic_len;
   sc_format *fmt; /* NULL with -J */
@@ -175,8 +176,8 @@ static int consume_some(consume_ctx *c, part_state *ps, bool *progress) {
     sl_batch_header h;
     if (sl_batch_validate(c->buf + pos, (size_t)size, &diag) != 0 ||
         sl_batch_reader_open(c->reader, c->buf + pos, (size_t)size, &h, &diag) != 0) {
-      cli_err("%s-%d/%s: at byte %lld: %s", c->topic, (int)ps->partition, segname,
-              (long long)(file_pos + (int64_t)pos), diag.msg);
+      cli_err("%s/%s-%d/%s: at byte %lld: %s", c->dir, c->topic, (int)ps->partition,
+              segname, (long long)(file_pos + (int64_t)pos), diag.msg);
       return CLI_ERROR;
     }
     int64_t last = sl_batch_last_offset(&h);
@@ -202,8 +203,9 @@ static int consume_some(consume_ctx *c, part_state *ps, bool *progress) {
           return CLI_OK;
       }
       if (nr < 0) {
-        cli_err("%s-%d/%s: at byte %lld: %s", c->topic, (int)ps->partition, segname,
-                (long long)(file_pos + (int64_t)pos), diag.msg);
+        cli_err("%s/%s-%d/%s: in the batch at byte %lld: %s", c->dir, c->topic,
+                (int)ps->partition, segname, (long long)(file_pos + (int64_t)pos),
+                diag.msg);
         return CLI_ERROR;
       }
     }
@@ -298,6 +300,7 @@ int cmd_consume(int argc, char **argv) {
   int rc = CLI_ERROR;
   consume_ctx c;
   memset(&c, 0, sizeof(c));
+  c.dir = dir;
   c.topic = topic;
   c.topic_len = strlen(topic);
   c.json = json;

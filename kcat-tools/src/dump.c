@@ -476,13 +476,26 @@ static int dump_index(dump_opts *o, const char *path, int kind) {
     }
   }
   size_t slots = len / esize;
-  if (o->json) {
+  /* Slots past the live entries must be zero (a preallocated active index);
+   * anything else there is an entry out of order. */
+  size_t bad_slot = slots;
+  for (size_t i = live; i < slots && bad_slot == slots; i++) {
+    size_t at = i * esize, k = 0;
+    while (k < esize && data[at + k] == 0)
+      k++;
+    if (k < esize)
+      bad_slot = i;
+  }
+  if (o->json)
     cli_out_printf("],\"slots\":%zu,\"entries_in_use\":%zu}\n", slots, live);
-  } else if (live < slots) {
+  else if (live < slots && bad_slot == slots)
     cli_out_printf("(%zu of %zu slots in use; the rest are zero-filled, as in an active "
                    "segment's preallocated index)\n",
                    live, slots);
-  }
+  if (bad_slot < slots)
+    problem(o, path, (int64_t)(bad_slot * esize),
+            "entry %zu is not above the previous one (out of order or garbage)",
+            bad_slot);
   int src = kind == 0   ? sl_offset_index_sanity_check(data, len, base, &diag)
             : kind == 1 ? sl_time_index_sanity_check(data, len, base, &diag)
                         : sl_txn_index_sanity_check(data, len, base, &diag);

@@ -44,6 +44,9 @@ static const cli_command commands[] = {
      "  -l FILE        read records from FILE instead of stdin\n"
      "  -J             input is JSON envelopes, one per line (consume -J output)\n"
      "  -T TS          timestamp for every record (ms; default now)\n"
+     "  --partitions N       partitions of a topic created here (default 1)\n"
+     "  --topic-config K=V   Kafka topic config for this run (segment.bytes, ...)\n"
+     "  --batch-bytes N      uncompressed bytes per batch (default 1000000)\n"
      "  FILE...        each file is sent whole as one record\n"},
     {"dump", cmd_dump, "show segment, index, snapshot and checkpoint files",
      "usage: seglog dump [--deep-iteration] [--print-data-log] [--json] PATH...\n"

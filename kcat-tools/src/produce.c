@@ -50,7 +50,8 @@ typedef struct prod_ctx {
   sl_header headers[MAX_HEADERS]; /* -H */
   int32_t nheaders;
   int64_t fixed_ts;
-  int64_t now_ts; /* wall clock, read once per input chunk */
+  int64_t batch_bytes; /* --batch-bytes */
+  int64_t now_ts;      /* wall clock, read once per input chunk */
   sl_buf batch;
   int64_t records;
   int64_t batches;
@@ -140,7 +141,7 @@ static int add_record(prod_ctx *c, int32_t partition, int64_t ts, const uint8_t 
     est += 16 + (size_t)headers[i].key_len +
            (size_t)(headers[i].value_len > 0 ? headers[i].value_len : 0);
   if (sl_batch_builder_count(pp->b) > 0 &&
-      sl_batch_builder_size(pp->b) + est > BATCH_TARGET_BYTES) {
+      sl_batch_builder_size(pp->b) + est > (size_t)c->batch_bytes) {
     int rc = flush_partition(c, p);
     if (rc)
       return rc;
@@ -345,9 +346,13 @@ int cmd_produce(int argc, char **argv) {
   const char *delim_s = "\\n", *kdelim_s = NULL;
   const char *hdr_args[MAX_HEADERS];
   int nhdr = 0;
-  int64_t partition = -1, nparts_new = 1, fixed_ts = -1;
+  int64_t partition = -1, nparts_new = 1, fixed_ts = -1, batch_bytes = BATCH_TARGET_BYTES;
   bool json = false, null_empty = false;
+  sl_log_config cfg;
+  sl_log_config_init(&cfg);
   static const struct option longopts[] = {{"partitions", required_argument, NULL, 'P'},
+                                           {"topic-config", required_argument, NULL, 'C'},
+                                           {"batch-bytes", required_argument, NULL, 'B'},
                                            {"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   int opt;
@@ -394,6 +399,26 @@ int cmd_produce(int argc, char **argv) {
     case 'Z':
       null_empty = true;
       break;
+    case 'C': {
+      char name[128];
+      const char *eq = strchr(optarg, '=');
+      sl_diag cd;
+      sl_diag_clear(&cd);
+      if (!eq || (size_t)(eq - optarg) >= sizeof(name))
+        return cli_usage_error("--topic-config wants NAME=VALUE, got '%s'", optarg);
+      memcpy(name, optarg, (size_t)(eq - optarg));
+      name[eq - optarg] = 0;
+      int crc = sl_log_config_set(&cfg, name, eq + 1, &cd);
+      if (crc == SL_ENOT_FOUND)
+        return cli_usage_error("unknown topic config '%s'", name);
+      if (crc)
+        return cli_usage_error("--topic-config %s: %s", optarg, cd.msg);
+      break;
+    }
+    case 'B':
+      if (cli_parse_i64(optarg, 1, 64 << 20, &batch_bytes))
+        return cli_usage_error("bad --batch-bytes '%s'", optarg);
+      break;
     case 'P':
       if (cli_parse_i64(optarg, 1, 1000000, &nparts_new))
         return cli_usage_error("bad --partitions '%s'", optarg);
@@ -421,6 +446,7 @@ int cmd_produce(int argc, char **argv) {
   c.fixed_partition = partition;
   c.create_missing = json;
   c.fixed_ts = fixed_ts;
+  c.batch_bytes = batch_bytes;
   sl_batch_builder_opts_init(&c.bopts);
   sl_buf_init(&c.batch);
   sc_sticky_init(&c.sticky, (uint64_t)cli_now_ms() ^ ((uint64_t)getpid() << 32));
@@ -449,6 +475,7 @@ int cmd_produce(int argc, char **argv) {
   sl_logdir_opts lo;
   sl_logdir_opts_init(&lo);
   lo.create = true;
+  lo.default_config = &cfg;
   int orc = sl_logdir_open(dir, &lo, &c.ld, &diag);
   if (orc == SL_ELOCKED) {
     cli_err_diag(dir, orc, &diag);
