@@ -37,5 +37,6 @@ void sd_handle_metadata(sd_req *req);
 void sd_handle_produce(sd_req *req);
 void sd_handle_fetch(sd_req *req);
 void sd_handle_list_offsets(sd_req *req);
+void sd_handle_init_producer_id(sd_req *req);
 
 #endif

@@ -29,8 +29,9 @@ check(version == (2, 4, 0), "kafka-python infers broker version %r" % (version,)
 api = client.get_api_versions()
 check(api.get(18) == (0, 3), "ApiVersions range %r" % (api.get(18),))
 check(api.get(3) == (0, 12), "Metadata range %r" % (api.get(3),))
-check(api.get(0) == (3, 9) and api.get(1) == (4, 13) and api.get(2) == (1, 7),
-      "Produce/Fetch/ListOffsets ranges %r" % ({k: api.get(k) for k in (0, 1, 2)},))
+check(api.get(0) == (3, 9) and api.get(1) == (4, 13) and api.get(2) == (1, 7) and
+      api.get(22) == (0, 4),
+      "Produce/Fetch/ListOffsets/InitProducerId ranges %r" % ({k: api.get(k) for k in (0, 1, 2, 22)},))
 client.close()
 
 consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=11000,
