@@ -19,6 +19,8 @@ static const sd_api_entry api_table[] = {
     {2, 1, 7, sd_handle_list_offsets},
     {3, 0, 12, sd_handle_metadata},
     {SD_API_VERSIONS_KEY, 0, 3, sd_handle_api_versions},
+    {19, 0, 7, sd_handle_create_topics},
+    {20, 0, 6, sd_handle_delete_topics},
     {22, 0, 4, sd_handle_init_producer_id},
 };
 

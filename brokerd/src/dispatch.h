@@ -38,5 +38,7 @@ void sd_handle_produce(sd_req *req);
 void sd_handle_fetch(sd_req *req);
 void sd_handle_list_offsets(sd_req *req);
 void sd_handle_init_producer_id(sd_req *req);
+void sd_handle_create_topics(sd_req *req);
+void sd_handle_delete_topics(sd_req *req);
 
 #endif

@@ -212,6 +212,42 @@ int sd_topics_create(sd_topics *t, sd_datadirs *dirs, const char *name, size_t l
   return 0;
 }
 
+int sd_topics_delete(sd_topics *t, sd_datadirs *dirs, const char *name, size_t len,
+                     char *err, size_t errcap) {
+  const sd_topic *found = sd_topics_find(t, name, len);
+  if (found == NULL)
+    return fail(err, errcap, SL_ENOT_FOUND, "unknown topic");
+  int idx = (int)(found - t->topics);
+  sd_topic *tp = &t->topics[idx];
+  int rc = 0;
+  int kept = 0;
+  for (int j = 0; j < tp->n_parts; j++) {
+    sl_diag diag;
+    sl_diag_clear(&diag);
+    int prc = sl_logdir_delete_partition(dirs->ld[tp->parts[j].dir], tp->name,
+                                         tp->parts[j].index, &diag);
+    if (prc != 0 && prc != SL_ENOT_FOUND) {
+      char buf[700];
+      if (rc == 0)
+        rc = fail(err, errcap, prc, "%s", sl_diag_format(&diag, buf, sizeof(buf)));
+      /* The log may still be open: keep the partition in the registry. */
+      if (!sl_logdir_get(dirs->ld[tp->parts[j].dir], tp->name, tp->parts[j].index))
+        continue;
+      tp->parts[kept++] = tp->parts[j];
+    }
+  }
+  tp->n_parts = kept;
+  if (kept == 0) {
+    SD_INFO("deleted topic %s", tp->name);
+    free(tp->parts);
+    free(tp->name);
+    memmove(&t->topics[idx], &t->topics[idx + 1],
+            sizeof(*t->topics) * (size_t)(t->n - idx - 1));
+    t->n--;
+  }
+  return rc;
+}
+
 const sd_topic *sd_topics_find(const sd_topics *t, const char *name, size_t len) {
   int lo = 0, hi = t->n - 1;
   while (lo <= hi) {
