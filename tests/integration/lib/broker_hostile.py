@@ -31,7 +31,7 @@ def check(cond, what):
 
 # What seglogd advertises: (ApiKey, min, max), in key order.
 APIS = [(0, 3, 9), (1, 4, 13), (2, 1, 7), (3, 0, 12), (18, 0, 3), (19, 0, 7), (20, 0, 6),
-        (22, 0, 4)]
+        (21, 0, 2), (22, 0, 4), (23, 0, 4), (37, 0, 3), (60, 0, 1)]
 API_RANGES_V0 = struct.pack(">i", len(APIS)) + b"".join(struct.pack(">hhh", *a) for a in APIS)
 
 
