@@ -2,7 +2,8 @@
 # 0105: seglogd's periodic log work: with small segments and
 # log.retention.bytes the retention pass deletes the oldest segments (the log
 # start offset moves, consumers from "beginning" start there), and the root
-# checkpoints (high watermarks) are written while the broker runs.
+# checkpoints (high watermarks) are written while the broker runs; DeleteRecords,
+# OffsetForLeaderEpoch and DescribeCluster answer exactly.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/broker.sh"
@@ -35,6 +36,13 @@ for ((i = 0; i < 200; i++)); do
 done
 grep -q '^ret 0 60$' "$T/data/replication-offset-checkpoint" ||
   broker_fail "high watermark checkpoint not written"
+# DeleteRecords moves the log start offset further; OffsetForLeaderEpoch and
+# DescribeCluster answer exactly (lib/broker_records.py).
+cid=$(sed -n 's/^cluster.id=//p' "$T/data/meta.properties")
+timeout 60 "$BROKER_PY" "$here/lib/broker_records.py" "$PORT" ret "$cid" ||
+  broker_fail "DeleteRecords/OffsetForLeaderEpoch/DescribeCluster"
+first=$(timeout 20 kcat -b "$B" -C -t ret -p 0 -o beginning -e -q -f '%o\n' | head -1)
+[ "$first" = 50 ] || broker_fail "after DeleteRecords the first offset is $first"
 kill -TERM "$BROKER_PID"
 broker_wait_exit "$BROKER_PID" 15
 [ "$EXIT_STATUS" = 0 ] || broker_fail "SIGTERM exit status $EXIT_STATUS"

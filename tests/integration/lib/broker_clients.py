@@ -76,6 +76,18 @@ except InvalidReplicationFactorError:
     pass
 d = {t["topic"]: t for t in admin.describe_topics(["made-kp"])}
 check(len(d["made-kp"]["partitions"]) == 4, "made-kp partitions %r" % d["made-kp"])
+from kafka.admin import NewPartitions  # noqa: E402
+from kafka.errors import InvalidPartitionsError  # noqa: E402
+
+r = admin.create_partitions({"made-kp": NewPartitions(6)})
+check(r.topic_errors[0][1] == 0, "create_partitions made-kp %r" % (r,))
+try:
+    admin.create_partitions({"made-kp": NewPartitions(5)})
+    check(False, "shrinking made-kp accepted")
+except InvalidPartitionsError:
+    pass
+d = {t["topic"]: t for t in admin.describe_topics(["made-kp"])}
+check(len(d["made-kp"]["partitions"]) == 6, "made-kp partitions after growth %r" % d["made-kp"])
 r = admin.delete_topics(["made-kp"])
 check(r.topic_error_codes[0][1] == 0, "delete_topics made-kp %r" % (r,))
 check(sorted(admin.list_topics()) == ["events", "orders"], "topics after delete %r" % admin.list_topics())
