@@ -11,7 +11,8 @@
  * is always read-only: the kernel refuses writes with EROFS and every
  * modifying operation here answers EROFS as well.
  */
-#define FUSE_USE_VERSION 35
+/* 3.12: fuse_loop_cfg_* (an explicit thread limit). */
+#define FUSE_USE_VERSION 312
 #include <fuse.h>
 #include <fuse_lowlevel.h>
 
@@ -977,11 +978,16 @@ static int run(struct fuse_args *args, fs_ctx *ctx) {
   if (co.singlethread) {
     res = fuse_loop(f);
   } else {
-    struct fuse_loop_config lc;
-    memset(&lc, 0, sizeof(lc));
-    lc.clone_fd = co.clone_fd;
-    lc.max_idle_threads = co.max_idle_threads ? co.max_idle_threads : 10;
-    res = fuse_loop_mt(f, &lc);
+    struct fuse_loop_config *lc = fuse_loop_cfg_create();
+    if (lc == NULL) {
+      res = -ENOMEM;
+    } else {
+      fuse_loop_cfg_set_clone_fd(lc, (unsigned)co.clone_fd);
+      fuse_loop_cfg_set_max_threads(lc, co.max_threads ? co.max_threads : 16);
+      fuse_loop_cfg_set_idle_threads(lc, co.max_idle_threads ? co.max_idle_threads : 4);
+      res = fuse_loop_mt(f, lc);
+      fuse_loop_cfg_destroy(lc);
+    }
   }
   fuse_remove_signal_handlers(se);
   fuse_unmount(f);

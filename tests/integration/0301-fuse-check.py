@@ -9,6 +9,9 @@
   check-jsonl TOPIC PART FILE [--from-ts T] IN...   records.jsonl against IN...
   random-reads FILE EXPECTED N     N reads at random positions agree
   value OFFSET IN...               one record's value (offsets/N)
+  prefix VIEW FILE... -- IN...     each FILE is VIEW (data, data.lp) of the first
+                                   k records of IN... for some k (a reader's
+                                   snapshot while a writer appends)
 """
 import base64
 import json
@@ -178,6 +181,25 @@ def value(offset, paths):
     raise SystemExit("no record at %d" % offset)
 
 
+def render(view, v):
+    if view == "data":
+        return (v or b"") + b"\n"
+    return struct.pack(">i", -1 if v is None else len(v)) + (v or b"")
+
+
+def prefix(view, files, paths):
+    full = b""
+    ends = {0}
+    for _, _, _, v, _ in records(paths):
+        full += render(view, v)
+        ends.add(len(full))
+    for f in files:
+        with open(f, "rb") as fh:
+            got = fh.read()
+        if len(got) not in ends or full[:len(got)] != got:
+            raise SystemExit("%s (%d bytes) is not a record-aligned prefix" % (f, len(got)))
+
+
 def main(a):
     if a[0] == "gen":
         gen(int(a[1]), int(a[2]), int(a[3]), "--txn" in a[4:])
@@ -187,6 +209,9 @@ def main(a):
         check_jsonl(a[1], a[2], a[3], a[4:])
     elif a[0] == "random-reads":
         random_reads(a[1], a[2], int(a[3]))
+    elif a[0] == "prefix":
+        sep = a.index("--")
+        prefix(a[1], a[2:sep], a[sep + 1:])
     elif a[0] == "value":
         value(int(a[1]), a[2:])
     else:
