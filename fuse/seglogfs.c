@@ -983,8 +983,12 @@ static int run(struct fuse_args *args, fs_ctx *ctx) {
       res = -ENOMEM;
     } else {
       fuse_loop_cfg_set_clone_fd(lc, (unsigned)co.clone_fd);
-      fuse_loop_cfg_set_max_threads(lc, co.max_threads ? co.max_threads : 16);
-      fuse_loop_cfg_set_idle_threads(lc, co.max_idle_threads ? co.max_idle_threads : 4);
+      fuse_loop_cfg_set_max_threads(
+          lc, co.max_threads >= 1 && co.max_threads <= 1000 ? co.max_threads : 16);
+      fuse_loop_cfg_set_idle_threads(lc, co.max_idle_threads >= 1 &&
+                                                 co.max_idle_threads <= 1000
+                                             ? co.max_idle_threads
+                                             : 4);
       res = fuse_loop_mt(f, lc);
       fuse_loop_cfg_destroy(lc);
     }
