@@ -8,7 +8,7 @@ PKGS=(
   libuv1-dev libfuse3-dev fuse3 libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
   libssl-dev libcmocka-dev librdkafka-dev
   python3 python3-kafka python3-snappy python3-lz4 python3-zstandard python3-xxhash
-  python3-confluent-kafka kcat iperf3
+  python3-confluent-kafka kcat iperf3 jq
 )
 # Node.js (for the kafkajs tests) may come from another packager: only ask Debian
 # for it when no node is on the PATH.

@@ -27,6 +27,10 @@ typedef struct sd_broker {
   sd_metrics metrics;
   sd_server *server;
   sd_fetch_wait *fetch_waits; /* long-polling fetches (fetch.c) */
+  /* Periodic log work (upkeep.c). */
+  uv_timer_t retention_timer, tick_timer, checkpoint_timer;
+  bool upkeep_running;
+  int64_t last_producer_id; /* producer_id.c */
 } sd_broker;
 
 /* Appends happened: parked fetches re-check whether they can answer (fetch.c). */

@@ -19,6 +19,13 @@ static const sd_api_entry api_table[] = {
     {2, 1, 7, sd_handle_list_offsets},
     {3, 0, 12, sd_handle_metadata},
     {SD_API_VERSIONS_KEY, 0, 3, sd_handle_api_versions},
+    {19, 0, 7, sd_handle_create_topics},
+    {20, 0, 6, sd_handle_delete_topics},
+    {21, 0, 2, sd_handle_delete_records},
+    {22, 0, 4, sd_handle_init_producer_id},
+    {23, 0, 4, sd_handle_offset_for_leader_epoch},
+    {37, 0, 3, sd_handle_create_partitions},
+    {60, 0, 1, sd_handle_describe_cluster},
 };
 
 #define N_APIS (sizeof(api_table) / sizeof(api_table[0]))

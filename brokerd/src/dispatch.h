@@ -37,5 +37,12 @@ void sd_handle_metadata(sd_req *req);
 void sd_handle_produce(sd_req *req);
 void sd_handle_fetch(sd_req *req);
 void sd_handle_list_offsets(sd_req *req);
+void sd_handle_init_producer_id(sd_req *req);
+void sd_handle_create_topics(sd_req *req);
+void sd_handle_delete_topics(sd_req *req);
+void sd_handle_create_partitions(sd_req *req);
+void sd_handle_delete_records(sd_req *req);
+void sd_handle_offset_for_leader_epoch(sd_req *req);
+void sd_handle_describe_cluster(sd_req *req);
 
 #endif

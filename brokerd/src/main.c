@@ -21,6 +21,7 @@
 #include "dispatch.h"
 #include "sdlog.h"
 #include "server.h"
+#include "upkeep.h"
 
 #define SHUTDOWN_GRACE_MS 10000
 
@@ -70,6 +71,7 @@ static void on_signal(uv_signal_t *s, int signum) {
   SD_INFO("%s: shutting down (stop accepting, finish in-flight requests)",
           signum == SIGINT ? "SIGINT" : "SIGTERM");
   sd_metrics_close(&d->b.metrics);
+  sd_upkeep_stop(&d->b);
   uv_timer_start(&d->grace, on_grace, SHUTDOWN_GRACE_MS, 0);
   uv_unref((uv_handle_t *)&d->grace);
   sd_server_stop(&d->b, on_stopped);
@@ -185,6 +187,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   SD_INFO("metrics on http://%s:%d/metrics", d.cfg.metrics_host, mport);
+  sd_upkeep_start(&d.b);
   uv_signal_init(&d.loop, &d.sigterm);
   uv_signal_init(&d.loop, &d.sigint);
   uv_timer_init(&d.loop, &d.grace);

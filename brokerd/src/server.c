@@ -65,7 +65,6 @@ struct sd_conn {
   bool paused;  /* reading stopped by backpressure */
   bool closing; /* uv_close called */
   bool closed;  /* close callback ran */
-  char rbuf[READ_CHUNK];
 };
 
 struct sd_server {
@@ -77,6 +76,9 @@ struct sd_server {
   uint64_t next_id;
   bool stopping;
   void (*on_stopped)(sd_broker *b);
+  /* One read buffer for every connection: on_read consumes it at once (the
+   * bytes are copied into frames), so an idle connection costs no buffer. */
+  char rbuf[READ_CHUNK];
 };
 
 typedef struct write_req {
@@ -518,7 +520,7 @@ static void conn_feed(sd_conn *c, const uint8_t *p, size_t n) {
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   sd_conn *c = h->data;
-  *buf = uv_buf_init(c->rbuf, sizeof(c->rbuf));
+  *buf = uv_buf_init(c->srv->rbuf, sizeof(c->srv->rbuf));
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {

@@ -212,6 +212,78 @@ int sd_topics_create(sd_topics *t, sd_datadirs *dirs, const char *name, size_t l
   return 0;
 }
 
+static int least_loaded_dir(const sd_datadirs *dirs) {
+  int best = 0;
+  for (int d = 1; d < dirs->n; d++)
+    if (sl_logdir_count(dirs->ld[d]) < sl_logdir_count(dirs->ld[best]))
+      best = d;
+  return best;
+}
+
+int sd_topics_add_partitions(sd_topics *t, sd_datadirs *dirs, const char *name,
+                             size_t len, int32_t count, char *err, size_t errcap) {
+  const sd_topic *found = sd_topics_find(t, name, len);
+  if (found == NULL)
+    return fail(err, errcap, SL_ENOT_FOUND, "unknown topic");
+  sd_topic *tp = &t->topics[found - t->topics];
+  int32_t have = tp->n_parts > 0 ? tp->parts[tp->n_parts - 1].index + 1 : 0;
+  if (count <= have || count > 100000)
+    return fail(err, errcap, SL_EINVAL, "invalid partition count %d", (int)count);
+  for (int32_t i = have; i < count; i++) {
+    int d = least_loaded_dir(dirs);
+    sl_log *log = NULL;
+    sl_diag diag;
+    sl_diag_clear(&diag);
+    int rc =
+        sl_logdir_create_partition(dirs->ld[d], tp->name, i, NULL, &tp->id, &log, &diag);
+    if (rc != 0) {
+      char buf[700];
+      return fail(err, errcap, rc, "%s", sl_diag_format(&diag, buf, sizeof(buf)));
+    }
+    rc = add_partition(tp, i, log, d);
+    if (rc != 0)
+      return fail(err, errcap, rc, "out of memory");
+  }
+  SD_INFO("topic %s now has %d partitions", tp->name, (int)count);
+  return 0;
+}
+
+int sd_topics_delete(sd_topics *t, sd_datadirs *dirs, const char *name, size_t len,
+                     char *err, size_t errcap) {
+  const sd_topic *found = sd_topics_find(t, name, len);
+  if (found == NULL)
+    return fail(err, errcap, SL_ENOT_FOUND, "unknown topic");
+  int idx = (int)(found - t->topics);
+  sd_topic *tp = &t->topics[idx];
+  int rc = 0;
+  int kept = 0;
+  for (int j = 0; j < tp->n_parts; j++) {
+    sl_diag diag;
+    sl_diag_clear(&diag);
+    int prc = sl_logdir_delete_partition(dirs->ld[tp->parts[j].dir], tp->name,
+                                         tp->parts[j].index, &diag);
+    if (prc != 0 && prc != SL_ENOT_FOUND) {
+      char buf[700];
+      if (rc == 0)
+        rc = fail(err, errcap, prc, "%s", sl_diag_format(&diag, buf, sizeof(buf)));
+      /* The log may still be open: keep the partition in the registry. */
+      if (!sl_logdir_get(dirs->ld[tp->parts[j].dir], tp->name, tp->parts[j].index))
+        continue;
+      tp->parts[kept++] = tp->parts[j];
+    }
+  }
+  tp->n_parts = kept;
+  if (kept == 0) {
+    SD_INFO("deleted topic %s", tp->name);
+    free(tp->parts);
+    free(tp->name);
+    memmove(&t->topics[idx], &t->topics[idx + 1],
+            sizeof(*t->topics) * (size_t)(t->n - idx - 1));
+    t->n--;
+  }
+  return rc;
+}
+
 const sd_topic *sd_topics_find(const sd_topics *t, const char *name, size_t len) {
   int lo = 0, hi = t->n - 1;
   while (lo <= hi) {

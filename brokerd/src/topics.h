@@ -48,6 +48,21 @@ void sd_topics_release(sd_topics *t);
  */
 int sd_topics_create(sd_topics *t, sd_datadirs *dirs, const char *name, size_t len,
                      int32_t partitions, const sd_topic **out, char *err, size_t errcap);
+/*
+ * Deletes every partition of topic `name` as Kafka does (sl_logdir_delete_partition:
+ * rename to -delete, checkpoints rewritten, files removed) and drops it from
+ * the registry.  SL_ENOT_FOUND if unknown; on another error err says which
+ * partition failed (those already deleted stay deleted).
+ */
+int sd_topics_delete(sd_topics *t, sd_datadirs *dirs, const char *name, size_t len,
+                     char *err, size_t errcap);
+/*
+ * Grows topic `name` to `count` partitions (new ones get the topic's id).
+ * SL_ENOT_FOUND if unknown, SL_EINVAL if count is not larger; on a failure
+ * the partitions made so far are kept (they are valid partitions).
+ */
+int sd_topics_add_partitions(sd_topics *t, sd_datadirs *dirs, const char *name,
+                             size_t len, int32_t count, char *err, size_t errcap);
 const sd_topic *sd_topics_find(const sd_topics *t, const char *name, size_t len);
 const sd_topic *sd_topics_find_id(const sd_topics *t, const uint8_t id[16]);
 const sd_partition *sd_topic_partition(const sd_topic *t, int32_t index);

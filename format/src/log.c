@@ -680,6 +680,83 @@ out:
   return SL_OK;
 }
 
+/*
+ * The leader's record-level checks, after offsets are assigned: every record
+ * of a data batch parses (decompressed, bounded; count and size exact).  With
+ * `client` (SL_APPEND_CLIENT), also Kafka's LogValidator rules for a
+ * producer's batches: the offset range matches the record count (> 0), a
+ * producer id comes with a sequence, no control batches, records at
+ * consecutive offsets and, on a compacted topic, with a key.
+ */
+/* Kafka's batch-level rules for a client's batch. */
+static int client_batch_rules(const sl__batch_info *bi, size_t i, int64_t at,
+                              sl_diag *diag) {
+  if (bi->records_count <= 0 ||
+      bi->last_offset - bi->base_offset + 1 != bi->records_count)
+    return sl_diag_set(
+        diag, SL_EINVALID_RECORD, at, "batch %zu: %d records but an offset range of %lld",
+        i, bi->records_count, (long long)(bi->last_offset - bi->base_offset + 1));
+  if (bi->attributes & SL_ATTR_CONTROL)
+    return sl_diag_set(diag, SL_EINVALID_RECORD, at,
+                       "batch %zu: clients may not write control batches", i);
+  if (bi->producer_id >= 0 && bi->base_sequence < 0)
+    return sl_diag_set(diag, SL_EINVALID_RECORD, at,
+                       "batch %zu: producer id %lld without a sequence number", i,
+                       (long long)bi->producer_id);
+  return SL_OK;
+}
+
+static int validate_records(sl_log *log, const uint8_t *data, const sl__batch_info *infos,
+                            size_t n, bool client, sl_diag *diag) {
+  sl_batch_reader *r = NULL;
+  int rc = sl_batch_reader_new(0, &r);
+  if (rc)
+    return sl_diag_set(diag, rc, -1, "record validation");
+  bool need_key = client && (log->cfg.cleanup_policy & SL_CLEANUP_COMPACT);
+  size_t pos = 0;
+  for (size_t i = 0; i < n && rc == SL_OK; i++) {
+    const uint8_t *b = data + pos;
+    const sl__batch_info *bi = &infos[i];
+    int64_t at = (int64_t)pos;
+    pos += (size_t)bi->size;
+    if (client && (rc = client_batch_rules(bi, i, at, diag)) != SL_OK)
+      break;
+    if (bi->attributes & SL_ATTR_CONTROL)
+      continue; /* markers: checked by the producer state */
+    sl_diag d;
+    sl_diag_clear(&d);
+    int64_t expect = bi->base_offset;
+    rc = sl_batch_reader_open(r, b, (size_t)bi->size, NULL, &d);
+    while (rc == SL_OK) {
+      sl_record rec;
+      int more = sl_batch_reader_next(r, &rec, &d);
+      if (more <= 0) {
+        rc = more;
+        break;
+      }
+      if (client && rec.offset != expect) {
+        rc = sl_diag_set(diag, SL_EINVALID_RECORD, at,
+                         "batch %zu: record offset %lld, expected %lld", i,
+                         (long long)rec.offset, (long long)expect);
+        goto out;
+      }
+      if (need_key && rec.key_len < 0) {
+        rc = sl_diag_set(diag, SL_EINVALID_RECORD, at,
+                         "batch %zu: a compacted topic needs a key (record %lld)", i,
+                         (long long)rec.offset);
+        goto out;
+      }
+      expect++;
+    }
+    if (rc)
+      rc = sl_diag_set(diag, rc == SL_ENOMEM ? rc : SL_ECORRUPT,
+                       at + (d.pos > 0 ? d.pos : 0), "batch %zu: %s", i, d.msg);
+  }
+out:
+  sl_batch_reader_free(r);
+  return rc;
+}
+
 int sl_log_append(sl_log *log, uint8_t *data, size_t len, unsigned flags,
                   int32_t leader_epoch, int64_t now_ms, sl_append_info *info,
                   sl_diag *diag) {
@@ -733,6 +810,11 @@ int sl_log_append(sl_log *log, uint8_t *data, size_t len, unsigned flags,
       }
       prev = infos[i].last_offset;
     }
+  }
+  if (leader) {
+    rc = validate_records(log, data, infos, n, (flags & SL_APPEND_CLIENT) != 0, diag);
+    if (rc)
+      goto out;
   }
   int64_t max_ts = SL_NO_TIMESTAMP, off_max = -1, records = 0;
   for (size_t i = 0; i < n; i++) {

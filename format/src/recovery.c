@@ -875,27 +875,38 @@ static int verify_segment(verifier *v, const char *dir, int64_t base, int64_t ne
   vbatch *bv = NULL;
   size_t nb = 0, capb = 0;
   bool exists;
+  int fd = -1;
   int rc;
   sl__segment_file_name(path, sizeof(path), dir, base, ".log");
-  rc = read_whole(path, &data, &exists, diag);
+  /* Stream the .log a batch at a time (segments can be 2 GiB). */
+  rc = sl__fio_open(path, O_RDONLY, 0, &fd, diag);
+  if (rc)
+    goto out;
+  off_t flen;
+  rc = sl__fio_file_size(fd, &flen, path, diag);
   if (rc)
     goto out;
   int64_t pos = 0, prev_last = -1, prefix_max = -1;
-  const int64_t len = (int64_t)data.len;
+  const int64_t len = (int64_t)flen;
   while (pos < len && !v->stop) {
-    const uint8_t *p = data.data + pos;
-    size_t left = (size_t)(len - pos);
+    uint8_t hdr[SL_BATCH_HEADER_SIZE];
+    size_t left = (size_t)(len - pos), got;
+    rc = sl__fio_pread_all(fd, hdr, left < sizeof(hdr) ? left : sizeof(hdr), pos, &got,
+                           path, diag);
+    if (rc)
+      goto out;
     sl__batch_info bi;
     sl_diag d;
     sl_diag_clear(&d);
-    int prc = sl__batch_info_parse(p, left, &bi, &d);
+    int prc = sl__batch_info_parse(hdr, got, &bi, &d);
     if (prc == SL_ETRUNCATED) {
       report(v, SL_VERIFY_TRUNCATED, path, pos, -1, 0, 0,
              "incomplete batch header: %zu bytes at the end of the file", left);
       break;
     }
     if (prc) {
-      report(v, SL_VERIFY_BAD_LENGTH, path, pos, (int64_t)sl_load_be64(p), 0, 0,
+      report(v, SL_VERIFY_BAD_LENGTH, path, pos,
+             got >= 8 ? (int64_t)sl_load_be64(hdr) : -1, 0, 0,
              "batch at %lld: %s; the rest of the segment cannot be framed",
              (long long)pos, d.msg);
       break;
@@ -904,6 +915,20 @@ static int verify_segment(verifier *v, const char *dir, int64_t base, int64_t ne
       report(v, SL_VERIFY_TRUNCATED, path, pos, bi.base_offset, 0, 0,
              "incomplete batch at offset %lld: %d bytes announced, %zu present",
              (long long)bi.base_offset, bi.size, left);
+      break;
+    }
+    sl_buf_reset(&data);
+    uint8_t *p = sl_buf_reserve(&data, (size_t)bi.size);
+    if (p == NULL) {
+      rc = sl_diag_set(diag, SL_ENOMEM, pos, "batch of %d bytes", bi.size);
+      goto out;
+    }
+    rc = sl__fio_pread_all(fd, p, (size_t)bi.size, pos, &got, path, diag);
+    if (rc)
+      goto out;
+    if (got != (size_t)bi.size) {
+      report(v, SL_VERIFY_TRUNCATED, path, pos, bi.base_offset, 0, 0,
+             "batch at offset %lld cut short while reading", (long long)bi.base_offset);
       break;
     }
     prc = sl_batch_validate(p, (size_t)bi.size, &d);
@@ -1046,6 +1071,7 @@ static int verify_segment(verifier *v, const char *dir, int64_t base, int64_t ne
       report(v, SL_VERIFY_TXN_INDEX, path, d.pos, -1, 0, 0, "%s", d.msg);
   }
 out:
+  sl__fio_close(fd);
   free(bv);
   sl_buf_release(&data);
   sl_buf_release(&ix);

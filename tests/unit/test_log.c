@@ -681,6 +681,67 @@ static void test_leader_epoch_cache(void **state) {
   tu_rmtree_free(root);
 }
 
+static void test_client_rules_and_record_validation(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *dir = part_dir(root);
+  sl_log_config cfg;
+  sl_log_config_init(&cfg);
+  cfg.cleanup_policy = SL_CLEANUP_COMPACT;
+  sl_log *log = open_log(dir, &cfg, false);
+  sl_buf b = SL_BUF_INIT;
+  sl_diag d;
+  /* A CRC-valid batch whose record is malformed: the record length varint
+   * claims one byte more; the CRC is recomputed. */
+  make_batch(&b, 0, 1, 5, 10, 0);
+  b.data[SL_BATCH_HEADER_SIZE] += 2; /* zigzag: +1 */
+  sl_store_be32(b.data + SL_BATCH_OFF_CRC, sl_batch_crc_compute(b.data, b.len));
+  assert_int_equal(sl_batch_validate(b.data, b.len, NULL), SL_OK);
+  sl_diag_clear(&d);
+  assert_int_equal(sl_log_append(log, b.data, b.len, SL_APPEND_LEADER, 0, 1, NULL, &d),
+                   SL_ECORRUPT);
+  /* Keyless records on a compacted topic: refused for clients only. */
+  sl_buf_reset(&b);
+  make_batch(&b, 0, 2, 5, 10, 0);
+  assert_int_equal(sl_log_append(log, b.data, b.len, SL_APPEND_LEADER | SL_APPEND_CLIENT,
+                                 0, 1, NULL, &d),
+                   SL_EINVALID_RECORD);
+  assert_non_null(strstr(d.msg, "key"));
+  assert_int_equal(sl_log_append(log, b.data, b.len, SL_APPEND_LEADER, 0, 1, NULL, &d),
+                   SL_OK);
+  /* Control batches from a client. */
+  sl_buf_reset(&b);
+  assert_int_equal(sl_batch_build_marker(&b, 0, 77, 0, SL_CONTROL_COMMIT, 0, 1, -1),
+                   SL_OK);
+  assert_int_equal(sl_log_append(log, b.data, b.len, SL_APPEND_LEADER | SL_APPEND_CLIENT,
+                                 0, 1, NULL, &d),
+                   SL_EINVALID_RECORD);
+  /* A producer id without a sequence. */
+  sl_buf_reset(&b);
+  make_pbatch(&b, 1, 55, 0, -1, false);
+  assert_int_equal(sl_log_append(log, b.data, b.len, SL_APPEND_LEADER | SL_APPEND_CLIENT,
+                                 0, 1, NULL, &d),
+                   SL_EINVALID_RECORD);
+  /* lastOffsetDelta that does not match the record count. */
+  sl_batch_builder_opts o;
+  sl_batch_builder *bb;
+  sl_batch_builder_opts_init(&o);
+  o.last_offset_delta = 5;
+  assert_int_equal(sl_batch_builder_new(&o, &bb), SL_OK);
+  assert_int_equal(sl_batch_builder_add(bb, 1, "k", 1, "v", 1, NULL, 0), SL_OK);
+  sl_buf_reset(&b);
+  assert_int_equal(sl_batch_builder_finish(bb, &b), SL_OK);
+  sl_batch_builder_free(bb);
+  assert_int_equal(sl_log_append(log, b.data, b.len, SL_APPEND_LEADER | SL_APPEND_CLIENT,
+                                 0, 1, NULL, &d),
+                   SL_EINVALID_RECORD);
+  assert_int_equal(sl_log_end_offset(log), 2);
+  sl_buf_release(&b);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_append_read_reopen),
@@ -694,6 +755,7 @@ int main(void) {
       cmocka_unit_test(test_idempotent_producer),
       cmocka_unit_test(test_transactions_and_txnindex),
       cmocka_unit_test(test_leader_epoch_cache),
+      cmocka_unit_test(test_client_rules_and_record_validation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

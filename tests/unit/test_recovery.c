@@ -785,6 +785,35 @@ static void test_bad_index_entry(void **state) {
   tu_rmtree_free(root);
 }
 
+/* A .txnindex that fails Kafka's sanity check forces recovery of its segment
+ * even after a clean shutdown. */
+static void test_bad_txnindex_forces_recovery(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *dir = tu_path(root, "t-0");
+  sl_log_config cfg;
+  cfg_small(&cfg);
+  sl_log *log = open_log(dir, &cfg, false, 0);
+  int64_t leo = fill(log, 5, 1000);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  char *xp = seg_file(dir, 0, ".txnindex");
+  uint8_t junk[34];
+  memset(junk, 0, sizeof(junk));
+  junk[0] = 1; /* version 256 */
+  assert_int_equal(tu_write_file(xp, junk, sizeof(junk)), 0);
+  log = open_log(dir, &cfg, true, 0);
+  sl_log_load_report r;
+  sl_log_load_report_get(log, &r);
+  assert_int_equal(r.segments_recovered, 1);
+  assert_int_equal(sl_log_end_offset(log), leo);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  assert_int_equal(tu_file_size(xp), 0);
+  assert_int_equal(verify_problems(dir), 0);
+  free(xp);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cut_at_every_byte),
@@ -797,6 +826,7 @@ int main(void) {
       cmocka_unit_test(test_reader_process_never_sees_partial_batch),
       cmocka_unit_test(test_clean_open_cuts_torn_tail),
       cmocka_unit_test(test_bad_index_entry),
+      cmocka_unit_test(test_bad_txnindex_forces_recovery),
       cmocka_unit_test(test_reader_follows_retention_and_truncation),
       cmocka_unit_test(test_flush_messages_and_start_checkpoint),
   };

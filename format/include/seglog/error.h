@@ -44,7 +44,8 @@ extern "C" {
   X(UNKNOWN_PRODUCER_ID, "unknown producer id")                                          \
   X(INTERRUPTED, "operation interrupted")                                                \
   X(INVALID_TXN_STATE, "producer write is not valid in the transaction state")           \
-  X(TRANSACTION_COORDINATOR_FENCED, "transaction marker from an older coordinator")
+  X(TRANSACTION_COORDINATOR_FENCED, "transaction marker from an older coordinator")      \
+  X(INVALID_RECORD, "record batch is not valid for this log")
 
 typedef enum sl_err {
   SL_OK = 0,

@@ -166,6 +166,11 @@ void sl_log_load_report_get(const sl_log *log, sl_log_load_report *r);
 /* Leader append of transaction markers written by the coordinator (WriteTxnMarkers):
  * producer-state checks of origin COORDINATOR instead of CLIENT. */
 #define SL_APPEND_COORDINATOR 0x2u
+/* Leader append of a producer's Produce request: also Kafka's client rules
+ * (LogValidator): record count == offset range > 0, a sequence with a
+ * producer id, no control batches, consecutive record offsets, keys on
+ * compacted topics.  Violations: SL_EINVALID_RECORD (nothing written). */
+#define SL_APPEND_CLIENT 0x4u
 
 typedef struct sl_append_info {
   int64_t first_offset;    /* base offset of the first batch */
@@ -187,6 +192,8 @@ typedef struct sl_append_info {
  * nothing is written if any fails (SL_ECRC, SL_ECORRUPT, SL_EUNSUPPORTED,
  * SL_ETOO_LARGE with the batch's position in `data` in diag->pos).
  *
+ * Leader appends also parse every record of each data batch (a CRC-valid
+ * batch with malformed records is SL_ECORRUPT).
  * Leader (SL_APPEND_LEADER): offsets are assigned from the LEO, the
  * partitionLeaderEpoch is set to `leader_epoch`, and with LogAppendTime the
  * max timestamp is set to now_ms (CRC recomputed) - all in place in `data`.

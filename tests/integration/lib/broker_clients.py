@@ -1,6 +1,7 @@
 """0102: real Kafka clients against seglogd: kafka-python (consumer and admin
-client) and confluent-kafka (AdminClient.list_topics) must see this broker,
-its ApiVersions, its cluster id and the topics found in log.dirs.
+client) and confluent-kafka (AdminClient) must see this broker, its
+ApiVersions, its cluster id and the topics found in log.dirs, and create and
+delete topics.
 
 usage: broker_clients.py PORT METRICS_PORT CLUSTER_ID
 """
@@ -29,8 +30,9 @@ check(version == (2, 4, 0), "kafka-python infers broker version %r" % (version,)
 api = client.get_api_versions()
 check(api.get(18) == (0, 3), "ApiVersions range %r" % (api.get(18),))
 check(api.get(3) == (0, 12), "Metadata range %r" % (api.get(3),))
-check(api.get(0) == (3, 9) and api.get(1) == (4, 13) and api.get(2) == (1, 7),
-      "Produce/Fetch/ListOffsets ranges %r" % ({k: api.get(k) for k in (0, 1, 2)},))
+check(api.get(0) == (3, 9) and api.get(1) == (4, 13) and api.get(2) == (1, 7) and
+      api.get(22) == (0, 4) and api.get(19) == (0, 7) and api.get(20) == (0, 6),
+      "Produce/Fetch/ListOffsets/InitProducerId ranges %r" % ({k: api.get(k) for k in (0, 1, 2, 19, 20, 22)},))
 client.close()
 
 consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=11000,
@@ -56,9 +58,43 @@ check(by_name["missing"]["error_code"] == 3, "missing topic error %r" % by_name[
 cluster = admin.describe_cluster() if hasattr(admin, "describe_cluster") else None
 if cluster is not None:
     check(cluster.get("cluster_id") == cluster_id, "describe_cluster id %r" % cluster)
+# CreateTopics / DeleteTopics through kafka-python.
+from kafka.admin import NewTopic  # noqa: E402
+from kafka.errors import InvalidReplicationFactorError, TopicAlreadyExistsError  # noqa: E402
+
+r = admin.create_topics([NewTopic("made-kp", 4, 1)])
+check(r.topic_errors[0][1] == 0, "create_topics made-kp %r" % (r,))
+try:
+    admin.create_topics([NewTopic("made-kp", 4, 1)])
+    check(False, "second create_topics made-kp succeeded")
+except TopicAlreadyExistsError:
+    pass
+try:
+    admin.create_topics([NewTopic("made-rf3", 1, 3)])
+    check(False, "replication factor 3 accepted on one broker")
+except InvalidReplicationFactorError:
+    pass
+d = {t["topic"]: t for t in admin.describe_topics(["made-kp"])}
+check(len(d["made-kp"]["partitions"]) == 4, "made-kp partitions %r" % d["made-kp"])
+from kafka.admin import NewPartitions  # noqa: E402
+from kafka.errors import InvalidPartitionsError  # noqa: E402
+
+r = admin.create_partitions({"made-kp": NewPartitions(6)})
+check(r.topic_errors[0][1] == 0, "create_partitions made-kp %r" % (r,))
+try:
+    admin.create_partitions({"made-kp": NewPartitions(5)})
+    check(False, "shrinking made-kp accepted")
+except InvalidPartitionsError:
+    pass
+d = {t["topic"]: t for t in admin.describe_topics(["made-kp"])}
+check(len(d["made-kp"]["partitions"]) == 6, "made-kp partitions after growth %r" % d["made-kp"])
+r = admin.delete_topics(["made-kp"])
+check(r.topic_error_codes[0][1] == 0, "delete_topics made-kp %r" % (r,))
+check(sorted(admin.list_topics()) == ["events", "orders"], "topics after delete %r" % admin.list_topics())
 admin.close()
 
 from confluent_kafka.admin import AdminClient  # noqa: E402
+from confluent_kafka.admin import NewTopic as CNewTopic  # noqa: E402
 
 ac = AdminClient({"bootstrap.servers": bootstrap})
 md = ac.list_topics(timeout=10)
@@ -70,6 +106,23 @@ check(sorted(md.topics) == ["events", "orders"], "confluent topics %r" % sorted(
 check(sorted(md.topics["orders"].partitions) == [0, 1, 2], "confluent orders partitions")
 check(md.topics["orders"].partitions[1].leader == 7, "confluent leader")
 check(md.topics["orders"].partitions[1].isrs == [7], "confluent isr")
+fs = ac.create_topics([CNewTopic("made-ck", 3, 1),
+                       CNewTopic("made-cfg", 1, 1, config={"retention.ms": "1000"})])
+check(fs["made-ck"].result(10) is None, "confluent create made-ck")
+try:
+    fs["made-cfg"].result(10)
+    check(False, "per-topic config silently accepted")
+except Exception as e:  # noqa: BLE001
+    check("INVALID_CONFIG" in str(e), "made-cfg error %s" % e)
+check(sorted(ac.list_topics(timeout=10).topics["made-ck"].partitions) == [0, 1, 2], "made-ck partitions")
+fs = ac.delete_topics(["made-ck", "never-made"])
+check(fs["made-ck"].result(10) is None, "confluent delete made-ck")
+try:
+    fs["never-made"].result(10)
+    check(False, "deleting an unknown topic succeeded")
+except Exception as e:  # noqa: BLE001
+    check("UNKNOWN_TOPIC" in str(e), "never-made error %s" % e)
+check(sorted(ac.list_topics(timeout=10).topics) == ["events", "orders"], "confluent topics after delete")
 one = ac.list_topics(topic="events", timeout=10)
 check(list(one.topics) == ["events"] and one.topics["events"].error is None, "list_topics(events)")
 

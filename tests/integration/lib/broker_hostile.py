@@ -30,7 +30,8 @@ def check(cond, what):
 
 
 # What seglogd advertises: (ApiKey, min, max), in key order.
-APIS = [(0, 3, 9), (1, 4, 13), (2, 1, 7), (3, 0, 12), (18, 0, 3)]
+APIS = [(0, 3, 9), (1, 4, 13), (2, 1, 7), (3, 0, 12), (18, 0, 3), (19, 0, 7), (20, 0, 6),
+        (21, 0, 2), (22, 0, 4), (23, 0, 4), (37, 0, 3), (60, 0, 1)]
 API_RANGES_V0 = struct.pack(">i", len(APIS)) + b"".join(struct.pack(">hhh", *a) for a in APIS)
 
 
@@ -74,6 +75,19 @@ s.sendall(api_versions(12, 2))
 check(recv_frame(s)[:6] == struct.pack(">ih", 12, 0), "connection usable after errors")
 s.close()
 
+# InitProducerId: an idempotent producer gets an id and epoch 0; a
+# transactional id is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53).
+s = connect(port)
+s.sendall(frame(header(22, 1, 21) + kstring(None) + struct.pack(">i", 60000)))
+r = recv_frame(s)
+check(len(r) == 20 and r[:10] == struct.pack(">iih", 21, 0, 0) and
+      struct.unpack(">q", r[10:18])[0] > 0 and r[18:] == b"\x00\x00",
+      "InitProducerId v1 answer %s" % r.hex())
+s.sendall(frame(header(22, 1, 22) + kstring("txn-1") + struct.pack(">i", 60000)))
+r = recv_frame(s)
+check(r[:10] == struct.pack(">iih", 22, 0, 53), "transactional InitProducerId %s" % r.hex())
+s.close()
+
 # 2. Hostile sizes: closed before any body is read.
 expect_closed(b"\xff\xff\xff\xff", "size 0xFFFFFFFF")
 expect_closed(struct.pack(">i", -2), "size -2")
@@ -87,6 +101,7 @@ expect_closed(frame(header(999, 0, 1)), "ApiKey 999")
 expect_closed(frame(header(-1, 0, 1)), "ApiKey -1")
 expect_closed(frame(header(32, 0, 1) + b"\x00" * 40), "DescribeConfigs (not served yet)")
 expect_closed(frame(header(0, 2, 1) + b"\x00" * 40), "Produce v2 (below the advertised range)")
+expect_closed(frame(header(22, 5, 1, flexible=True) + b"\x00" * 20), "InitProducerId v5")
 expect_closed(frame(header(3, 13, 1, flexible=True) + b"\x01\x00\x00\x00"), "Metadata v13")
 expect_closed(frame(header(3, 1, 1) + struct.pack(">i", 1000000)), "Metadata count > bytes")
 expect_closed(frame(struct.pack(">hhi", 3, 1, 1) + struct.pack(">h", 500) + b"abc"),
@@ -182,8 +197,26 @@ check(grown < 50 * 1024, "RSS grew by %d KiB for 100 announced frames of %d byte
 for c in idle:
     c.close()
 
-# 9. Many concurrent connections.
-conns = [connect(port) for _ in range(300)]
+# 9. 1000 idle connections are held, then each is answered.
+import resource  # noqa: E402
+
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+want = 1000
+if soft < want + 200:
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    except (ValueError, OSError):
+        pass
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft < want + 200:
+        want = max(100, soft - 200)
+        print("note: only %d connections (RLIMIT_NOFILE %d)" % (want, soft), file=sys.stderr)
+before = rss_kib()
+conns = [connect(port) for _ in range(want)]
+still_serving("%d idle connections" % want)
+check(metric("seglog_connections_active") >= want, "connections_active %r" % metric("seglog_connections_active"))
+grown = rss_kib() - before
+check(grown < 32 * 1024, "RSS grew by %d KiB for %d idle connections" % (grown, want))
 for i, c in enumerate(conns):
     c.sendall(api_versions(i, 0))
 for i, c in enumerate(conns):
@@ -193,7 +226,7 @@ for i, c in enumerate(conns):
 still_serving("everything")
 text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % metrics_port, timeout=10).read().decode()
 perr = [l for l in text.splitlines() if l.startswith("seglog_protocol_errors_total ")]
-check(perr and int(perr[0].split()[1]) >= 14, "protocol errors counted: %r" % perr)
+check(perr and int(perr[0].split()[1]) >= 15, "protocol errors counted: %r" % perr)
 if failures:
     sys.exit(1)
 print("hostile OK")

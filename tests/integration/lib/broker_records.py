@@ -1,0 +1,58 @@
+"""0105 (part): DeleteRecords, OffsetForLeaderEpoch and DescribeCluster on
+the wire, with exact answers.
+
+usage: broker_records.py PORT TOPIC CLUSTER_ID
+Topic partition 0 must hold offsets 0..59 with the log start offset below 50.
+"""
+import os
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from broker_wire import connect, frame, header, kstring, recv_frame  # noqa: E402
+
+port, topic, cluster_id = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+s = connect(port)
+# DeleteRecords v1 up to offset 50: LowWatermark 50.  Partition 9 is unknown (3).
+body = (struct.pack(">i", 1) + kstring(topic) + struct.pack(">i", 2) +
+        struct.pack(">iq", 0, 50) + struct.pack(">iq", 9, 1) + struct.pack(">i", 5000))
+s.sendall(frame(header(21, 1, 31) + body))
+want = (struct.pack(">ii", 31, 0) + struct.pack(">i", 1) + kstring(topic) + struct.pack(">i", 2) +
+        struct.pack(">iqh", 0, 50, 0) + struct.pack(">iqh", 9, -1, 3))
+got = recv_frame(s)
+check(got == want, "DeleteRecords answer %s" % got.hex())
+# Beyond the high watermark: OFFSET_OUT_OF_RANGE (1).
+body = (struct.pack(">i", 1) + kstring(topic) + struct.pack(">i", 1) +
+        struct.pack(">iq", 0, 61) + struct.pack(">i", 5000))
+s.sendall(frame(header(21, 1, 32) + body))
+got = recv_frame(s)
+check(got[-10:] == struct.pack(">qh", -1, 1), "DeleteRecords past HW %s" % got.hex())
+
+# OffsetForLeaderEpoch v2 for epoch 0: epoch 0 ends at the LEO 60; a newer
+# CurrentLeaderEpoch is UNKNOWN_LEADER_EPOCH (75).
+body = (struct.pack(">i", 1) + kstring(topic) + struct.pack(">i", 2) +
+        struct.pack(">iii", 0, -1, 0) + struct.pack(">iii", 0, 5, 0))
+s.sendall(frame(header(23, 2, 33) + body))
+want = (struct.pack(">iii", 33, 0, 1) + kstring(topic) + struct.pack(">i", 2) +
+        struct.pack(">hiiq", 0, 0, 0, 60) + struct.pack(">hiiq", 75, 0, -1, -1))
+got = recv_frame(s)
+check(got == want, "OffsetForLeaderEpoch answer %s" % got.hex())
+
+# DescribeCluster v0: this broker, the cluster id, controller = this node.
+s.sendall(frame(header(60, 0, 34, flexible=True) + b"\x00\x00"))
+got = recv_frame(s)
+cid = cluster_id.encode()
+check(cid in got and got[:4] == struct.pack(">i", 34), "DescribeCluster answer %r" % got)
+s.close()
+if failures:
+    sys.exit(1)
+print("records OK")
