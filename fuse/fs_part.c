@@ -150,6 +150,50 @@ typedef struct walker {
 
 #define FS_ESTALE_INDEX 1000 /* internal: the log start passed the walk */
 
+/*
+ * sl_log_read_copy, retried when it fails: a writer in another process may be
+ * rewriting or trimming an index file the read-only log had counted (its
+ * open, roll or close), which surfaces as a transient SL_ETRUNCATED or SL_EIO
+ * from the index.  Refresh and retry; after a few tries reopen the log.  Only
+ * a failure that persists (about 0.25 s) is reported.
+ */
+static int read_batches(fs_part *p, int64_t offset, int64_t *next, sl_diag *d) {
+  int rc = 0;
+  sl_diag first;
+  sl_diag_clear(&first);
+  for (int attempt = 0; attempt < 8; attempt++) {
+    sl_buf_reset(&p->batches);
+    sl_diag_clear(d);
+    rc = sl_log_read_copy(p->log, offset, FS_READ_CHUNK, -1, &p->batches, next, d);
+    if (rc == 0 && attempt > 0) {
+      char buf[900];
+      fs_log("%s-%d: reading at offset %lld succeeded after %d retries (first error: %s)",
+             p->topic, (int)p->partition, (long long)offset, attempt,
+             sl_diag_format(&first, buf, sizeof(buf)));
+    }
+    if (rc == 0 || rc == SL_EOFFSET_OUT_OF_RANGE || rc == SL_ENOMEM)
+      return rc;
+    if (attempt == 0)
+      first = *d;
+    struct timespec ts = {0, 1000000L << attempt}; /* 1 ms .. 128 ms */
+    nanosleep(&ts, NULL);
+    sl_diag tmp;
+    sl_diag_clear(&tmp);
+    if (attempt == 3) {
+      /* Still failing: reopen, in case the reader's view of an index file
+       * (entries the writer has since rewritten) is what is stale. */
+      sl_log *fresh = NULL;
+      if (sl_log_open(p->dir, NULL, SL_LOG_READONLY, NULL, &fresh, &tmp) == 0) {
+        sl_log_close(p->log, NULL);
+        p->log = fresh;
+      }
+    } else {
+      (void)sl_log_refresh(p->log, &tmp);
+    }
+  }
+  return rc;
+}
+
 static void walker_init(walker *w, fs_part *p, int64_t from) {
   memset(w, 0, sizeof(*w));
   w->p = p;
@@ -180,8 +224,7 @@ static int walker_next(walker *w, sl_record *rec) {
       int64_t next = w->next_read;
       sl_buf_reset(&p->batches);
       w->pos = 0;
-      int rc = sl_log_read_copy(p->log, w->next_read, FS_READ_CHUNK, -1, &p->batches,
-                                &next, &d);
+      int rc = read_batches(p, w->next_read, &next, &d);
       if (rc == SL_EOFFSET_OUT_OF_RANGE && w->next_read < sl_log_start_offset(p->log))
         return -FS_ESTALE_INDEX;
       if (rc == SL_EOFFSET_OUT_OF_RANGE)
@@ -272,8 +315,13 @@ static int index_add(fs_part *p, int64_t offset) {
 /* Counts the records from end_offset to the log end. */
 static int index_extend(fs_part *p) {
   int64_t leo = sl_log_end_offset(p->log);
-  if (leo < p->end_offset || sl_log_start_offset(p->log) > p->end_offset)
-    index_reset(p); /* truncated, or retention passed everything counted */
+  if (leo < p->end_offset || sl_log_start_offset(p->log) > p->end_offset) {
+    /* truncated, or retention passed everything counted */
+    fs_log("%s-%d: log is now [%lld, %lld), index counted up to %lld: rebuilding it",
+           p->topic, (int)p->partition, (long long)sl_log_start_offset(p->log),
+           (long long)leo, (long long)p->end_offset);
+    index_reset(p);
+  }
   if (p->end_offset >= leo)
     return 0;
   walker w;

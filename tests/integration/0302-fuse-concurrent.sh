@@ -85,9 +85,12 @@ for f in "$T"/snap/records.jsonl.*; do
   $PY - "$f" <<'PYEOF' || fail "records.jsonl snapshot $f"
 import json, sys
 lines = open(sys.argv[1], "rb").read().split(b"\n")
-assert lines[-1] == b"", "no trailing newline"
+if lines[-1] != b"":
+    raise SystemExit("no trailing newline: %r" % lines[-1][-200:])
 offs = [json.loads(l)["offset"] for l in lines[:-1]]
-assert offs == list(range(len(offs))), "offsets not 0..n-1"
+if offs != list(range(len(offs))):
+    bad = next(i for i, o in enumerate(offs) if o != i)
+    raise SystemExit("offset %d at line %d (of %d)" % (offs[bad], bad, len(offs)))
 PYEOF
 done
 
