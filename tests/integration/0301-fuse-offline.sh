@@ -105,6 +105,20 @@ else
   echo "note: jq is not installed; records.jsonl checked with python only"
 fi
 
+# Exactly what `seglog consume` prints (when the CLI is built): -J for
+# records.jsonl, '%s\n' for data.
+CLI=$B/kcat-tools/seglog
+if [ -x "$CLI" ]; then
+  timeout 60 "$CLI" consume -d "$L" -t orders -p 0 -o beginning -e -J >"$T/consume.jsonl" ||
+    fail "seglog consume -J"
+  cmp "$T/consume.jsonl" "$P/records.jsonl" || fail "records.jsonl differs from seglog consume -J"
+  timeout 60 "$CLI" consume -d "$L" -t orders -p 0 -o beginning -e -f '%s\n' >"$T/consume.data" ||
+    fail "seglog consume -f"
+  cmp "$T/consume.data" "$P/data" || fail "data differs from seglog consume -f '%s\\n'"
+else
+  echo "note: seglog CLI not built; the mount was not compared with seglog consume"
+fi
+
 # Reads at any position, and backwards (tail's way), through the index.
 $H random-reads "$P/data" "$T/exp.data" 300 || fail "random reads of data"
 $H random-reads "$P/data.lp" "$T/exp.lp" 100 || fail "random reads of data.lp"
