@@ -490,7 +490,7 @@ static int largest_lower_bound(sl__index *ix, int64_t target, bool by_value, lon
   long lo = 0, hi = (long)ix->entries - 1, found = -1;
   while (lo <= hi) {
     long mid = lo + (hi - lo) / 2;
-    int64_t k, v;
+    int64_t k = 0, v = 0;
     int rc = sl__index_entry(ix, (size_t)mid, &k, &v, diag);
     if (rc)
       return rc;

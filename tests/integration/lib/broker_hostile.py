@@ -31,7 +31,8 @@ def check(cond, what):
 
 # What seglogd advertises: (ApiKey, min, max), in key order.
 APIS = [(0, 3, 9), (1, 4, 13), (2, 1, 7), (3, 0, 12), (18, 0, 3), (19, 0, 7), (20, 0, 6),
-        (21, 0, 2), (22, 0, 4), (23, 0, 4), (32, 0, 4), (37, 0, 3), (60, 0, 1)]
+        (21, 0, 2), (22, 0, 4), (23, 0, 4), (32, 0, 4), (35, 0, 4),
+        (37, 0, 3), (60, 0, 1)]
 API_RANGES_V0 = struct.pack(">i", len(APIS)) + b"".join(struct.pack(">hhh", *a) for a in APIS)
 
 
@@ -230,7 +231,7 @@ for i, c in enumerate(conns):
 import random  # noqa: E402
 
 FIRST_FLEXIBLE = {0: 9, 1: 12, 2: 6, 3: 9, 18: 3, 19: 5, 20: 4, 21: 2, 22: 2, 23: 4, 32: 4,
-                  37: 2, 60: 0}
+                  35: 2, 37: 2, 60: 0}
 rng = random.Random(20261125)
 
 
