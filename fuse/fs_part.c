@@ -85,6 +85,7 @@ static void index_reset(fs_part *p) {
   p->since_entry = 0;
   p->records = 0;
   p->gen++;
+  p->cache_valid = false;
 }
 
 int fs_part_open(const char *dir, const char *topic, int32_t partition, fs_part **out) {
@@ -159,6 +160,7 @@ typedef struct walker {
  */
 static int read_batches(fs_part *p, int64_t offset, int64_t *next, sl_diag *d) {
   int rc = 0;
+  p->cache_valid = false;
   sl_diag first;
   sl_diag_clear(&first);
   for (int attempt = 0; attempt < 8; attempt++) {
@@ -170,6 +172,11 @@ static int read_batches(fs_part *p, int64_t offset, int64_t *next, sl_diag *d) {
       fs_log("%s-%d: reading at offset %lld succeeded after %d retries (first error: %s)",
              p->topic, (int)p->partition, (long long)offset, attempt,
              sl_diag_format(&first, buf, sizeof(buf)));
+    }
+    if (rc == 0 && p->batches.len > 0) {
+      p->cache_valid = true;
+      p->cache_from = offset;
+      p->cache_next = *next;
     }
     if (rc == 0 || rc == SL_EOFFSET_OUT_OF_RANGE || rc == SL_ENOMEM)
       return rc;
@@ -199,6 +206,29 @@ static void walker_init(walker *w, fs_part *p, int64_t from) {
   w->p = p;
   w->from = from;
   w->next_read = from;
+  if (p->cache_valid && from >= p->cache_from && from < p->cache_next) {
+    /* Start at the cached batch that holds `from` (its last offset >= from). */
+    size_t pos = 0;
+    while (pos < p->batches.len) {
+      const uint8_t *b = p->batches.data + pos;
+      size_t left = p->batches.len - pos;
+      int64_t base, last;
+      int32_t size;
+      int8_t magic;
+      if (sl_batch_peek(b, left, &base, &size, &magic) != 0 || (size_t)size > left)
+        break;
+      last = base;
+      if (magic == 2 && left >= SL_BATCH_OFF_LAST_OFFSET_DELTA + 4)
+        last = base + (int32_t)sl_load_be32(b + SL_BATCH_OFF_LAST_OFFSET_DELTA);
+      if (last >= from) {
+        w->pos = pos;
+        w->next_read = p->cache_next;
+        return;
+      }
+      pos += (size_t)size;
+    }
+  }
+  p->cache_valid = false;
   sl_buf_reset(&p->batches);
 }
 

@@ -62,6 +62,11 @@ typedef struct fs_part {
   int64_t end_cum[FS_NVIEWS];
   int64_t since_entry; /* log bytes walked since the last entry */
   int64_t records;     /* records counted (not control records) */
+  /* p->batches holds the whole batches of one read, from the batch holding
+   * cache_from up to cache_next (exclusive): the next walk that starts in
+   * that range reuses them (a sequential reader's next request). */
+  bool cache_valid;
+  int64_t cache_from, cache_next;
 } fs_part;
 
 /* Opens the partition dir read-only (no lock).  *out owns the log. */
