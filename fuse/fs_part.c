@@ -183,6 +183,7 @@ static int read_batches(fs_part *p, int64_t offset, int64_t *next, sl_diag *d) {
     }
     if (rc == 0 && p->batches.len > 0) {
       p->cache_valid = true;
+      p->crc_lo = p->crc_hi = 0;
       p->cache_from = offset;
       p->cache_next = *next;
     }
@@ -237,6 +238,7 @@ static void walker_init(walker *w, fs_part *p, int64_t from) {
     }
   }
   p->cache_valid = false;
+  p->crc_lo = p->crc_hi = 0;
   sl_buf_reset(&p->batches);
 }
 
@@ -287,8 +289,16 @@ static int walker_next(walker *w, sl_record *rec) {
     if (rc == 0 && (size_t)size > left)
       rc = sl_diag_set(&d, SL_ETRUNCATED, -1, "batch at offset %lld is incomplete",
                        (long long)base);
-    if (rc == 0)
+    if (rc == 0 && !(w->pos >= p->crc_lo && w->pos + (size_t)size <= p->crc_hi)) {
+      /* CRC-check each cached batch once, not at every read that resumes in it */
       rc = sl_batch_validate(b, (size_t)size, &d);
+      if (rc == 0 && w->pos == p->crc_hi) {
+        p->crc_hi += (size_t)size;
+      } else if (rc == 0) {
+        p->crc_lo = w->pos;
+        p->crc_hi = w->pos + (size_t)size;
+      }
+    }
     if (rc == 0)
       rc = sl_batch_reader_open(p->rd, b, (size_t)size, &w->h, &d);
     if (rc < 0) {

@@ -71,6 +71,7 @@ typedef struct fs_part {
    * that range reuses them (a sequential reader's next request). */
   bool cache_valid;
   int64_t cache_from, cache_next;
+  size_t crc_lo, crc_hi; /* bytes of p->batches whose CRCs were checked */
 } fs_part;
 
 /* Opens the partition dir read-only (no lock).  *out owns the log. */
