@@ -44,6 +44,7 @@ static const cli_command commands[] = {
      "  -l FILE        read records from FILE instead of stdin\n"
      "  -J             input is JSON envelopes, one per line (consume -J output)\n"
      "  -T TS          timestamp for every record (ms; default now)\n"
+     "  -Z             send empty records as null values\n"
      "  --partitions N       partitions of a topic created here (default 1)\n"
      "  --topic-config K=V   Kafka topic config for this run (segment.bytes, ...)\n"
      "  --batch-bytes N      uncompressed bytes per batch (default 1000000)\n"
