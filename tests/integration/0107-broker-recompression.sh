@@ -35,10 +35,12 @@ for target in zstd uncompressed; do
   got=$(timeout 20 kcat -b "$B" -C -t rc -p 0 -o beginning -e -q -f '%o %k %s %h\n')
   want=$(printf '0 k1 v1 \n1 k2 v2 \n2 k3 v3 \n3 k4 v4 \n4 k5 v5 \n5 a x h=1\n6 b y h=1\n7 c z \n')
   [ "$got" = "$want" ] || broker_fail "$target: read back '$got'"
-  c=$(codecs "$T/data/rc-0")
+  # How kcat splits the records into batches depends on timing; the codec of
+  # every stored batch does not.
+  c=$(codecs "$T/data/rc-0" | tr ' ' '\n' | sort -u | tr '\n' ' ')
   case $target in
-    zstd) [ "$c" = "4 4 4" ] || broker_fail "zstd: stored codecs $c" ;;
-    uncompressed) [ "$c" = "0 0 0" ] || broker_fail "uncompressed: stored codecs $c" ;;
+    zstd) [ "$c" = "4 " ] || broker_fail "zstd: stored codecs $c" ;;
+    uncompressed) [ "$c" = "0 " ] || broker_fail "uncompressed: stored codecs $c" ;;
   esac
   kill -TERM "$BROKER_PID"
   broker_wait_exit "$BROKER_PID" 15
