@@ -77,14 +77,18 @@ static char *dup_str(const char *s) {
 
 static void index_reset(fs_part *p) {
   int64_t start = sl_log_start_offset(p->log);
-  p->n_idx = 1;
-  p->idx[0].offset = start;
-  memset(p->idx[0].cum, 0, sizeof(p->idx[0].cum));
-  p->end_offset = start;
-  memset(p->end_cum, 0, sizeof(p->end_cum));
-  p->since_entry = 0;
-  p->records = 0;
+  for (int v = 0; v < FS_NVIEWS; v++) {
+    fs_vindex *x = &p->vx[v];
+    x->n_idx = 1;
+    x->idx[0].offset = start;
+    x->idx[0].cum = 0;
+    x->end_offset = start;
+    x->end_cum = 0;
+    x->since_entry = 0;
+    x->records = 0;
+  }
   p->gen++;
+  p->cache_valid = false;
 }
 
 int fs_part_open(const char *dir, const char *topic, int32_t partition, fs_part **out) {
@@ -100,9 +104,13 @@ int fs_part_open(const char *dir, const char *topic, int32_t partition, fs_part 
   p->partition = partition;
   p->topic = dup_str(topic);
   p->dir = dup_str(dir);
-  p->cap_idx = 64;
-  p->idx = malloc(p->cap_idx * sizeof(*p->idx));
-  if (!p->topic || !p->dir || !p->idx || sl_batch_reader_new(0, &p->rd) != 0)
+  for (int v = 0; v < FS_NVIEWS; v++) {
+    p->vx[v].cap_idx = 64;
+    p->vx[v].idx = malloc(p->vx[v].cap_idx * sizeof(fs_idx_entry));
+    if (p->vx[v].idx == NULL)
+      goto fail;
+  }
+  if (!p->topic || !p->dir || sl_batch_reader_new(0, &p->rd) != 0)
     goto fail;
   sl_diag_clear(&d);
   int e = sl_log_open(dir, NULL, SL_LOG_READONLY, NULL, &p->log, &d);
@@ -126,7 +134,8 @@ void fs_part_free(fs_part *p) {
   sl_batch_reader_free(p->rd);
   sl_buf_release(&p->batches);
   sl_buf_release(&p->scratch);
-  free(p->idx);
+  for (int v = 0; v < FS_NVIEWS; v++)
+    free(p->vx[v].idx);
   free(p->topic);
   free(p->dir);
   pthread_mutex_destroy(&p->mu);
@@ -159,6 +168,7 @@ typedef struct walker {
  */
 static int read_batches(fs_part *p, int64_t offset, int64_t *next, sl_diag *d) {
   int rc = 0;
+  p->cache_valid = false;
   sl_diag first;
   sl_diag_clear(&first);
   for (int attempt = 0; attempt < 8; attempt++) {
@@ -170,6 +180,12 @@ static int read_batches(fs_part *p, int64_t offset, int64_t *next, sl_diag *d) {
       fs_log("%s-%d: reading at offset %lld succeeded after %d retries (first error: %s)",
              p->topic, (int)p->partition, (long long)offset, attempt,
              sl_diag_format(&first, buf, sizeof(buf)));
+    }
+    if (rc == 0 && p->batches.len > 0) {
+      p->cache_valid = true;
+      p->crc_lo = p->crc_hi = 0;
+      p->cache_from = offset;
+      p->cache_next = *next;
     }
     if (rc == 0 || rc == SL_EOFFSET_OUT_OF_RANGE || rc == SL_ENOMEM)
       return rc;
@@ -199,6 +215,30 @@ static void walker_init(walker *w, fs_part *p, int64_t from) {
   w->p = p;
   w->from = from;
   w->next_read = from;
+  if (p->cache_valid && from >= p->cache_from && from < p->cache_next) {
+    /* Start at the cached batch that holds `from` (its last offset >= from). */
+    size_t pos = 0;
+    while (pos < p->batches.len) {
+      const uint8_t *b = p->batches.data + pos;
+      size_t left = p->batches.len - pos;
+      int64_t base, last;
+      int32_t size;
+      int8_t magic;
+      if (sl_batch_peek(b, left, &base, &size, &magic) != 0 || (size_t)size > left)
+        break;
+      last = base;
+      if (magic == 2 && left >= SL_BATCH_OFF_LAST_OFFSET_DELTA + 4)
+        last = base + (int32_t)sl_load_be32(b + SL_BATCH_OFF_LAST_OFFSET_DELTA);
+      if (last >= from) {
+        w->pos = pos;
+        w->next_read = p->cache_next;
+        return;
+      }
+      pos += (size_t)size;
+    }
+  }
+  p->cache_valid = false;
+  p->crc_lo = p->crc_hi = 0;
   sl_buf_reset(&p->batches);
 }
 
@@ -249,8 +289,16 @@ static int walker_next(walker *w, sl_record *rec) {
     if (rc == 0 && (size_t)size > left)
       rc = sl_diag_set(&d, SL_ETRUNCATED, -1, "batch at offset %lld is incomplete",
                        (long long)base);
-    if (rc == 0)
+    if (rc == 0 && !(w->pos >= p->crc_lo && w->pos + (size_t)size <= p->crc_hi)) {
+      /* CRC-check each cached batch once, not at every read that resumes in it */
       rc = sl_batch_validate(b, (size_t)size, &d);
+      if (rc == 0 && w->pos == p->crc_hi) {
+        p->crc_hi += (size_t)size;
+      } else if (rc == 0) {
+        p->crc_lo = w->pos;
+        p->crc_hi = w->pos + (size_t)size;
+      }
+    }
     if (rc == 0)
       rc = sl_batch_reader_open(p->rd, b, (size_t)size, &w->h, &d);
     if (rc < 0) {
@@ -296,60 +344,58 @@ static int render(fs_part *p, fs_view v, const sl_batch_header *h, const sl_reco
 
 /* ---- the index ---- */
 
-static int index_add(fs_part *p, int64_t offset) {
-  if (p->n_idx == p->cap_idx) {
-    size_t cap = p->cap_idx * 2;
-    fs_idx_entry *n = realloc(p->idx, cap * sizeof(*n));
+static int index_add(fs_vindex *x, int64_t offset) {
+  if (x->n_idx == x->cap_idx) {
+    size_t cap = x->cap_idx * 2;
+    fs_idx_entry *n = realloc(x->idx, cap * sizeof(*n));
     if (n == NULL)
       return -ENOMEM;
-    p->idx = n;
-    p->cap_idx = cap;
+    x->idx = n;
+    x->cap_idx = cap;
   }
-  fs_idx_entry *e = &p->idx[p->n_idx++];
+  fs_idx_entry *e = &x->idx[x->n_idx++];
   e->offset = offset;
-  memcpy(e->cum, p->end_cum, sizeof(e->cum));
-  p->since_entry = 0;
+  e->cum = x->end_cum;
+  x->since_entry = 0;
   return 0;
 }
 
-/* Counts the records from end_offset to the log end. */
-static int index_extend(fs_part *p) {
+/* Counts view v's records from its end_offset to the log end. */
+static int index_extend(fs_part *p, fs_view v) {
+  fs_vindex *x = &p->vx[v];
   int64_t leo = sl_log_end_offset(p->log);
-  if (leo < p->end_offset || sl_log_start_offset(p->log) > p->end_offset) {
+  if (leo < x->end_offset || sl_log_start_offset(p->log) > x->end_offset) {
     /* truncated, or retention passed everything counted */
     fs_log("%s-%d: log is now [%lld, %lld), index counted up to %lld: rebuilding it",
            p->topic, (int)p->partition, (long long)sl_log_start_offset(p->log),
-           (long long)leo, (long long)p->end_offset);
+           (long long)leo, (long long)x->end_offset);
     index_reset(p);
   }
-  if (p->end_offset >= leo)
+  if (x->end_offset >= leo)
     return 0;
   walker w;
   sl_record rec;
   int rc;
-  walker_init(&w, p, p->end_offset);
+  walker_init(&w, p, x->end_offset);
   while ((rc = walker_next(&w, &rec)) == 1) {
     if (w.new_batch) {
       w.new_batch = false;
       /* An entry only where no record of the batch was skipped. */
-      if (p->since_entry >= FS_INDEX_EVERY && w.h.base_offset >= w.from &&
-          w.h.base_offset >= p->idx[p->n_idx - 1].offset && index_add(p, w.h.base_offset))
+      if (x->since_entry >= FS_INDEX_EVERY && w.h.base_offset >= w.from &&
+          w.h.base_offset >= x->idx[x->n_idx - 1].offset && index_add(x, w.h.base_offset))
         return -ENOMEM;
-      p->since_entry += w.batch_size;
+      x->since_entry += w.batch_size;
     }
     int err = 0;
-    int64_t lens[FS_NVIEWS];
-    for (int v = 0; v < FS_NVIEWS; v++)
-      lens[v] = rec_len(p, (fs_view)v, &w.h, &rec, &err);
+    int64_t len = rec_len(p, v, &w.h, &rec, &err);
     if (err)
       return err;
-    for (int v = 0; v < FS_NVIEWS; v++)
-      p->end_cum[v] += lens[v];
-    p->records++;
-    p->end_offset = rec.offset + 1;
+    x->end_cum += len;
+    x->records++;
+    x->end_offset = rec.offset + 1;
   }
-  if (rc == 0 && w.next_read > p->end_offset)
-    p->end_offset = w.next_read; /* control batches at the end */
+  if (rc == 0 && w.next_read > x->end_offset)
+    x->end_offset = w.next_read; /* control batches at the end */
   if (rc == -FS_ESTALE_INDEX) {
     index_reset(p);
     return -EAGAIN;
@@ -357,14 +403,17 @@ static int index_extend(fs_part *p) {
   return rc < 0 ? rc : 0;
 }
 
-static int refresh_locked(fs_part *p) {
+/* Picks up what the writer appended; with v >= 0 also counts it in view v. */
+static int refresh_locked(fs_part *p, int v) {
   sl_diag d;
   sl_diag_clear(&d);
   int rc = sl_log_refresh(p->log, &d);
   if (rc < 0)
     return log_diag(p, "refreshing the log", &d);
+  if (v < 0)
+    return 0;
   for (int tries = 0; tries < 3; tries++) {
-    rc = index_extend(p);
+    rc = index_extend(p, (fs_view)v);
     if (rc != -EAGAIN)
       return rc;
   }
@@ -373,17 +422,17 @@ static int refresh_locked(fs_part *p) {
 
 int fs_part_refresh(fs_part *p) {
   pthread_mutex_lock(&p->mu);
-  int rc = refresh_locked(p);
+  int rc = refresh_locked(p, -1);
   pthread_mutex_unlock(&p->mu);
   return rc;
 }
 
 /* The last entry with offset <= off (entry 0 if none). */
-static size_t entry_for_offset(const fs_part *p, int64_t off) {
-  size_t lo = 0, hi = p->n_idx; /* answer in [lo, hi) */
+static size_t entry_for_offset(const fs_vindex *x, int64_t off) {
+  size_t lo = 0, hi = x->n_idx; /* answer in [lo, hi) */
   while (hi - lo > 1) {
     size_t mid = lo + (hi - lo) / 2;
-    if (p->idx[mid].offset <= off)
+    if (x->idx[mid].offset <= off)
       lo = mid;
     else
       hi = mid;
@@ -391,12 +440,12 @@ static size_t entry_for_offset(const fs_part *p, int64_t off) {
   return lo;
 }
 
-/* The last entry with cum[v] <= pos. */
-static size_t entry_for_pos(const fs_part *p, fs_view v, int64_t pos) {
-  size_t lo = 0, hi = p->n_idx;
+/* The last entry with cum <= pos. */
+static size_t entry_for_pos(const fs_vindex *x, int64_t pos) {
+  size_t lo = 0, hi = x->n_idx;
   while (hi - lo > 1) {
     size_t mid = lo + (hi - lo) / 2;
-    if (p->idx[mid].cum[v] <= pos)
+    if (x->idx[mid].cum <= pos)
       lo = mid;
     else
       hi = mid;
@@ -404,14 +453,16 @@ static size_t entry_for_pos(const fs_part *p, fs_view v, int64_t pos) {
   return lo;
 }
 
-/* Absolute position of the first record with offset >= s in view v. */
+/* Absolute position of the first record with offset >= s in view v (counted
+ * up to the view's end_offset). */
 static int cum_at(fs_part *p, fs_view v, int64_t s, int64_t *out) {
-  if (s >= p->end_offset) {
-    *out = p->end_cum[v];
+  const fs_vindex *x = &p->vx[v];
+  if (s >= x->end_offset) {
+    *out = x->end_cum;
     return 0;
   }
-  const fs_idx_entry *e = &p->idx[entry_for_offset(p, s)];
-  int64_t at = e->cum[v];
+  const fs_idx_entry *e = &x->idx[entry_for_offset(x, s)];
+  int64_t at = e->cum;
   if (s <= e->offset) {
     *out = at;
     return 0;
@@ -479,7 +530,7 @@ int fs_part_offset_for_time(fs_part *p, int64_t ts_ms, int64_t *offset) {
   int rc;
   sl_diag_clear(&d);
   pthread_mutex_lock(&p->mu);
-  rc = refresh_locked(p);
+  rc = refresh_locked(p, -1);
   if (rc == 0) {
     rc = sl_log_find_offset_by_time(p->log, ts_ms, offset, &ts, &d);
     if (rc == SL_ENOT_FOUND) {
@@ -496,7 +547,7 @@ int fs_part_offset_for_time(fs_part *p, int64_t ts_ms, int64_t *offset) {
 static int view_size_locked(fs_part *p, fs_view v, int64_t start, int64_t *size) {
   for (int tries = 0; tries < 3; tries++) {
     int64_t base = 0;
-    int rc = refresh_locked(p);
+    int rc = refresh_locked(p, v);
     if (rc == 0) {
       int64_t s = start;
       int64_t ls = sl_log_start_offset(p->log);
@@ -508,7 +559,7 @@ static int view_size_locked(fs_part *p, fs_view v, int64_t start, int64_t *size)
       continue;
     if (rc < 0)
       return rc;
-    *size = p->end_cum[v] - base;
+    *size = p->vx[v].end_cum - base;
     return 0;
   }
   return -EIO;
@@ -531,16 +582,16 @@ static ssize_t view_read_locked(fs_part *p, fs_view v, int64_t start, int64_t po
   if ((rc = cum_at(p, v, s, &base)) < 0)
     return rc;
   want = base + pos;
-  if (want >= p->end_cum[v]) {
+  if (want >= p->vx[v].end_cum) {
     /* At or past what is counted: pick up new records (tail -f). */
-    if ((rc = refresh_locked(p)) < 0)
+    if ((rc = refresh_locked(p, v)) < 0)
       return rc;
     if ((rc = cum_at(p, v, s, &base)) < 0)
       return rc;
     want = base + pos;
   }
-  const fs_idx_entry *e = &p->idx[entry_for_pos(p, v, want)];
-  int64_t from = e->offset, at = e->cum[v];
+  const fs_idx_entry *e = &p->vx[v].idx[entry_for_pos(&p->vx[v], want)];
+  int64_t from = e->offset, at = e->cum;
   if (cur && cur->valid && cur->gen == p->gen && cur->pos <= want && cur->pos >= at) {
     from = cur->offset;
     at = cur->pos;

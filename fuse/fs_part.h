@@ -28,12 +28,22 @@ typedef enum fs_view {
 } fs_view;
 #define FS_NVIEWS 3
 
-/* An index entry: every record with offset < `offset` renders to cum[v] bytes
- * in view v (counted from the index base); `offset` is a batch base offset. */
+/* An index entry: every record with offset < `offset` renders to `cum` bytes
+ * in the view (counted from the index base); `offset` is a batch base offset. */
 typedef struct fs_idx_entry {
   int64_t offset;
-  int64_t cum[FS_NVIEWS];
+  int64_t cum;
 } fs_idx_entry;
+
+/* One view's index, built only when that view is first asked for. */
+typedef struct fs_vindex {
+  fs_idx_entry *idx;
+  size_t n_idx, cap_idx;
+  int64_t end_offset;  /* records below this are counted */
+  int64_t end_cum;     /* their bytes */
+  int64_t since_entry; /* log bytes walked since the last entry */
+  int64_t records;     /* records counted (not control records) */
+} fs_vindex;
 
 /* Where a reader stopped: the first record with offset >= `offset` starts at
  * absolute position `pos` of the view (absolute = counted from the index
@@ -52,16 +62,16 @@ typedef struct fs_part {
   pthread_mutex_t mu;
   sl_log *log;
   sl_batch_reader *rd;
-  sl_buf batches; /* batches of the current walk */
-  sl_buf scratch; /* one rendered record */
-  /* the sparse index */
-  fs_idx_entry *idx;
-  size_t n_idx, cap_idx;
-  uint64_t gen;       /* bumped when the index is rebuilt */
-  int64_t end_offset; /* records below this are counted */
-  int64_t end_cum[FS_NVIEWS];
-  int64_t since_entry; /* log bytes walked since the last entry */
-  int64_t records;     /* records counted (not control records) */
+  sl_buf batches;          /* batches of the current walk */
+  sl_buf scratch;          /* one rendered record */
+  fs_vindex vx[FS_NVIEWS]; /* the sparse indexes, one per view */
+  uint64_t gen;            /* bumped when the indexes are rebuilt */
+  /* p->batches holds the whole batches of one read, from the batch holding
+   * cache_from up to cache_next (exclusive): the next walk that starts in
+   * that range reuses them (a sequential reader's next request). */
+  bool cache_valid;
+  int64_t cache_from, cache_next;
+  size_t crc_lo, crc_hi; /* bytes of p->batches whose CRCs were checked */
 } fs_part;
 
 /* Opens the partition dir read-only (no lock).  *out owns the log. */
