@@ -26,12 +26,12 @@ _seglog() {
     -o) COMPREPLY=($(compgen -W "beginning end s@ e@" -- "$cur")); return ;;
     -z) COMPREPLY=($(compgen -W "none gzip snappy lz4 zstd" -- "$cur")); return ;;
     --time) COMPREPLY=($(compgen -W "earliest latest max" -- "$cur")); return ;;
-    -p|-c|-f|-K|-D|-H|-T|--partitions|--topic-config|--batch-bytes) return ;;
+    -b|-X|-p|-c|-f|-K|-D|-H|-T|--partitions|--topic-config|--batch-bytes) return ;;
   esac
   local opts=""
   case "$cmd" in
-    consume) opts="-d -t -p -o -e -c -f -J -K -D -Z --help" ;;
-    produce) opts="-d -t -p -K -D -H -z -l -J -T -Z --partitions --topic-config --batch-bytes --help" ;;
+    consume) opts="-b -X -d -t -p -o -e -c -f -J -K -D -Z --help" ;;
+    produce) opts="-b -X -d -t -p -K -D -H -z -l -J -T -Z --partitions --topic-config --batch-bytes --help" ;;
     dump) opts="--deep-iteration --print-data-log --json --help" ;;
     verify) opts="--repair --help" ;;
     compact) opts="-d -t -p --roll --respect-ratio --help" ;;
@@ -39,8 +39,8 @@ _seglog() {
       if [ "$COMP_CWORD" -eq 2 ]; then
         COMPREPLY=($(compgen -W "list describe" -- "$cur")); return
       fi
-      opts="-d -t --help" ;;
-    offsets) opts="-d -t -p --time --help" ;;
+      opts="-b -X -d -t --help" ;;
+    offsets) opts="-b -X -d -t -p --time --help" ;;
     help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
   esac
   if [[ "$cur" == -* ]]; then

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "net.h"
 #include "seglog/batch.h"
 #include "seglog/logdir.h"
 #include "slclient/envelope.h"
@@ -47,6 +48,7 @@ typedef struct prod_part {
 #define WRITEBACK_EVERY (16 << 20)
 
 typedef struct prod_ctx {
+  net_producer *np; /* network mode */
   sl_logdir *ld;
   const char *topic;
   prod_part *parts;
@@ -167,6 +169,13 @@ static int add_record(prod_ctx *c, int32_t partition, int64_t ts, const uint8_t 
                       int32_t key_len, const uint8_t *value, int32_t value_len,
                       const sl_header *headers, int32_t nh) {
   int32_t p;
+  if (c->np) {
+    if (ts < 0)
+      ts = c->fixed_ts >= 0 ? c->fixed_ts : 0;
+    p = c->fixed_partition >= 0 ? (int32_t)c->fixed_partition : partition;
+    return net_producer_send(c->np, c->topic, p, key, key_len, value, value_len, headers,
+                             nh, ts);
+  }
   if (c->fixed_partition >= 0)
     p = (int32_t)c->fixed_partition;
   else if (partition >= 0)
@@ -399,6 +408,9 @@ int cmd_produce(int argc, char **argv) {
   int nhdr = 0;
   int64_t partition = -1, nparts_new = 1, fixed_ts = -1, batch_bytes = BATCH_TARGET_BYTES;
   bool json = false, null_empty = false;
+  const char *brokers = NULL;
+  const char *props[64];
+  int nprops = 0;
   sl_log_config cfg;
   sl_log_config_init(&cfg);
   static const struct option longopts[] = {{"partitions", required_argument, NULL, 'P'},
@@ -475,15 +487,21 @@ int cmd_produce(int argc, char **argv) {
         return cli_usage_error("bad --partitions '%s'", optarg);
       break;
     case 'b':
+      brokers = optarg;
+      break;
     case 'X':
-      cli_err("network mode (-%c) is not available in this build; use -d DIR", opt);
-      return CLI_USAGE;
+      if (nprops == 64)
+        return cli_usage_error("too many -X");
+      props[nprops++] = optarg;
+      break;
     default:
       return cli_usage_error("bad option");
     }
   }
-  if (!dir || !topic)
-    return cli_usage_error("-d DIR and -t TOPIC are required");
+  if ((!dir && !brokers) || !topic)
+    return cli_usage_error("-d DIR (or -b BROKERS) and -t TOPIC are required");
+  if (dir && brokers)
+    return cli_usage_error("-d and -b exclude each other");
   if (!sl_topic_name_is_valid(topic))
     return cli_usage_error("'%s' is not a valid topic name", topic);
   if (list_file && optind < argc)
@@ -523,6 +541,13 @@ int cmd_produce(int argc, char **argv) {
   int in_fd = -1;
   sl_diag diag;
   sl_diag_clear(&diag);
+  if (brokers) {
+    net_conf nc = {brokers, props, nprops};
+    rc = net_producer_new(&nc, codec, &c.np);
+    if (rc)
+      goto out;
+    goto input;
+  }
   sl_logdir_opts lo;
   sl_logdir_opts_init(&lo);
   lo.create = true;
@@ -563,6 +588,7 @@ int cmd_produce(int argc, char **argv) {
     goto out;
   }
 
+input:
   if (optind < argc) {
     rc = CLI_OK;
     for (int i = optind; i < argc && rc == CLI_OK; i++)
@@ -577,10 +603,17 @@ int cmd_produce(int argc, char **argv) {
     rc = read_stream(&c, in_fd, name, &delim, &kdelim, json, null_empty);
   }
   /* Whatever was read before an input error is appended (whole batches). */
-  int frc = flush_all(&c);
-  if (rc == CLI_OK)
-    rc = frc;
+  if (!c.np) {
+    int frc = flush_all(&c);
+    if (rc == CLI_OK)
+      rc = frc;
+  }
 out:
+  if (c.np) {
+    int nrc = net_producer_close(c.np);
+    if (rc == CLI_OK)
+      rc = nrc;
+  }
   if (in_fd > STDIN_FILENO)
     close(in_fd);
   if (c.parts)
