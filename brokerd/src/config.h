@@ -84,6 +84,8 @@ typedef enum sd_ctype {
   X(MESSAGE_MAX_BYTES, "message.max.bytes", SD_CT_INT, "1048588", 0, INT32_MAX, NULL)    \
   X(SOCKET_REQUEST_MAX, "socket.request.max.bytes", SD_CT_INT, "104857600", 1,           \
     INT32_MAX, NULL)                                                                     \
+  X(CONNECTIONS_MAX_IDLE_MS, "connections.max.idle.ms", SD_CT_LONG, "600000", INT64_MIN, \
+    INT64_MAX, NULL)                                                                     \
   X(COMPRESSION_TYPE, "compression.type", SD_CT_STRING, "producer", 0, 0,                \
     "uncompressed,zstd,lz4,snappy,gzip,producer")                                        \
   X(METRICS_LISTENER, "metrics.listener", SD_CT_STRING, "127.0.0.1:9644", 0, 0, NULL)    \

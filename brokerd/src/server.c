@@ -62,9 +62,10 @@ struct sd_conn {
   unsigned writes;
   size_t write_bytes;
   bool reading;
-  bool paused;  /* reading stopped by backpressure */
-  bool closing; /* uv_close called */
-  bool closed;  /* close callback ran */
+  bool paused;          /* reading stopped by backpressure */
+  bool closing;         /* uv_close called */
+  bool closed;          /* close callback ran */
+  uint64_t last_active; /* loop time (ms) of the last read or completed write */
 };
 
 struct sd_server {
@@ -76,6 +77,8 @@ struct sd_server {
   uint64_t next_id;
   bool stopping;
   void (*on_stopped)(sd_broker *b);
+  uv_timer_t idle_timer; /* closes connections idle for connections.max.idle.ms */
+  bool idle_timer_open;
   /* One read buffer for every connection: on_read consumes it at once (the
    * bytes are copied into frames), so an idle connection costs no buffer. */
   char rbuf[READ_CHUNK];
@@ -92,7 +95,8 @@ static void conn_close(sd_conn *c, const char *why);
 static void conn_flush(sd_conn *c);
 
 static void check_stopped(sd_server *s) {
-  if (s->stopping && s->conns == NULL && s->listeners_open == 0 && s->on_stopped) {
+  if (s->stopping && s->conns == NULL && s->listeners_open == 0 && !s->idle_timer_open &&
+      s->on_stopped) {
     void (*cb)(sd_broker *) = s->on_stopped;
     s->on_stopped = NULL;
     cb(s->b);
@@ -222,6 +226,7 @@ static void on_write(uv_write_t *w, int status) {
   sd_conn *c = wr->c;
   c->writes--;
   c->write_bytes -= wr->len;
+  c->last_active = uv_now(c->srv->b->loop);
   free(wr->data);
   free(wr);
   if (status < 0 && !c->closing)
@@ -529,6 +534,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
     conn_close(c, nread == UV_EOF ? "closed by client" : uv_strerror((int)nread));
     return;
   }
+  c->last_active = uv_now(c->srv->b->loop);
   conn_feed(c, (const uint8_t *)buf->base, (size_t)nread);
   if (!c->closing)
     conn_update_reading(c);
@@ -564,6 +570,7 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
+  c->last_active = uv_now(s->b->loop);
   struct sockaddr_storage ss;
   int sl = sizeof(ss);
   snprintf(c->peer, sizeof(c->peer), "?");
@@ -612,6 +619,26 @@ static void on_listener_closed(uv_handle_t *h) {
   check_stopped(l->srv);
 }
 
+/* Kafka's connections.max.idle.ms: a connection with nothing queued, nothing
+ * unsent and no bytes for that long is closed. */
+static void on_idle_sweep(uv_timer_t *t) {
+  sd_server *s = t->data;
+  int64_t max_idle = sd_cfg_i(s->b->cfg, SD_CFG_CONNECTIONS_MAX_IDLE_MS);
+  uint64_t now = uv_now(s->b->loop);
+  for (sd_conn *c = s->conns; c; c = c->next) {
+    if (c->closing || c->head != NULL || c->writes != 0)
+      continue;
+    if (now - c->last_active >= (uint64_t)max_idle)
+      conn_close(c, "idle for connections.max.idle.ms");
+  }
+}
+
+static void on_idle_timer_closed(uv_handle_t *h) {
+  sd_server *s = h->data;
+  s->idle_timer_open = false;
+  check_stopped(s);
+}
+
 int sd_server_start(sd_broker *b, char *err, size_t errcap) {
   sd_server *s = calloc(1, sizeof(*s));
   if (s == NULL) {
@@ -621,6 +648,14 @@ int sd_server_start(sd_broker *b, char *err, size_t errcap) {
   s->b = b;
   b->server = s;
   sd_config *cfg = b->cfg;
+  int64_t max_idle = sd_cfg_i(cfg, SD_CFG_CONNECTIONS_MAX_IDLE_MS);
+  if (max_idle > 0) {
+    uint64_t every = max_idle < 10000 ? (uint64_t)max_idle / 4 + 1 : 2500;
+    uv_timer_init(b->loop, &s->idle_timer);
+    s->idle_timer.data = s;
+    s->idle_timer_open = true;
+    uv_timer_start(&s->idle_timer, on_idle_sweep, every, every);
+  }
   for (int i = 0; i < cfg->n_listeners; i++) {
     sd_listener_cfg *lc = &cfg->listeners[i];
     sd_listener *l = &s->listeners[i];
@@ -685,6 +720,8 @@ void sd_server_stop(sd_broker *b, void (*done)(sd_broker *b)) {
   s->stopping = true;
   s->on_stopped = done;
   sd_fetch_stop(b);
+  if (s->idle_timer_open && !uv_is_closing((uv_handle_t *)&s->idle_timer))
+    uv_close((uv_handle_t *)&s->idle_timer, on_idle_timer_closed);
   for (int i = 0; i < s->n_listeners; i++) {
     if (!uv_is_closing((uv_handle_t *)&s->listeners[i].tcp))
       uv_close((uv_handle_t *)&s->listeners[i].tcp, on_listener_closed);

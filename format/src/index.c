@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fileio_int.h"
 #include "seglog/bytes.h"
@@ -210,13 +211,26 @@ static void decode_entry(const sl__index *ix, const uint8_t *p, int64_t *key,
   }
 }
 
+/* Opens the descriptor of a lazily opened index. */
+static int ensure_fd(sl__index *ix, sl_diag *diag) {
+  if (ix->fd >= 0 || !ix->lazy)
+    return SL_OK;
+  int rc = sl__fio_open(ix->path, ix->writable ? O_RDWR : O_RDONLY, 0644, &ix->fd, diag);
+  if (rc == SL_OK)
+    ix->lazy = false;
+  return rc;
+}
+
 int sl__index_entry(sl__index *ix, size_t i, int64_t *key, int64_t *val, sl_diag *diag) {
   uint8_t e[SL_TIME_INDEX_ENTRY_SIZE];
   size_t got;
+  int rc = i < ix->entries ? ensure_fd(ix, diag) : SL_OK;
+  if (rc)
+    return rc;
   if (i >= ix->entries || ix->fd < 0)
     return sl_diag_set(diag, SL_EINVAL, -1, "index entry %zu out of range", i);
-  int rc = sl__fio_pread_all(ix->fd, e, ix->entry_size, (off_t)(i * ix->entry_size), &got,
-                             ix->path, diag);
+  rc = sl__fio_pread_all(ix->fd, e, ix->entry_size, (off_t)(i * ix->entry_size), &got,
+                         ix->path, diag);
   if (rc)
     return rc;
   if (got != ix->entry_size) {
@@ -303,6 +317,25 @@ int sl__index_open(sl__index *ix, sl__index_kind kind, const char *path, int64_t
   if (ix->path == NULL)
     return sl_diag_set(diag, SL_ENOMEM, -1, "opening %s", path);
   int oflags = ix->writable ? O_RDWR : O_RDONLY;
+  if ((flags & SL__IDX_LAZY) && !(flags & (SL__IDX_LIVE | SL__IDX_PREALLOC))) {
+    struct stat st;
+    if (stat(path, &st) == 0) {
+      /* Inactive: every slot is an entry; only the last one is read now. */
+      ix->lazy = true;
+      ix->file_len = st.st_size;
+      ix->entries = (size_t)ix->file_len / ix->entry_size;
+      ix->max_entries = max_entries_for(ix, max_index_bytes);
+      if (ix->max_entries < ix->entries)
+        ix->max_entries = ix->entries;
+      rc = load_last(ix, diag);
+      if (rc)
+        goto fail;
+      sl__fio_close(ix->fd);
+      ix->fd = -1;
+      ix->lazy = true;
+      return SL_OK;
+    }
+  }
   rc = sl__fio_open(path, oflags, 0644, &ix->fd, diag);
   if (rc == SL_ENOT_FOUND) {
     ix->missing = true;
@@ -373,6 +406,9 @@ static int write_entry(sl__index *ix, const uint8_t *e, sl_diag *diag) {
 int sl__index_append_offset(sl__index *ix, int64_t offset, int64_t position,
                             sl_diag *diag) {
   uint8_t e[SL_OFFSET_INDEX_ENTRY_SIZE];
+  int efd = ix->writable ? ensure_fd(ix, diag) : SL_OK;
+  if (efd)
+    return efd;
   if (!ix->writable || ix->fd < 0)
     return sl_diag_set(diag, SL_EREADONLY, -1, "index %s is not writable", ix->path);
   if (ix->entries >= ix->max_entries)
@@ -407,6 +443,9 @@ int sl__index_append_offset(sl__index *ix, int64_t offset, int64_t position,
 int sl__index_maybe_append_time(sl__index *ix, int64_t timestamp, int64_t offset,
                                 bool skip_full_check, sl_diag *diag) {
   uint8_t e[SL_TIME_INDEX_ENTRY_SIZE];
+  int efd = ix->writable ? ensure_fd(ix, diag) : SL_OK;
+  if (efd)
+    return efd;
   if (!ix->writable || ix->fd < 0)
     return sl_diag_set(diag, SL_EREADONLY, -1, "index %s is not writable", ix->path);
   if (!skip_full_check && sl__index_is_full(ix))
@@ -451,7 +490,7 @@ static int largest_lower_bound(sl__index *ix, int64_t target, bool by_value, lon
   long lo = 0, hi = (long)ix->entries - 1, found = -1;
   while (lo <= hi) {
     long mid = lo + (hi - lo) / 2;
-    int64_t k, v;
+    int64_t k = 0, v = 0;
     int rc = sl__index_entry(ix, (size_t)mid, &k, &v, diag);
     if (rc)
       return rc;
@@ -470,6 +509,11 @@ static int largest_lower_bound(sl__index *ix, int64_t target, bool by_value, lon
 int sl__index_lookup(sl__index *ix, int64_t target, int64_t *key, int64_t *val,
                      sl_diag *diag) {
   long slot = -1;
+  if (ix->entries > 0) {
+    int rc = ensure_fd(ix, diag);
+    if (rc)
+      return rc;
+  }
   if (ix->entries > 0 && ix->fd >= 0) {
     if (target >= ix->last_key) {
       slot = (long)ix->entries - 1;
@@ -504,6 +548,8 @@ int sl__index_truncate_entries(sl__index *ix, size_t n, sl_diag *diag) {
   int rc;
   if (n >= ix->entries)
     return SL_OK;
+  if (ix->writable && (rc = ensure_fd(ix, diag)) != SL_OK)
+    return rc;
   if (ix->fd >= 0 && ix->writable) {
     off_t keep = (off_t)(n * ix->entry_size);
     off_t len = ix->file_len;
@@ -559,12 +605,15 @@ int sl__index_reset(sl__index *ix, sl_diag *diag) {
 
 int sl__index_trim(sl__index *ix, sl_diag *diag) {
   off_t want = (off_t)(ix->entries * ix->entry_size);
-  if (ix->fd < 0 || !ix->writable)
-    return SL_OK;
   if (ix->file_len == want) {
     ix->preallocated = false;
     return SL_OK;
   }
+  int efd = ix->writable ? ensure_fd(ix, diag) : SL_OK;
+  if (efd)
+    return efd;
+  if (ix->fd < 0 || !ix->writable)
+    return SL_OK;
   int rc = sl__fio_truncate(ix->fd, want, ix->path, diag);
   if (rc == SL_OK) {
     ix->file_len = want;
@@ -579,6 +628,9 @@ int sl__index_resize(sl__index *ix, int32_t max_index_bytes, sl_diag *diag) {
   if (m < ix->entries)
     m = ix->entries;
   off_t want = (off_t)(m * ix->entry_size);
+  int efd = ix->writable ? ensure_fd(ix, diag) : SL_OK;
+  if (efd)
+    return efd;
   if (ix->fd < 0 || !ix->writable)
     return SL_OK;
   if (want != ix->file_len) {
@@ -608,7 +660,7 @@ int sl__index_rename(sl__index *ix, const char *new_path, sl_diag *diag) {
   char *np = dup_str(new_path);
   if (np == NULL)
     return sl_diag_set(diag, SL_ENOMEM, -1, "renaming %s", ix->path);
-  if (ix->fd >= 0) {
+  if (sl__index_has_file(ix)) {
     int rc = sl__fio_rename(ix->path, new_path, diag);
     if (rc) {
       free(np);
@@ -621,6 +673,9 @@ int sl__index_rename(sl__index *ix, const char *new_path, sl_diag *diag) {
 }
 
 int sl__index_refresh(sl__index *ix, sl_diag *diag) {
+  int rc0 = ensure_fd(ix, diag);
+  if (rc0)
+    return rc0;
   if (ix->fd < 0)
     return SL_OK;
   int rc = sl__fio_file_size(ix->fd, &ix->file_len, ix->path, diag);

@@ -31,6 +31,7 @@ typedef enum sl__index_kind { SL__INDEX_OFFSET, SL__INDEX_TIME } sl__index_kind;
 #define SL__IDX_CREATE 0x2   /* create the file if missing */
 #define SL__IDX_LIVE 0x4     /* count entries with the zero-tail heuristic */
 #define SL__IDX_PREALLOC 0x8 /* resize the file to the maximum size */
+#define SL__IDX_LAZY 0x10    /* open the descriptor on first use (inactive) */
 
 /*
  * Entries are (key, value): offset index (offset, position), time index
@@ -50,7 +51,13 @@ typedef struct sl__index {
   bool writable;
   bool missing;      /* the file did not exist at open */
   bool preallocated; /* sized to the maximum (active), not trimmed */
+  bool lazy;         /* the file exists; fd opens on first use */
 } sl__index;
+
+/* Whether the index file exists (open or not yet opened). */
+static inline bool sl__index_has_file(const sl__index *ix) {
+  return ix->fd >= 0 || ix->lazy;
+}
 
 int sl__index_open(sl__index *ix, sl__index_kind kind, const char *path, int64_t base,
                    int32_t max_index_bytes, unsigned flags, sl_diag *diag);

@@ -163,6 +163,8 @@ int sl__segment_open(const char *dir, int64_t base, const sl__segment_config *cf
     iflags |= SL__IDX_LIVE;
   if ((flags & SL__SEG_ACTIVE) && s->writable)
     iflags |= SL__IDX_PREALLOC;
+  if (!(flags & (SL__SEG_ACTIVE | SL__SEG_LIVE | SL__SEG_CREATE)))
+    iflags |= SL__IDX_LAZY; /* inactive: one descriptor (the .log) until a lookup */
   if ((flags & SL__SEG_CREATE) && s->writable) {
     /* Stale index files of a replaced segment must not be reused. */
     sl__segment_file_name(path, sizeof(path), dir, base, ".index");
@@ -830,13 +832,13 @@ int sl__segment_rename_deleted(sl__segment *s, sl_diag *diag) {
   int rc = rename_suffix(s->log_path, &s->log_path, diag);
   if (rc)
     return rc;
-  if (s->oindex.fd >= 0) {
+  if (sl__index_has_file(&s->oindex)) {
     snprintf(to, sizeof(to), "%s.deleted", s->oindex.path);
     rc = sl__index_rename(&s->oindex, to, diag);
     if (rc)
       return rc;
   }
-  if (s->tindex.fd >= 0) {
+  if (sl__index_has_file(&s->tindex)) {
     snprintf(to, sizeof(to), "%s.deleted", s->tindex.path);
     rc = sl__index_rename(&s->tindex, to, diag);
     if (rc)

@@ -62,6 +62,7 @@ log.dirs=$T/da\\
 metrics.listener=127.0.0.1:$mport
 log.retention.hours=24
 log.cleanup.policy = compact , delete
+connections.max.idle.ms=700
 PROPS
 "$SEGLOGD" --config "$T/server.properties" 2>"$T/run1" &
 pid=$!
@@ -72,6 +73,19 @@ grep -q '^node.id=7$' "$T/data1/meta.properties" || broker_fail "meta.properties
 grep -q "advertised as localhost:$port" "$T/run1" || broker_fail "advertised.listeners not used"
 grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z INFO ' "$T/run1" ||
   broker_fail "log lines lack a timestamp and level"
+
+# connections.max.idle.ms: an idle client is disconnected.
+"$BROKER_PY" - "$port" <<'PY' || broker_fail "idle connection not closed"
+import sys
+import socket, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+t0 = time.time()
+try:
+    data = s.recv(1)
+except ConnectionResetError:
+    data = b""
+sys.exit(0 if data == b"" and time.time() - t0 < 9 else 1)
+PY
 
 # 5. A second broker on the same directory is refused (lock), naming it.
 broker_run_expect_fail "$T/e7" --config "$T/server.properties" \
@@ -100,10 +114,11 @@ broker_wait_exit "$pid" 10
 
 # 8. An occupied port is named.
 "$BROKER_PY" -c 'import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(8)' "$port" &
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(8)' "$port" &
 holder=$!
 BROKER_PIDS+=("$holder")
-broker_wait_port "$port" 5
+broker_wait_port "$port" 5 || broker_fail "could not occupy port $port"
 broker_run_expect_fail "$T/e9" --config "$T/server.properties"
 expect_error "$T/e9" "listeners"
 echo "PASS 0101"

@@ -6,6 +6,8 @@
 
 #include "seglog/crc.h"
 
+#include "crc_int.h"
+
 static void test_check_values(void **state) {
   (void)state;
   assert_int_equal(sl_crc32c(0, "123456789", 9), 0xE3069283u);
@@ -30,11 +32,49 @@ static void test_hw_matches_sw_all_lengths_and_alignments(void **state) {
   for (size_t align = 0; align < 8; align++) {
     for (size_t len = 0; len < 300; len++)
       assert_int_equal(sl_crc32c(0, buf + align, len), sl_crc32c_sw(0, buf + align, len));
+    /* 1000..1300 crosses the folding path's threshold and its 256-byte steps */
+    for (size_t len = 1000; len < 1300; len++)
+      assert_int_equal(sl_crc32c(0, buf + align, len), sl_crc32c_sw(0, buf + align, len));
     size_t bigs[] = {12287, 12288, 12289, 24576, 24581, max};
     for (size_t i = 0; i < sizeof(bigs) / sizeof(bigs[0]); i++)
       assert_int_equal(sl_crc32c(0, buf + align, bigs[i]),
                        sl_crc32c_sw(0, buf + align, bigs[i]));
   }
+  free(buf);
+}
+
+static void test_large_buffer(void **state) {
+  (void)state;
+  size_t n = (1u << 20) + 77;
+  uint8_t *buf = malloc(n);
+  assert_non_null(buf);
+  tu_fill_random(buf, n, 99);
+  assert_int_equal(sl_crc32c(0, buf, n), sl_crc32c_sw(0, buf, n));
+  assert_int_equal(sl_crc32c(0x12345678u, buf + 3, n - 3),
+                   sl_crc32c_sw(0x12345678u, buf + 3, n - 3));
+  free(buf);
+}
+
+/* Every implementation this CPU has, whichever sl_crc32c chose. */
+static void test_each_implementation(void **state) {
+  (void)state;
+  const char *impls[] = {"sw", "sse4.2", "armv8", "avx512-vpclmulqdq"};
+  size_t n = 3 * 4096 * 3 + 1029;
+  uint8_t *buf = malloc(n);
+  assert_non_null(buf);
+  tu_fill_random(buf, n, 5);
+  int ran = 0;
+  for (size_t i = 0; i < sizeof(impls) / sizeof(impls[0]); i++) {
+    uint32_t got;
+    for (size_t len = 0; len <= n; len += len < 2048 ? 1 : 4093) {
+      if (!sl__crc32c_with(impls[i], 0xffffffffu, buf + 1, len - (len > 0), &got))
+        break;
+      assert_int_equal(got, sl_crc32c_sw(0xffffffffu, buf + 1, len - (len > 0)));
+      if (len == 0)
+        ran++;
+    }
+  }
+  assert_true(ran >= 1); /* at least "sw" */
   free(buf);
 }
 
@@ -55,6 +95,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_check_values),
       cmocka_unit_test(test_hw_matches_sw_all_lengths_and_alignments),
+      cmocka_unit_test(test_large_buffer),
+      cmocka_unit_test(test_each_implementation),
       cmocka_unit_test(test_chaining),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

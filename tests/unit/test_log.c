@@ -6,6 +6,7 @@
  */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -742,6 +743,47 @@ static void test_client_rules_and_record_validation(void **state) {
   tu_rmtree_free(root);
 }
 
+static int count_fds(void) {
+  int n = 0;
+  DIR *d = opendir("/proc/self/fd");
+  if (d == NULL)
+    return -1;
+  while (readdir(d) != NULL)
+    n++;
+  closedir(d);
+  return n;
+}
+
+/* Inactive segments hold one descriptor (the .log) until an index lookup. */
+static void test_descriptors_per_segment(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *dir = part_dir(root);
+  sl_log_config cfg;
+  sl_log_config_init(&cfg);
+  cfg.segment_bytes = 400;
+  cfg.index_interval_bytes = 100;
+  sl_log *log = open_log(dir, &cfg, false);
+  for (int i = 0; i < 100; i++)
+    append_one(log, 0, 1, 1000 + i, 10, SL_APPEND_LEADER);
+  assert_int_equal(seg_count(log), 20);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  int before = count_fds();
+  log = open_log(dir, &cfg, true);
+  int opened = count_fds() - before;
+  /* 19 inactive .log files + the active .log, .index, .timeindex + .lock. */
+  assert_true(opened <= 19 + 3 + 2);
+  sl_log_slice sl;
+  assert_int_equal(sl_log_read(log, 7, 1, -1, &sl, NULL), SL_OK);
+  assert_int_equal(sl.first_offset, 7);
+  sl_log_slice_release(&sl);
+  assert_true(count_fds() - before <= opened + 1);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  assert_int_equal(count_fds(), before);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_append_read_reopen),
@@ -756,6 +798,7 @@ int main(void) {
       cmocka_unit_test(test_transactions_and_txnindex),
       cmocka_unit_test(test_leader_epoch_cache),
       cmocka_unit_test(test_client_rules_and_record_validation),
+      cmocka_unit_test(test_descriptors_per_segment),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

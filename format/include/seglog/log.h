@@ -340,7 +340,8 @@ void sl_log_end_offset_for_epoch(sl_log *log, int32_t requested, int32_t *epoch,
  * the .txnindex files) with last_offset >= fetch_offset and first_offset <
  * upper_bound, oldest first, stopping after an entry whose last stable offset
  * is >= upper_bound (Kafka's collectAbortedTxns).  A non-zero return from cb
- * stops the walk and is returned.
+ * stops the walk and is returned.  An I/O error reading a .txnindex midway is
+ * returned after the entries already passed to cb (they stay valid).
  */
 typedef int (*sl_aborted_txn_cb)(void *ctx, const sl_aborted_txn *t);
 int sl_log_collect_aborted_txns(sl_log *log, int64_t fetch_offset, int64_t upper_bound,
@@ -396,7 +397,10 @@ typedef int (*sl_verify_cb)(void *ctx, const sl_verify_problem *p);
  * Walks every segment of the partition dir `dir` (read-only, no lock, nothing
  * modified) and reports each problem.  After a corrupt batch the rest of that
  * segment cannot be framed and is skipped.  *problems (may be NULL) gets the
- * count.  Returns SL_OK when the walk completed (problems or not).
+ * count.  Returns SL_OK when the walk completed (problems or not).  Unlike
+ * most callback APIs here, an I/O error that stops the walk midway is
+ * returned after the problems found so far were already reported (a walk
+ * cannot know its later errors in advance); those reports stay valid.
  */
 int sl_log_verify(const char *dir, sl_verify_cb cb, void *ctx, int64_t *problems,
                   sl_diag *diag);

@@ -123,6 +123,21 @@ try:
 except Exception as e:  # noqa: BLE001
     check("UNKNOWN_TOPIC" in str(e), "never-made error %s" % e)
 check(sorted(ac.list_topics(timeout=10).topics) == ["events", "orders"], "confluent topics after delete")
+from confluent_kafka.admin import ConfigResource  # noqa: E402
+
+fs = ac.describe_configs([ConfigResource("topic", "orders"), ConfigResource("broker", "7")])
+for res, f in fs.items():
+    cfg = f.result(10)
+    if res.name == "orders":
+        check(cfg["retention.ms"].value == "604800000" and cfg["retention.ms"].source == 5,
+              "orders retention.ms %r" % cfg["retention.ms"])
+        check(cfg["cleanup.policy"].value == "delete", "orders cleanup.policy")
+        check(cfg["max.message.bytes"].value == "1048588", "orders max.message.bytes")
+    else:
+        check(cfg["node.id"].value == "7" and cfg["node.id"].source == 4,
+              "broker node.id %r" % cfg["node.id"])
+        check(cfg["num.partitions"].value == "1" and cfg["num.partitions"].is_default,
+              "broker num.partitions %r" % cfg["num.partitions"])
 one = ac.list_topics(topic="events", timeout=10)
 check(list(one.topics) == ["events"] and one.topics["events"].error is None, "list_topics(events)")
 

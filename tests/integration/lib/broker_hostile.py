@@ -31,7 +31,8 @@ def check(cond, what):
 
 # What seglogd advertises: (ApiKey, min, max), in key order.
 APIS = [(0, 3, 9), (1, 4, 13), (2, 1, 7), (3, 0, 12), (18, 0, 3), (19, 0, 7), (20, 0, 6),
-        (21, 0, 2), (22, 0, 4), (23, 0, 4), (37, 0, 3), (60, 0, 1)]
+        (21, 0, 2), (22, 0, 4), (23, 0, 4), (32, 0, 4), (35, 0, 4),
+        (37, 0, 3), (60, 0, 1)]
 API_RANGES_V0 = struct.pack(">i", len(APIS)) + b"".join(struct.pack(">hhh", *a) for a in APIS)
 
 
@@ -99,7 +100,7 @@ expect_closed(frame(b"\x00\x12\x00"), "size 3")
 # 3. Unknown or unserved ApiKeys, versions not advertised, malformed bodies.
 expect_closed(frame(header(999, 0, 1)), "ApiKey 999")
 expect_closed(frame(header(-1, 0, 1)), "ApiKey -1")
-expect_closed(frame(header(32, 0, 1) + b"\x00" * 40), "DescribeConfigs (not served yet)")
+expect_closed(frame(header(33, 0, 1) + b"\x00" * 40), "AlterConfigs (not served yet)")
 expect_closed(frame(header(0, 2, 1) + b"\x00" * 40), "Produce v2 (below the advertised range)")
 expect_closed(frame(header(22, 5, 1, flexible=True) + b"\x00" * 20), "InitProducerId v5")
 expect_closed(frame(header(3, 13, 1, flexible=True) + b"\x01\x00\x00\x00"), "Metadata v13")
@@ -144,7 +145,20 @@ def metric(name):
     return None
 
 
-N_SLOW = 200  # each answer echoes 400 topic names of 249 bytes: ~20 MB in all
+def sysctl_max(path, default):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return default
+
+
+# Each answer echoes 400 topic names of 249 bytes (~100 KB).  Send more than
+# the kernel can buffer (receive + send maxima) plus the broker's 8 MiB, so the
+# broker has to push back whatever this machine's TCP settings.
+kernel = (sysctl_max("/proc/sys/net/ipv4/tcp_rmem", 6 << 20) +
+          sysctl_max("/proc/sys/net/ipv4/tcp_wmem", 4 << 20))
+N_SLOW = max(200, (kernel + (12 << 20)) // 100000 + 1)
 names = ["t%03d" % i + "x" * 245 for i in range(400)]
 slow = connect(port)
 batch = b"".join(metadata_v1(i, names) for i in range(N_SLOW))
@@ -222,6 +236,66 @@ for i, c in enumerate(conns):
 for i, c in enumerate(conns):
     check(recv_frame(c)[:4] == struct.pack(">i", i), "connection %d answer" % i)
     c.close()
+
+# 10. Random bodies under every served API and version (seeded): each is
+#     answered or its connection closed; the broker keeps serving.  Admin APIs
+#     that create things get raw random bytes only (a plausible body could ask
+#     for 100000 partitions).
+import random  # noqa: E402
+
+FIRST_FLEXIBLE = {0: 9, 1: 12, 2: 6, 3: 9, 18: 3, 19: 5, 20: 4, 21: 2, 22: 2, 23: 4, 32: 4,
+                  35: 2, 37: 2, 60: 0}
+rng = random.Random(20261125)
+
+
+def plausible(n):
+    out = b""
+    while len(out) < n:
+        kind = rng.randrange(6)
+        if kind == 0:
+            out += struct.pack(">i", rng.choice([0, 1, 2, -1, 3]))
+        elif kind == 1:
+            out += struct.pack(">h", rng.choice([0, 1, -1, 5]))
+        elif kind == 2:
+            out += kstring(rng.choice(["t", "ret", "a-b", "", "x" * 300]))
+        elif kind == 3:
+            out += bytes([rng.choice([0, 1, 2, 3, 0x7f, 0x80, 0xff])])
+        elif kind == 4:
+            out += struct.pack(">q", rng.choice([0, -1, -2, 1 << 40]))
+        else:
+            out += bytes(rng.randrange(256) for _ in range(rng.randrange(8)))
+    return out
+
+
+sent = 0
+conn = None
+for key, lo, hi in APIS:
+    for version in range(lo, hi + 1):
+        for k in range(12):
+            if conn is None:
+                conn = connect(port)
+            flex = version >= FIRST_FLEXIBLE[key]
+            n = rng.randrange(0, 96)
+            body = (bytes(rng.randrange(256) for _ in range(n)) if key in (19, 37) or k % 3 == 0
+                    else plausible(n))
+            corr = 100000 + sent
+            sent += 1
+            try:
+                conn.sendall(frame(header(key, version, corr, flexible=flex) + body))
+                r = recv_frame(conn)
+                check(r[:4] == struct.pack(">i", corr),
+                      "random %d v%d: correlation %r" % (key, version, r[:4]))
+            except (EOFError, ConnectionError):
+                conn.close()
+                conn = None
+            except socket.timeout:
+                # Only Produce with acks=0 may go unanswered.
+                check(key == 0, "random %d v%d: no answer and not closed" % (key, version))
+                conn.close()
+                conn = None
+if conn is not None:
+    conn.close()
+still_serving("%d random bodies" % sent)
 
 still_serving("everything")
 text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % metrics_port, timeout=10).read().decode()
