@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fileio_int.h"
+#include "log_int.h"
 #include "seglog/batch.h"
 #include "seglog/log.h"
 
@@ -424,7 +425,19 @@ static void test_enospc_during_append(void **state) {
   make_batch(&b, 0, 3, 2000, 100);
   for (long when = 0; when < 3; when++) {
     /* when 0: the first write(2) fails; 1: after a 10-byte partial write;
-     * 2: the data is written and the index entry write fails. */
+     * 2: the data is written and the index entries' write fails (the entries
+     * are kept in memory until SL__INDEX_PENDING_MAX are pending: fill the
+     * buffer first so that this append's entry writes them out). */
+    if (when == 2) {
+      sl__index *oi = &log->segs[log->nsegs - 1]->oindex;
+      for (int i = 0; oi->npending < SL__INDEX_PENDING_MAX; i++) {
+        assert_true(i < 2 * SL__INDEX_PENDING_MAX);
+        fill(log, 1, 1000 + i);
+        oi = &log->segs[log->nsegs - 1]->oindex;
+      }
+      leo = sl_log_end_offset(log);
+      size = sl_log_size_bytes(log);
+    }
     sl__fio_faults f;
     sl__fio_faults_init(&f);
     f.writes_until_fail = when == 2 ? 1 : when;
