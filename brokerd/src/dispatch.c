@@ -25,6 +25,7 @@ static const sd_api_entry api_table[] = {
     {22, 0, 4, sd_handle_init_producer_id},
     {23, 0, 4, sd_handle_offset_for_leader_epoch},
     {32, 0, 4, sd_handle_describe_configs},
+    {35, 0, 4, sd_handle_describe_log_dirs},
     {37, 0, 3, sd_handle_create_partitions},
     {60, 0, 1, sd_handle_describe_cluster},
 };

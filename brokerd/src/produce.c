@@ -6,14 +6,18 @@
  * log end offset (the ISR is this node alone) and parked fetches wake.
  * acks=0 gets no answer; acks=1 and acks=-1 are answered after the append
  * (with one replica both mean "written to the leader's log").  A retried
- * idempotent batch gets its original offsets back.  docs/BROKER.md, "APIs".
+ * idempotent batch gets its original offsets back.  With compression.type
+ * other than "producer", batches in another codec are rebuilt in that codec
+ * first (recompress.c).  docs/BROKER.md, "APIs".
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dispatch.h"
 #include "kerrors.h"
 #include "kp_produce.h"
+#include "recompress.h"
 #include "sdlog.h"
 
 static kp_str arena_str(sd_req *req, const char *s) {
@@ -50,8 +54,26 @@ static void produce_partition(sd_req *req, const sd_topic *t,
   sl_diag_clear(&diag);
   /* The records live in this request's frame, which the server owns and lets
    * the log patch in place (offsets, epoch, LogAppendTime, CRC). */
-  int rc = sl_log_append(p->log, (uint8_t *)in->records.ptr, (size_t)in->records.len,
-                         SL_APPEND_LEADER, p->leader_epoch, 0, &info, &diag);
+  uint8_t *data = (uint8_t *)in->records.ptr;
+  size_t len = (size_t)in->records.len;
+  uint8_t *rebuilt = NULL;
+  sl_compression target;
+  int rc = 0;
+  if (sd_compression_target(sd_cfg_s(req->broker->cfg, SD_CFG_COMPRESSION_TYPE),
+                            &target)) {
+    size_t rlen = 0;
+    rc = sd_recompress(data, len, target, &rebuilt, &rlen, &diag);
+    if (rc == 0) {
+      data = rebuilt;
+      len = rlen;
+    } else if (rc == 1) {
+      rc = 0;
+    }
+  }
+  if (rc == 0)
+    rc = sl_log_append(p->log, data, len, SL_APPEND_LEADER, p->leader_epoch, 0, &info,
+                       &diag);
+  free(rebuilt);
   if (rc == SL_EDUPLICATE_SEQUENCE && info.duplicate)
     rc = 0;
   if (rc != 0) {

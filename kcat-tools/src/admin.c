@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "net.h"
 #include "seglog/cleaner.h"
 #include "seglog/log.h"
 #include "seglog/meta.h"
@@ -381,10 +382,12 @@ int cmd_topics(int argc, char **argv) {
     }
     return cli_usage_error("unknown topics subcommand '%s'", sub);
   }
-  const char *dir = NULL, *topic = NULL;
+  const char *dir = NULL, *topic = NULL, *brokers = NULL;
+  const char *props[64];
+  int nprops = 0;
   int opt;
   optind = 1;
-  while ((opt = getopt(argc - 1, argv + 1, "d:t:b:")) != -1) {
+  while ((opt = getopt(argc - 1, argv + 1, "d:t:b:X:")) != -1) {
     switch (opt) {
     case 'd':
       dir = optarg;
@@ -393,14 +396,23 @@ int cmd_topics(int argc, char **argv) {
       topic = optarg;
       break;
     case 'b':
-      cli_err("network mode (-b) is not available in this build; use -d DIR");
-      return CLI_USAGE;
+      brokers = optarg;
+      break;
+    case 'X':
+      if (nprops == 64)
+        return cli_usage_error("too many -X");
+      props[nprops++] = optarg;
+      break;
     default:
       return cli_usage_error("bad option");
     }
   }
+  if (brokers) {
+    net_conf nc = {brokers, props, nprops};
+    return net_topics(&nc, topic, describe);
+  }
   if (!dir)
-    return cli_usage_error("-d DIR is required");
+    return cli_usage_error("-d DIR (or -b BROKERS) is required");
   cli_partition *parts = NULL;
   size_t n = 0;
   int lrc = cli_list_partitions(dir, topic, &parts, &n);
@@ -482,14 +494,16 @@ int cmd_topics(int argc, char **argv) {
 /* ---- offsets ---- */
 
 int cmd_offsets(int argc, char **argv) {
-  const char *dir = NULL, *topic = NULL, *time_s = NULL;
+  const char *dir = NULL, *topic = NULL, *time_s = NULL, *brokers = NULL;
+  const char *props[64];
+  int nprops = 0;
   int64_t partition = -1;
   static const struct option longopts[] = {{"time", required_argument, NULL, 'T'},
                                            {"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   int opt;
   optind = 1;
-  while ((opt = getopt_long(argc, argv, "d:t:p:b:", longopts, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, "d:t:p:b:X:", longopts, NULL)) != -1) {
     switch (opt) {
     case 'd':
       dir = optarg;
@@ -505,14 +519,19 @@ int cmd_offsets(int argc, char **argv) {
       time_s = optarg;
       break;
     case 'b':
-      cli_err("network mode (-b) is not available in this build; use -d DIR");
-      return CLI_USAGE;
+      brokers = optarg;
+      break;
+    case 'X':
+      if (nprops == 64)
+        return cli_usage_error("too many -X");
+      props[nprops++] = optarg;
+      break;
     default:
       return cli_usage_error("bad option");
     }
   }
-  if (!dir || !topic)
-    return cli_usage_error("-d DIR and -t TOPIC are required");
+  if ((!dir && !brokers) || !topic)
+    return cli_usage_error("-d DIR (or -b BROKERS) and -t TOPIC are required");
   int64_t ts = 0;
   if (time_s) {
     if (strcmp(time_s, "earliest") == 0)
@@ -523,6 +542,12 @@ int cmd_offsets(int argc, char **argv) {
       ts = SL_LIST_MAX_TIMESTAMP;
     else if (cli_parse_time(time_s, &ts) || ts < 0)
       return cli_usage_error("bad --time '%s'", time_s);
+    if (brokers && ts == SL_LIST_MAX_TIMESTAMP)
+      return cli_usage_error("--time max is offline only");
+  }
+  if (brokers) {
+    net_conf nc = {brokers, props, nprops};
+    return net_offsets(&nc, topic, partition, time_s != NULL, ts);
   }
   cli_partition *parts = NULL;
   size_t n = 0;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "net.h"
 #include "seglog/batch.h"
 #include "slclient/envelope.h"
 #include "slclient/format.h"
@@ -72,6 +73,25 @@ static int parse_start(const char *s, start_kind *kind, int64_t *value,
 }
 
 /* Renders one record; returns CLI_OK, CLI_PIPE_CLOSED or CLI_ERROR. */
+static int emit_record(void *ctx, const sc_record *r) {
+  consume_ctx *c = ctx;
+  sl_buf *out = cli_out();
+  int rc;
+  if (c->json) {
+    rc = sc_envelope_encode(r, out);
+    if (rc == 0)
+      rc = sl_buf_u8(out, '\n');
+  } else {
+    rc = sc_format_render(c->fmt, r, out);
+  }
+  if (rc) {
+    cli_err("out of memory");
+    return CLI_ERROR;
+  }
+  c->printed++;
+  return cli_out_maybe_flush();
+}
+
 static int emit(consume_ctx *c, int32_t partition, const sl_batch_header *h,
                 const sl_record *rec) {
   sc_record r;
@@ -90,21 +110,7 @@ static int emit(consume_ctx *c, int32_t partition, const sl_batch_header *h,
   r.value_len = rec->value_len;
   r.headers = rec->headers;
   r.header_count = rec->header_count;
-  sl_buf *out = cli_out();
-  int rc;
-  if (c->json) {
-    rc = sc_envelope_encode(&r, out);
-    if (rc == 0)
-      rc = sl_buf_u8(out, '\n');
-  } else {
-    rc = sc_format_render(c->fmt, &r, out);
-  }
-  if (rc) {
-    cli_err("out of memory");
-    return CLI_ERROR;
-  }
-  c->printed++;
-  return cli_out_maybe_flush();
+  return emit_record(c, &r);
 }
 
 /*
@@ -238,6 +244,9 @@ int cmd_consume(int argc, char **argv) {
   int64_t partition = -1, count = -1, start_value = 0, stop_ts = -1;
   start_kind start = START_BEGINNING;
   bool pin_end = false, json = false, null_str = false;
+  const char *brokers = NULL;
+  const char *props[64];
+  int nprops = 0;
   static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   int opt;
@@ -282,9 +291,15 @@ int cmd_consume(int argc, char **argv) {
       null_str = true;
       break;
     case 'b':
+      brokers = optarg;
+      break;
     case 'X':
+      if (nprops == 64)
+        return cli_usage_error("too many -X");
+      props[nprops++] = optarg;
+      break;
     case 'G':
-      cli_err("network mode (-%c) is not available in this build; use -d DIR", opt);
+      cli_err("-G (consumer groups) is not supported yet");
       return CLI_USAGE;
     default:
       return cli_usage_error("bad option");
@@ -292,8 +307,10 @@ int cmd_consume(int argc, char **argv) {
   }
   if (optind < argc)
     return cli_usage_error("unexpected argument '%s'", argv[optind]);
-  if (!dir || !topic)
-    return cli_usage_error("-d DIR and -t TOPIC are required");
+  if ((!dir && !brokers) || !topic)
+    return cli_usage_error("-d DIR (or -b BROKERS) and -t TOPIC are required");
+  if (dir && brokers)
+    return cli_usage_error("-d and -b exclude each other");
   if (json && format)
     return cli_usage_error("-f and -J exclude each other");
 
@@ -338,6 +355,17 @@ int cmd_consume(int argc, char **argv) {
       cli_err("out of memory");
       goto out;
     }
+  }
+  if (brokers) {
+    net_conf nc = {brokers, props, nprops};
+    static const net_start_kind kinds[] = {NET_START_BEGINNING, NET_START_END,
+                                           NET_START_ABS, NET_START_REL, NET_START_TIME};
+    net_consume_args na = {&nc,         topic,   partition, kinds[start],
+                           start_value, stop_ts, pin_end,   count};
+    rc = net_consume(&na, emit_record, &c);
+    if (rc == CLI_OK)
+      rc = cli_out_flush();
+    goto out;
   }
   if (sl_batch_reader_new(0, &c.reader)) {
     cli_err("out of memory");

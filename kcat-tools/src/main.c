@@ -14,9 +14,12 @@ static int cmd_help(int argc, char **argv);
 
 static const cli_command commands[] = {
     {"consume", cmd_consume, "print records of a topic (kcat -C)",
-     "usage: seglog consume -d DIR -t TOPIC [-p N] [-o OFFSET] [-e] [-c COUNT]\n"
-     "                      [-f FORMAT | -J] [-K DELIM] [-D DELIM] [-Z]\n"
-     "  -d DIR       log directory (offline mode)\n"
+     "usage: seglog consume (-d DIR | -b BROKERS [-X K=V]...) -t TOPIC [-p N] [-o "
+     "OFFSET]\n"
+     "                      [-e] [-c COUNT] [-f FORMAT | -J] [-K DELIM] [-D DELIM] [-Z]\n"
+     "  -d DIR       log directory (offline mode, read-only, no lock)\n"
+     "  -b BROKERS   HOST:PORT[,...] (network mode, librdkafka)\n"
+     "  -X K=V       librdkafka property (network mode; repeatable)\n"
      "  -t TOPIC     topic\n"
      "  -p N         partition (default: all, one after the other)\n"
      "  -o OFFSET    beginning | end | N | -N (N before the end) |\n"
@@ -44,6 +47,7 @@ static const cli_command commands[] = {
      "  -l FILE        read records from FILE instead of stdin\n"
      "  -J             input is JSON envelopes, one per line (consume -J output)\n"
      "  -T TS          timestamp for every record (ms; default now)\n"
+     "  -Z             send empty records as null values\n"
      "  --partitions N       partitions of a topic created here (default 1)\n"
      "  --topic-config K=V   Kafka topic config for this run (segment.bytes, ...)\n"
      "  --batch-bytes N      uncompressed bytes per batch (default 1000000)\n"
@@ -67,10 +71,11 @@ static const cli_command commands[] = {
      "  --roll            roll the active segment first (Kafka never cleans it)\n"
      "  --respect-ratio   only clean when min.cleanable.dirty.ratio says so\n"},
     {"topics", cmd_topics, "list or describe topics",
-     "usage: seglog topics list -d DIR\n"
-     "       seglog topics describe -d DIR [-t TOPIC]\n"},
+     "usage: seglog topics list (-d DIR | -b BROKERS [-X K=V]...)\n"
+     "       seglog topics describe (-d DIR | -b BROKERS [-X K=V]...) [-t TOPIC]\n"},
     {"offsets", cmd_offsets, "earliest, latest or by-time offsets",
-     "usage: seglog offsets -d DIR -t TOPIC [-p N] [--time TS]\n"
+     "usage: seglog offsets (-d DIR | -b BROKERS [-X K=V]...) -t TOPIC [-p N] [--time "
+     "TS]\n"
      "  TS   earliest | latest | max | ms since the epoch | ISO 8601 time\n"
      "  Without --time: a table of earliest and latest offsets.\n"
      "  With --time: TOPIC:PARTITION:OFFSET lines (-1 when none).\n"},

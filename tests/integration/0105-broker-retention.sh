@@ -3,7 +3,7 @@
 # log.retention.bytes the retention pass deletes the oldest segments (the log
 # start offset moves, consumers from "beginning" start there), and the root
 # checkpoints (high watermarks) are written while the broker runs; DeleteRecords,
-# OffsetForLeaderEpoch and DescribeCluster answer exactly.
+# OffsetForLeaderEpoch, DescribeCluster and DescribeLogDirs answer exactly.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/broker.sh"
@@ -39,7 +39,7 @@ grep -q '^ret 0 60$' "$T/data/replication-offset-checkpoint" ||
 # DeleteRecords moves the log start offset further; OffsetForLeaderEpoch and
 # DescribeCluster answer exactly (lib/broker_records.py).
 cid=$(sed -n 's/^cluster.id=//p' "$T/data/meta.properties")
-timeout 60 "$BROKER_PY" "$here/lib/broker_records.py" "$PORT" ret "$cid" ||
+LOG_DIR="$T/data" timeout 60 "$BROKER_PY" "$here/lib/broker_records.py" "$PORT" ret "$cid" ||
   broker_fail "DeleteRecords/OffsetForLeaderEpoch/DescribeCluster"
 first=$(timeout 20 kcat -b "$B" -C -t ret -p 0 -o beginning -e -q -f '%o\n' | head -1)
 [ "$first" = 50 ] || broker_fail "after DeleteRecords the first offset is $first"

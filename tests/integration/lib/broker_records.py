@@ -63,6 +63,21 @@ check(first[:4] == struct.pack(">i", 41) and second[:4] == struct.pack(">i", 42)
       "answers out of order: %r then %r" % (first[:4], second[:4]))
 # The parked fetch answered empty: no error, HW 60, no records.
 check(first[4:8] == struct.pack(">i", 0), "fetch throttle")
+# DescribeLogDirs v1 for partition 0: one directory (absolute path), holding it
+# with a size on disk.
+s.sendall(frame(header(35, 1, 43) + struct.pack(">i", 1) + kstring(topic) +
+                struct.pack(">ii", 1, 0)))
+r = recv_frame(s)
+corr, throttle, nres, err, plen = struct.unpack(">iiihh", r[:16])
+path = r[16:16 + plen].decode()
+rest = r[16 + plen:]
+ntop, tlen = struct.unpack(">ih", rest[:6])
+name = rest[6:6 + tlen].decode()
+npart, index, size, lag, future = struct.unpack(">iiqq?", rest[6 + tlen:6 + tlen + 25])
+check((corr, nres, err, ntop, name, npart, index, lag, future) == (43, 1, 0, 1, topic, 1, 0, 0, False),
+      "DescribeLogDirs answer %r" % r)
+check(path == os.path.realpath(os.environ.get("LOG_DIR", path)), "log dir %s" % path)
+check(size > 0, "partition size %d" % size)
 s.close()
 if failures:
     sys.exit(1)

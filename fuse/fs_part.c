@@ -1,0 +1,702 @@
+/*
+ * fs_part.c - a partition of the mounted log directory: its read-only sl_log,
+ * the three record views and the sparse position index that lets a read at
+ * any byte position start near its record instead of at the log start.
+ * Design and trade-offs: docs/FUSE.md ("Views and the position index").
+ *
+ * The index holds one entry about every FS_INDEX_EVERY bytes of log walked:
+ * (batch base offset, bytes every view has rendered before it).  It is built
+ * lazily, the first time a size is asked for, and only extended afterwards
+ * (from end_offset, the first offset not yet counted).  A view starting at
+ * offset S has size end_cum - cum(S); position P of it is absolute position
+ * cum(S) + P, found by a binary search for the last entry at or below it and
+ * a walk of at most one index interval.  A reader's cursor (where its last
+ * read stopped) makes sequential reads skip even that walk.  When the log
+ * start passes entries the index still uses (retention) or the log end goes
+ * back (truncation), the index is rebuilt and its generation bumped.
+ */
+#include "fs_part.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "fs_render.h"
+
+#define FS_INDEX_EVERY (64 * 1024)  /* log bytes between index entries */
+#define FS_READ_CHUNK (1024 * 1024) /* bytes of batches read at a time */
+
+/* ---- logging ---- */
+
+static bool g_use_syslog; /* set once before the FUSE loop starts */
+
+void fs_log_use_syslog(bool on) {
+  g_use_syslog = on;
+  if (on)
+    openlog("seglogfs", LOG_PID, LOG_DAEMON);
+}
+
+void fs_log(const char *fmt, ...) {
+  char msg[1200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ seglogfs: %s\n",
+          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+          ts.tv_nsec / 1000000, msg);
+  if (g_use_syslog)
+    syslog(LOG_ERR, "%s", msg);
+}
+
+static int log_diag(fs_part *p, const char *what, const sl_diag *d) {
+  char buf[900];
+  fs_log("%s-%d: %s: %s", p->topic, (int)p->partition, what,
+         sl_diag_format(d, buf, sizeof(buf)));
+  return -EIO;
+}
+
+/* ---- open / free ---- */
+
+static char *dup_str(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *c = malloc(n);
+  if (c)
+    memcpy(c, s, n);
+  return c;
+}
+
+static void index_reset(fs_part *p) {
+  int64_t start = sl_log_start_offset(p->log);
+  for (int v = 0; v < FS_NVIEWS; v++) {
+    fs_vindex *x = &p->vx[v];
+    x->n_idx = 1;
+    x->idx[0].offset = start;
+    x->idx[0].cum = 0;
+    x->end_offset = start;
+    x->end_cum = 0;
+    x->since_entry = 0;
+    x->records = 0;
+  }
+  p->gen++;
+  p->cache_valid = false;
+}
+
+int fs_part_open(const char *dir, const char *topic, int32_t partition, fs_part **out) {
+  sl_diag d;
+  char buf[900];
+  int rc = -ENOMEM;
+  fs_part *p = calloc(1, sizeof(*p));
+  if (p == NULL)
+    return -ENOMEM;
+  pthread_mutex_init(&p->mu, NULL);
+  sl_buf_init(&p->batches);
+  sl_buf_init(&p->scratch);
+  p->partition = partition;
+  p->topic = dup_str(topic);
+  p->dir = dup_str(dir);
+  for (int v = 0; v < FS_NVIEWS; v++) {
+    p->vx[v].cap_idx = 64;
+    p->vx[v].idx = malloc(p->vx[v].cap_idx * sizeof(fs_idx_entry));
+    if (p->vx[v].idx == NULL)
+      goto fail;
+  }
+  if (!p->topic || !p->dir || sl_batch_reader_new(0, &p->rd) != 0)
+    goto fail;
+  sl_diag_clear(&d);
+  int e = sl_log_open(dir, NULL, SL_LOG_READONLY, NULL, &p->log, &d);
+  if (e < 0) {
+    fs_log("opening %s: %s", dir, sl_diag_format(&d, buf, sizeof(buf)));
+    rc = e == SL_ENOT_FOUND ? -ENOENT : -EIO;
+    goto fail;
+  }
+  index_reset(p);
+  *out = p;
+  return 0;
+fail:
+  fs_part_free(p);
+  return rc;
+}
+
+void fs_part_free(fs_part *p) {
+  if (p == NULL)
+    return;
+  sl_log_close(p->log, NULL);
+  sl_batch_reader_free(p->rd);
+  sl_buf_release(&p->batches);
+  sl_buf_release(&p->scratch);
+  for (int v = 0; v < FS_NVIEWS; v++)
+    free(p->vx[v].idx);
+  free(p->topic);
+  free(p->dir);
+  pthread_mutex_destroy(&p->mu);
+  free(p);
+}
+
+/* ---- walking records ---- */
+
+/* Iterates the data records (control batches skipped) with offset >= from. */
+typedef struct walker {
+  fs_part *p;
+  int64_t from;
+  int64_t next_read; /* where the next sl_log_read starts */
+  size_t pos;        /* next batch in p->batches */
+  bool batch_open;
+  bool control;
+  bool new_batch; /* a batch was opened since the caller last cleared it */
+  int32_t batch_size;
+  sl_batch_header h;
+} walker;
+
+#define FS_ESTALE_INDEX 1000 /* internal: the log start passed the walk */
+
+/*
+ * sl_log_read_copy, retried when it fails: a writer in another process may be
+ * rewriting or trimming an index file the read-only log had counted (its
+ * open, roll or close), which surfaces as a transient SL_ETRUNCATED or SL_EIO
+ * from the index.  Refresh and retry; after a few tries reopen the log.  Only
+ * a failure that persists (about 0.25 s) is reported.
+ */
+static int read_batches(fs_part *p, int64_t offset, int64_t *next, sl_diag *d) {
+  int rc = 0;
+  p->cache_valid = false;
+  sl_diag first;
+  sl_diag_clear(&first);
+  for (int attempt = 0; attempt < 8; attempt++) {
+    sl_buf_reset(&p->batches);
+    sl_diag_clear(d);
+    rc = sl_log_read_copy(p->log, offset, FS_READ_CHUNK, -1, &p->batches, next, d);
+    if (rc == 0 && attempt > 0) {
+      char buf[900];
+      fs_log("%s-%d: reading at offset %lld succeeded after %d retries (first error: %s)",
+             p->topic, (int)p->partition, (long long)offset, attempt,
+             sl_diag_format(&first, buf, sizeof(buf)));
+    }
+    if (rc == 0 && p->batches.len > 0) {
+      p->cache_valid = true;
+      p->crc_lo = p->crc_hi = 0;
+      p->cache_from = offset;
+      p->cache_next = *next;
+    }
+    if (rc == 0 || rc == SL_EOFFSET_OUT_OF_RANGE || rc == SL_ENOMEM)
+      return rc;
+    if (attempt == 0)
+      first = *d;
+    struct timespec ts = {0, 1000000L << attempt}; /* 1 ms .. 128 ms */
+    nanosleep(&ts, NULL);
+    sl_diag tmp;
+    sl_diag_clear(&tmp);
+    if (attempt == 3) {
+      /* Still failing: reopen, in case the reader's view of an index file
+       * (entries the writer has since rewritten) is what is stale. */
+      sl_log *fresh = NULL;
+      if (sl_log_open(p->dir, NULL, SL_LOG_READONLY, NULL, &fresh, &tmp) == 0) {
+        sl_log_close(p->log, NULL);
+        p->log = fresh;
+      }
+    } else {
+      (void)sl_log_refresh(p->log, &tmp);
+    }
+  }
+  return rc;
+}
+
+static void walker_init(walker *w, fs_part *p, int64_t from) {
+  memset(w, 0, sizeof(*w));
+  w->p = p;
+  w->from = from;
+  w->next_read = from;
+  if (p->cache_valid && from >= p->cache_from && from < p->cache_next) {
+    /* Start at the cached batch that holds `from` (its last offset >= from). */
+    size_t pos = 0;
+    while (pos < p->batches.len) {
+      const uint8_t *b = p->batches.data + pos;
+      size_t left = p->batches.len - pos;
+      int64_t base, last;
+      int32_t size;
+      int8_t magic;
+      if (sl_batch_peek(b, left, &base, &size, &magic) != 0 || (size_t)size > left)
+        break;
+      last = base;
+      if (magic == 2 && left >= SL_BATCH_OFF_LAST_OFFSET_DELTA + 4)
+        last = base + (int32_t)sl_load_be32(b + SL_BATCH_OFF_LAST_OFFSET_DELTA);
+      if (last >= from) {
+        w->pos = pos;
+        w->next_read = p->cache_next;
+        return;
+      }
+      pos += (size_t)size;
+    }
+  }
+  p->cache_valid = false;
+  p->crc_lo = p->crc_hi = 0;
+  sl_buf_reset(&p->batches);
+}
+
+/* 1 = a record in *rec, 0 = log end, negative errno (or -FS_ESTALE_INDEX). */
+static int walker_next(walker *w, sl_record *rec) {
+  fs_part *p = w->p;
+  sl_diag d;
+  sl_diag_clear(&d);
+  for (;;) {
+    if (w->batch_open) {
+      int rc = sl_batch_reader_next(p->rd, rec, &d);
+      if (rc == 1) {
+        if (w->control || rec->offset < w->from)
+          continue;
+        return 1;
+      }
+      w->batch_open = false;
+      if (rc < 0)
+        return log_diag(p, "corrupt record", &d);
+      continue;
+    }
+    if (w->pos >= p->batches.len) {
+      int64_t next = w->next_read;
+      sl_buf_reset(&p->batches);
+      w->pos = 0;
+      int rc = read_batches(p, w->next_read, &next, &d);
+      if (rc == SL_EOFFSET_OUT_OF_RANGE && w->next_read < sl_log_start_offset(p->log))
+        return -FS_ESTALE_INDEX;
+      if (rc == SL_EOFFSET_OUT_OF_RANGE)
+        return 0; /* past the end (the log was truncated meanwhile) */
+      if (rc < 0)
+        return log_diag(p, "reading the log", &d);
+      if (p->batches.len == 0)
+        return 0;
+      if (next <= w->next_read) {
+        fs_log("%s-%d: the log did not advance at offset %lld", p->topic,
+               (int)p->partition, (long long)w->next_read);
+        return -EIO;
+      }
+      w->next_read = next;
+    }
+    const uint8_t *b = p->batches.data + w->pos;
+    size_t left = p->batches.len - w->pos;
+    int64_t base;
+    int32_t size;
+    int8_t magic;
+    int rc = sl_batch_peek(b, left, &base, &size, &magic);
+    if (rc == 0 && (size_t)size > left)
+      rc = sl_diag_set(&d, SL_ETRUNCATED, -1, "batch at offset %lld is incomplete",
+                       (long long)base);
+    if (rc == 0 && !(w->pos >= p->crc_lo && w->pos + (size_t)size <= p->crc_hi)) {
+      /* CRC-check each cached batch once, not at every read that resumes in it */
+      rc = sl_batch_validate(b, (size_t)size, &d);
+      if (rc == 0 && w->pos == p->crc_hi) {
+        p->crc_hi += (size_t)size;
+      } else if (rc == 0) {
+        p->crc_lo = w->pos;
+        p->crc_hi = w->pos + (size_t)size;
+      }
+    }
+    if (rc == 0)
+      rc = sl_batch_reader_open(p->rd, b, (size_t)size, &w->h, &d);
+    if (rc < 0) {
+      char what[64];
+      snprintf(what, sizeof(what), "corrupt batch before offset %lld",
+               (long long)w->next_read);
+      return log_diag(p, what, &d);
+    }
+    w->pos += (size_t)size;
+    w->batch_open = true;
+    w->control = sl_batch_is_control(&w->h);
+    w->new_batch = true;
+    w->batch_size = size;
+  }
+}
+
+static int64_t rec_len(fs_part *p, fs_view v, const sl_batch_header *h,
+                       const sl_record *rec, int *err) {
+  switch (v) {
+  case FS_VIEW_DATA:
+    return fs_render_data_len(rec);
+  case FS_VIEW_LP:
+    return fs_render_lp_len(rec);
+  default:
+    sl_buf_reset(&p->scratch);
+    if (fs_render_jsonl(&p->scratch, p->topic, p->partition, h, rec) != 0)
+      *err = -ENOMEM;
+    return (int64_t)p->scratch.len;
+  }
+}
+
+static int render(fs_part *p, fs_view v, const sl_batch_header *h, const sl_record *rec) {
+  sl_buf_reset(&p->scratch);
+  switch (v) {
+  case FS_VIEW_DATA:
+    return fs_render_data(&p->scratch, rec) ? -ENOMEM : 0;
+  case FS_VIEW_LP:
+    return fs_render_lp(&p->scratch, rec) ? -ENOMEM : 0;
+  default:
+    return fs_render_jsonl(&p->scratch, p->topic, p->partition, h, rec) ? -ENOMEM : 0;
+  }
+}
+
+/* ---- the index ---- */
+
+static int index_add(fs_vindex *x, int64_t offset) {
+  if (x->n_idx == x->cap_idx) {
+    size_t cap = x->cap_idx * 2;
+    fs_idx_entry *n = realloc(x->idx, cap * sizeof(*n));
+    if (n == NULL)
+      return -ENOMEM;
+    x->idx = n;
+    x->cap_idx = cap;
+  }
+  fs_idx_entry *e = &x->idx[x->n_idx++];
+  e->offset = offset;
+  e->cum = x->end_cum;
+  x->since_entry = 0;
+  return 0;
+}
+
+/* Counts view v's records from its end_offset to the log end. */
+static int index_extend(fs_part *p, fs_view v) {
+  fs_vindex *x = &p->vx[v];
+  int64_t leo = sl_log_end_offset(p->log);
+  if (leo < x->end_offset || sl_log_start_offset(p->log) > x->end_offset) {
+    /* truncated, or retention passed everything counted */
+    fs_log("%s-%d: log is now [%lld, %lld), index counted up to %lld: rebuilding it",
+           p->topic, (int)p->partition, (long long)sl_log_start_offset(p->log),
+           (long long)leo, (long long)x->end_offset);
+    index_reset(p);
+  }
+  if (x->end_offset >= leo)
+    return 0;
+  walker w;
+  sl_record rec;
+  int rc;
+  walker_init(&w, p, x->end_offset);
+  while ((rc = walker_next(&w, &rec)) == 1) {
+    if (w.new_batch) {
+      w.new_batch = false;
+      /* An entry only where no record of the batch was skipped. */
+      if (x->since_entry >= FS_INDEX_EVERY && w.h.base_offset >= w.from &&
+          w.h.base_offset >= x->idx[x->n_idx - 1].offset && index_add(x, w.h.base_offset))
+        return -ENOMEM;
+      x->since_entry += w.batch_size;
+    }
+    int err = 0;
+    int64_t len = rec_len(p, v, &w.h, &rec, &err);
+    if (err)
+      return err;
+    x->end_cum += len;
+    x->records++;
+    x->end_offset = rec.offset + 1;
+  }
+  if (rc == 0 && w.next_read > x->end_offset)
+    x->end_offset = w.next_read; /* control batches at the end */
+  if (rc == -FS_ESTALE_INDEX) {
+    index_reset(p);
+    return -EAGAIN;
+  }
+  return rc < 0 ? rc : 0;
+}
+
+/* Picks up what the writer appended; with v >= 0 also counts it in view v. */
+static int refresh_locked(fs_part *p, int v) {
+  sl_diag d;
+  sl_diag_clear(&d);
+  int rc = sl_log_refresh(p->log, &d);
+  if (rc < 0)
+    return log_diag(p, "refreshing the log", &d);
+  if (v < 0)
+    return 0;
+  for (int tries = 0; tries < 3; tries++) {
+    rc = index_extend(p, (fs_view)v);
+    if (rc != -EAGAIN)
+      return rc;
+  }
+  return -EIO;
+}
+
+int fs_part_refresh(fs_part *p) {
+  pthread_mutex_lock(&p->mu);
+  int rc = refresh_locked(p, -1);
+  pthread_mutex_unlock(&p->mu);
+  return rc;
+}
+
+/* The last entry with offset <= off (entry 0 if none). */
+static size_t entry_for_offset(const fs_vindex *x, int64_t off) {
+  size_t lo = 0, hi = x->n_idx; /* answer in [lo, hi) */
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (x->idx[mid].offset <= off)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* The last entry with cum <= pos. */
+static size_t entry_for_pos(const fs_vindex *x, int64_t pos) {
+  size_t lo = 0, hi = x->n_idx;
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (x->idx[mid].cum <= pos)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* Absolute position of the first record with offset >= s in view v (counted
+ * up to the view's end_offset). */
+static int cum_at(fs_part *p, fs_view v, int64_t s, int64_t *out) {
+  const fs_vindex *x = &p->vx[v];
+  if (s >= x->end_offset) {
+    *out = x->end_cum;
+    return 0;
+  }
+  const fs_idx_entry *e = &x->idx[entry_for_offset(x, s)];
+  int64_t at = e->cum;
+  if (s <= e->offset) {
+    *out = at;
+    return 0;
+  }
+  walker w;
+  sl_record rec;
+  int rc;
+  walker_init(&w, p, e->offset);
+  while ((rc = walker_next(&w, &rec)) == 1 && rec.offset < s) {
+    int err = 0;
+    at += rec_len(p, v, &w.h, &rec, &err);
+    if (err)
+      return err;
+  }
+  if (rc == -FS_ESTALE_INDEX) {
+    index_reset(p);
+    return -EAGAIN;
+  }
+  if (rc < 0)
+    return rc;
+  *out = at;
+  return 0;
+}
+
+void fs_part_offsets(fs_part *p, int64_t *start, int64_t *end) {
+  pthread_mutex_lock(&p->mu);
+  *start = sl_log_start_offset(p->log);
+  *end = sl_log_end_offset(p->log);
+  pthread_mutex_unlock(&p->mu);
+}
+
+int fs_part_mtime(fs_part *p, struct timespec *ts) {
+  int rc = 0;
+  pthread_mutex_lock(&p->mu);
+  size_t n = sl_log_segments(p->log, NULL, 0);
+  sl_log_segment_info *segs = n ? calloc(n, sizeof(*segs)) : NULL;
+  char path[4096];
+  struct stat st;
+  if (n && segs == NULL) {
+    rc = -ENOMEM;
+  } else {
+    int len;
+    if (n) {
+      n = sl_log_segments(p->log, segs, n);
+      len = snprintf(path, sizeof(path), "%s/%020lld.log", p->dir,
+                     (long long)segs[n - 1].base_offset);
+    } else {
+      len = snprintf(path, sizeof(path), "%s", p->dir);
+    }
+    if (len < 0 || (size_t)len >= sizeof(path))
+      rc = -ENAMETOOLONG;
+    else if (stat(path, &st) != 0 && stat(p->dir, &st) != 0)
+      rc = -errno;
+    else
+      *ts = st.st_mtim;
+  }
+  free(segs);
+  pthread_mutex_unlock(&p->mu);
+  return rc;
+}
+
+int fs_part_offset_for_time(fs_part *p, int64_t ts_ms, int64_t *offset) {
+  sl_diag d;
+  int64_t ts;
+  int rc;
+  sl_diag_clear(&d);
+  pthread_mutex_lock(&p->mu);
+  rc = refresh_locked(p, -1);
+  if (rc == 0) {
+    rc = sl_log_find_offset_by_time(p->log, ts_ms, offset, &ts, &d);
+    if (rc == SL_ENOT_FOUND) {
+      *offset = sl_log_end_offset(p->log);
+      rc = 0;
+    } else if (rc < 0) {
+      rc = log_diag(p, "finding an offset by time", &d);
+    }
+  }
+  pthread_mutex_unlock(&p->mu);
+  return rc;
+}
+
+static int view_size_locked(fs_part *p, fs_view v, int64_t start, int64_t *size) {
+  for (int tries = 0; tries < 3; tries++) {
+    int64_t base = 0;
+    int rc = refresh_locked(p, v);
+    if (rc == 0) {
+      int64_t s = start;
+      int64_t ls = sl_log_start_offset(p->log);
+      if (s < ls)
+        s = ls;
+      rc = cum_at(p, v, s, &base);
+    }
+    if (rc == -EAGAIN)
+      continue;
+    if (rc < 0)
+      return rc;
+    *size = p->vx[v].end_cum - base;
+    return 0;
+  }
+  return -EIO;
+}
+
+int fs_part_view_size(fs_part *p, fs_view v, int64_t start, int64_t *size) {
+  pthread_mutex_lock(&p->mu);
+  int rc = view_size_locked(p, v, start, size);
+  pthread_mutex_unlock(&p->mu);
+  return rc;
+}
+
+static ssize_t view_read_locked(fs_part *p, fs_view v, int64_t start, int64_t pos,
+                                char *out, size_t len, fs_cursor *cur) {
+  int64_t s = start, base, want;
+  int64_t ls = sl_log_start_offset(p->log);
+  int rc;
+  if (s < ls)
+    s = ls;
+  if ((rc = cum_at(p, v, s, &base)) < 0)
+    return rc;
+  want = base + pos;
+  if (want >= p->vx[v].end_cum) {
+    /* At or past what is counted: pick up new records (tail -f). */
+    if ((rc = refresh_locked(p, v)) < 0)
+      return rc;
+    if ((rc = cum_at(p, v, s, &base)) < 0)
+      return rc;
+    want = base + pos;
+  }
+  const fs_idx_entry *e = &p->vx[v].idx[entry_for_pos(&p->vx[v], want)];
+  int64_t from = e->offset, at = e->cum;
+  if (cur && cur->valid && cur->gen == p->gen && cur->pos <= want && cur->pos >= at) {
+    from = cur->offset;
+    at = cur->pos;
+  }
+  walker w;
+  sl_record rec;
+  size_t copied = 0;
+  int64_t last_end_offset = from;
+  walker_init(&w, p, from);
+  while (copied < len && (rc = walker_next(&w, &rec)) == 1) {
+    int err = 0;
+    int64_t rl;
+    if (v != FS_VIEW_JSONL) {
+      rl = rec_len(p, v, &w.h, &rec, &err);
+      if (at + rl <= want + (int64_t)copied) {
+        at += rl;
+        last_end_offset = rec.offset + 1;
+        continue;
+      }
+      err = render(p, v, &w.h, &rec);
+    } else {
+      err = render(p, v, &w.h, &rec);
+    }
+    if (err)
+      return err;
+    rl = (int64_t)p->scratch.len;
+    int64_t need = want + (int64_t)copied;
+    if (at + rl > need) {
+      size_t in = (size_t)(need - at);
+      size_t n = (size_t)rl - in;
+      if (n > len - copied)
+        n = len - copied;
+      memcpy(out + copied, p->scratch.data + in, n);
+      copied += n;
+      if (copied == len && in + n < (size_t)rl) {
+        if (cur)
+          *cur = (fs_cursor){p->gen, rec.offset, at, true};
+        return (ssize_t)copied;
+      }
+    }
+    at += rl;
+    last_end_offset = rec.offset + 1;
+  }
+  if (copied < len && rc == -FS_ESTALE_INDEX) {
+    index_reset(p);
+    return -EAGAIN;
+  }
+  if (copied < len && rc < 0)
+    return rc;
+  if (cur)
+    *cur = (fs_cursor){p->gen, last_end_offset, at, true};
+  return (ssize_t)copied;
+}
+
+ssize_t fs_part_view_read(fs_part *p, fs_view v, int64_t start, int64_t pos, char *out,
+                          size_t len, fs_cursor *cur) {
+  ssize_t rc = -EIO;
+  pthread_mutex_lock(&p->mu);
+  for (int tries = 0; tries < 3; tries++) {
+    rc = view_read_locked(p, v, start, pos, out, len, cur);
+    if (rc != -EAGAIN)
+      break;
+    if (cur)
+      cur->valid = false;
+  }
+  pthread_mutex_unlock(&p->mu);
+  return rc == -EAGAIN ? -EIO : rc;
+}
+
+ssize_t fs_part_record_value(fs_part *p, int64_t offset, int64_t pos, char *out,
+                             size_t len, int64_t *size) {
+  ssize_t rc;
+  pthread_mutex_lock(&p->mu);
+  sl_diag d;
+  sl_diag_clear(&d);
+  rc = sl_log_refresh(p->log, &d);
+  if (rc < 0) {
+    rc = log_diag(p, "refreshing the log", &d);
+    goto done;
+  }
+  if (offset < sl_log_start_offset(p->log) || offset >= sl_log_end_offset(p->log)) {
+    rc = -ENOENT;
+    goto done;
+  }
+  walker w;
+  sl_record rec;
+  walker_init(&w, p, offset);
+  rc = walker_next(&w, &rec);
+  if (rc == -FS_ESTALE_INDEX || rc == 0 || (rc == 1 && rec.offset != offset)) {
+    rc = -ENOENT;
+    goto done;
+  }
+  if (rc < 0)
+    goto done;
+  int64_t vl = rec.value_len > 0 ? rec.value_len : 0;
+  *size = vl;
+  rc = 0;
+  if (out && pos < vl) {
+    size_t n = (size_t)(vl - pos);
+    if (n > len)
+      n = len;
+    memcpy(out, rec.value + pos, n);
+    rc = (ssize_t)n;
+  }
+done:
+  pthread_mutex_unlock(&p->mu);
+  return rc;
+}

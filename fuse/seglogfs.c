@@ -1,0 +1,1055 @@
+/*
+ * seglogfs.c - the FUSE mount: a Kafka log directory (the offline back end,
+ * through libseglog, read-only) shown as a tree of topics, partitions and
+ * record views.  The tree, the views, sizes, inode numbers, time stamps,
+ * caching and errors are documented in docs/FUSE.md.
+ *
+ *   seglogfs [-f] [-o ro,...] DIR MOUNTPOINT
+ *
+ * Paths are parsed into a node (what the path names); partitions are opened
+ * lazily (read-only, no lock) on first use and kept (fs_part.c).  The mount
+ * is always read-only: the kernel refuses writes with EROFS and every
+ * modifying operation here answers EROFS as well.
+ */
+/* 3.12: fuse_loop_cfg_* (an explicit thread limit). */
+#define FUSE_USE_VERSION 312
+#include <fuse.h>
+#include <fuse_lowlevel.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs_part.h"
+
+/* ---- the mount's state ---- */
+
+typedef struct fs_ctx {
+  char *dir; /* the log directory (absolute) */
+  pthread_mutex_t mu;
+  fs_part **parts;
+  size_t n_parts, cap_parts;
+} fs_ctx;
+
+static fs_ctx *ctx_get(void) {
+  return fuse_get_context()->private_data;
+}
+
+/* Joins dir and name; -ENAMETOOLONG when it does not fit. */
+static int join(char *out, size_t cap, const char *dir, const char *name) {
+  int n = snprintf(out, cap, "%s/%s", dir, name);
+  return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+static bool topic_name_ok(const char *t, size_t n) {
+  if (n == 0 || n > 249 || (n == 1 && t[0] == '.') ||
+      (n == 2 && t[0] == '.' && t[1] == '.'))
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = t[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '.' || c == '_' || c == '-'))
+      return false;
+  }
+  return true;
+}
+
+/* A non-negative decimal without sign or leading zeros (except "0"). */
+static bool parse_uint(const char *s, int64_t max, int64_t *out) {
+  int64_t v = 0;
+  if (*s == 0 || (s[0] == '0' && s[1] != 0))
+    return false;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9')
+      return false;
+    if (v > (max - (*s - '0')) / 10)
+      return false;
+    v = v * 10 + (*s - '0');
+  }
+  *out = v;
+  return true;
+}
+
+/* "<topic>-<partition>": splits a partition dir name. */
+static bool split_partition_dir(const char *name, size_t *topic_len, int32_t *part) {
+  const char *dash = strrchr(name, '-');
+  int64_t n;
+  if (dash == NULL || !parse_uint(dash + 1, INT32_MAX, &n))
+    return false;
+  *topic_len = (size_t)(dash - name);
+  *part = (int32_t)n;
+  return topic_name_ok(name, *topic_len);
+}
+
+/* The partition, opened on first use; -ENOENT when its dir is gone. */
+static int part_get(fs_ctx *c, const char *topic, int32_t partition, fs_part **out) {
+  char path[PATH_MAX], name[300];
+  struct stat st;
+  int rc;
+  int n = snprintf(name, sizeof(name), "%s-%d", topic, (int)partition);
+  if (n < 0 || (size_t)n >= sizeof(name))
+    return -ENOENT;
+  if ((rc = join(path, sizeof(path), c->dir, name)) < 0)
+    return rc;
+  if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+    return -ENOENT;
+  pthread_mutex_lock(&c->mu);
+  for (size_t i = 0; i < c->n_parts; i++) {
+    fs_part *p = c->parts[i];
+    if (p->partition == partition && strcmp(p->topic, topic) == 0) {
+      *out = p;
+      pthread_mutex_unlock(&c->mu);
+      return 0;
+    }
+  }
+  if (c->n_parts == c->cap_parts) {
+    size_t cap = c->cap_parts ? c->cap_parts * 2 : 16;
+    fs_part **np = realloc(c->parts, cap * sizeof(*np));
+    if (np == NULL) {
+      pthread_mutex_unlock(&c->mu);
+      return -ENOMEM;
+    }
+    c->parts = np;
+    c->cap_parts = cap;
+  }
+  rc = fs_part_open(path, topic, partition, out);
+  if (rc == 0)
+    c->parts[c->n_parts++] = *out;
+  pthread_mutex_unlock(&c->mu);
+  return rc;
+}
+
+/* Calls cb for every partition dir of the log dir (topic == NULL: all). */
+typedef int (*part_dir_cb)(void *arg, const char *topic, size_t topic_len, int32_t part);
+static int scan_partitions(fs_ctx *c, const char *topic, part_dir_cb cb, void *arg) {
+  DIR *d = opendir(c->dir);
+  struct dirent *de;
+  int rc = 0;
+  if (d == NULL) {
+    fs_log("reading the log directory %s: %s", c->dir, strerror(errno));
+    return -EIO;
+  }
+  while (rc == 0 && (de = readdir(d)) != NULL) {
+    size_t tl;
+    int32_t part;
+    if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+      continue;
+    if (!split_partition_dir(de->d_name, &tl, &part))
+      continue;
+    if (topic && (strlen(topic) != tl || memcmp(topic, de->d_name, tl) != 0))
+      continue;
+    rc = cb(arg, de->d_name, tl, part);
+  }
+  closedir(d);
+  return rc;
+}
+
+/* ---- paths ---- */
+
+typedef enum node_kind {
+  N_ROOT,
+  N_TOPIC,
+  N_CONFIG,
+  N_PART,
+  N_VIEW,
+  N_EARLIEST,
+  N_LATEST,
+  N_OFFSETS_DIR,
+  N_OFFSET,
+  N_AT_DIR,
+  N_AT_TIME,
+  N_SEGMENTS_DIR,
+  N_SEGMENT
+} node_kind;
+
+typedef struct node {
+  node_kind kind;
+  char topic[256];
+  int32_t part;
+  fs_view view;
+  bool has_time;
+  int64_t time_ms;
+  int64_t offset;
+  char seg[64];
+} node;
+
+static const char *const view_names[FS_NVIEWS] = {"data", "data.lp", "records.jsonl"};
+
+static bool view_by_name(const char *s, fs_view *v) {
+  for (int i = 0; i < FS_NVIEWS; i++) {
+    if (strcmp(s, view_names[i]) == 0) {
+      *v = (fs_view)i;
+      return true;
+    }
+  }
+  return false;
+}
+
+static bool digits(const char **s, int n, int *out) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    char ch = (*s)[i];
+    if (ch < '0' || ch > '9')
+      return false;
+    v = v * 10 + (ch - '0');
+  }
+  *s += n;
+  *out = v;
+  return true;
+}
+
+/* Epoch milliseconds, or ISO 8601: YYYY-MM-DD[THH:MM[:SS[.fff]]][Z|+HH:MM|-HH:MM]
+ * (no zone = UTC). */
+static bool parse_time(const char *s, int64_t *ms) {
+  int y, mo, d, h = 0, mi = 0, sec = 0, frac_ms = 0;
+  if (parse_uint(s, INT64_MAX, ms))
+    return true;
+  if (!digits(&s, 4, &y) || *s++ != '-' || !digits(&s, 2, &mo) || *s++ != '-' ||
+      !digits(&s, 2, &d))
+    return false;
+  if (*s == 'T' || *s == 't' || *s == ' ') {
+    s++;
+    if (!digits(&s, 2, &h) || *s++ != ':' || !digits(&s, 2, &mi))
+      return false;
+    if (*s == ':') {
+      s++;
+      if (!digits(&s, 2, &sec))
+        return false;
+      if (*s == '.' || *s == ',') {
+        int scale = 100;
+        s++;
+        if (*s < '0' || *s > '9')
+          return false;
+        for (; *s >= '0' && *s <= '9'; s++, scale /= 10)
+          frac_ms += (*s - '0') * scale;
+      }
+    }
+  }
+  int64_t zone_s = 0;
+  if (*s == 'Z' || *s == 'z') {
+    s++;
+  } else if (*s == '+' || *s == '-') {
+    int sign = *s++ == '-' ? -1 : 1, zh, zm = 0;
+    if (!digits(&s, 2, &zh))
+      return false;
+    if (*s == ':')
+      s++;
+    if (*s && !digits(&s, 2, &zm))
+      return false;
+    zone_s = sign * (zh * 3600 + zm * 60);
+  }
+  if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+    return false;
+  struct tm tm = {0};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  time_t t = timegm(&tm);
+  int64_t v = ((int64_t)t - zone_s) * 1000 + frac_ms;
+  if (v < 0)
+    return false;
+  *ms = v;
+  return true;
+}
+
+static bool segment_name_ok(const char *s) {
+  static const char *const ext[] = {".log", ".index", ".timeindex", ".txnindex"};
+  for (int i = 0; i < 20; i++)
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+  for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
+    if (strcmp(s + 20, ext[i]) == 0)
+      return true;
+  return false;
+}
+
+/* Syntax only: existence is checked by the callers. */
+static int parse_path(const char *path, node *n) {
+  char comp[8][256];
+  int nc = 0;
+  memset(n, 0, sizeof(*n));
+  const char *s = path;
+  while (*s) {
+    while (*s == '/')
+      s++;
+    if (!*s)
+      break;
+    const char *e = strchr(s, '/');
+    size_t len = e ? (size_t)(e - s) : strlen(s);
+    if (nc == 8 || len >= sizeof(comp[0]))
+      return -ENOENT;
+    memcpy(comp[nc], s, len);
+    comp[nc++][len] = 0;
+    s += len;
+  }
+  if (nc == 0) {
+    n->kind = N_ROOT;
+    return 0;
+  }
+  if (!topic_name_ok(comp[0], strlen(comp[0])))
+    return -ENOENT;
+  memcpy(n->topic, comp[0], strlen(comp[0]) + 1);
+  if (nc == 1) {
+    n->kind = N_TOPIC;
+    return 0;
+  }
+  if (nc == 2 && strcmp(comp[1], "config") == 0) {
+    n->kind = N_CONFIG;
+    return 0;
+  }
+  int64_t v;
+  if (!parse_uint(comp[1], INT32_MAX, &v))
+    return -ENOENT;
+  n->part = (int32_t)v;
+  if (nc == 2) {
+    n->kind = N_PART;
+    return 0;
+  }
+  const char *c2 = comp[2];
+  if (nc == 3) {
+    if (view_by_name(c2, &n->view))
+      n->kind = N_VIEW;
+    else if (strcmp(c2, "earliest") == 0)
+      n->kind = N_EARLIEST;
+    else if (strcmp(c2, "latest") == 0)
+      n->kind = N_LATEST;
+    else if (strcmp(c2, "offsets") == 0)
+      n->kind = N_OFFSETS_DIR;
+    else if (strcmp(c2, "at") == 0)
+      n->kind = N_AT_DIR;
+    else if (strcmp(c2, "segments") == 0)
+      n->kind = N_SEGMENTS_DIR;
+    else
+      return -ENOENT;
+    return 0;
+  }
+  if (nc == 4 && strcmp(c2, "offsets") == 0 &&
+      parse_uint(comp[3], INT64_MAX, &n->offset)) {
+    n->kind = N_OFFSET;
+    return 0;
+  }
+  if (nc == 4 && strcmp(c2, "segments") == 0 && strlen(comp[3]) < sizeof(n->seg) &&
+      segment_name_ok(comp[3])) {
+    memcpy(n->seg, comp[3], strlen(comp[3]) + 1);
+    n->kind = N_SEGMENT;
+    return 0;
+  }
+  if (strcmp(c2, "at") == 0 && (nc == 4 || nc == 5) && parse_time(comp[3], &n->time_ms)) {
+    n->has_time = true;
+    if (nc == 4) {
+      n->kind = N_AT_TIME;
+      return 0;
+    }
+    if (view_by_name(comp[4], &n->view)) {
+      n->kind = N_VIEW;
+      return 0;
+    }
+  }
+  return -ENOENT;
+}
+
+/* Stable inode numbers: FNV-1a of the path (1 is the root). */
+static ino_t path_ino(const char *path) {
+  uint64_t h = 1469598103934665603ULL;
+  if (strcmp(path, "/") == 0)
+    return 1;
+  for (const unsigned char *s = (const unsigned char *)path; *s; s++) {
+    h ^= *s;
+    h *= 1099511628211ULL;
+  }
+  return (ino_t)(h < 2 ? h + 2 : h);
+}
+
+/* ---- small text files ---- */
+
+typedef struct count_arg {
+  int count;
+} count_arg;
+
+static int count_cb(void *arg, const char *topic, size_t tl, int32_t part) {
+  ((count_arg *)arg)->count++;
+  return 0;
+}
+
+static int topic_exists(fs_ctx *c, const char *topic) {
+  count_arg a = {0};
+  int rc = scan_partitions(c, topic, count_cb, &a);
+  if (rc < 0)
+    return rc;
+  return a.count > 0 ? 0 : -ENOENT;
+}
+
+/* config: what the log directory knows about the topic. */
+static int render_config(fs_ctx *c, const char *topic, char *buf, size_t cap,
+                         size_t *len) {
+  count_arg a = {0};
+  int rc = scan_partitions(c, topic, count_cb, &a);
+  if (rc < 0)
+    return rc;
+  if (a.count == 0)
+    return -ENOENT;
+  int n = snprintf(buf, cap, "topic=%s\npartitions=%d\n", topic, a.count);
+  if (n < 0 || (size_t)n >= cap)
+    return -EIO;
+  size_t used = (size_t)n;
+  /* topic.id from partition.metadata ("topic_id: <base64 uuid>") of any partition */
+  char path[PATH_MAX], name[300];
+  for (int32_t p = 0; p < 64; p++) {
+    int k = snprintf(name, sizeof(name), "%s-%d/partition.metadata", topic, (int)p);
+    if (k < 0 || (size_t)k >= sizeof(name) || join(path, sizeof(path), c->dir, name) < 0)
+      break;
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+      continue;
+    char line[256];
+    while (fgets(line, sizeof(line), f)) {
+      if (strncmp(line, "topic_id: ", 10) == 0) {
+        size_t l = strcspn(line + 10, "\r\n");
+        k = snprintf(buf + used, cap - used, "topic.id=%.*s\n", (int)l, line + 10);
+        if (k > 0 && (size_t)k < cap - used)
+          used += (size_t)k;
+      }
+    }
+    fclose(f);
+    break;
+  }
+  *len = used;
+  return 0;
+}
+
+static int render_text(fs_ctx *c, const node *n, char *buf, size_t cap, size_t *len) {
+  if (n->kind == N_CONFIG)
+    return render_config(c, n->topic, buf, cap, len);
+  fs_part *p;
+  int rc = part_get(c, n->topic, n->part, &p);
+  if (rc < 0)
+    return rc;
+  if ((rc = fs_part_refresh(p)) < 0)
+    return rc;
+  int64_t start, end;
+  fs_part_offsets(p, &start, &end);
+  int k = snprintf(buf, cap, "%lld\n", (long long)(n->kind == N_EARLIEST ? start : end));
+  if (k < 0 || (size_t)k >= cap)
+    return -EIO;
+  *len = (size_t)k;
+  return 0;
+}
+
+/* ---- FUSE operations ---- */
+
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
+  (void)conn;
+  cfg->use_ino = 1;
+  cfg->readdir_ino = 1;
+  cfg->attr_timeout = 0;     /* sizes grow: ask every time */
+  cfg->entry_timeout = 1.0;  /* names are stable */
+  cfg->negative_timeout = 0; /* a new topic shows up at once */
+  cfg->direct_io = 1;        /* reads go to us: see docs/FUSE.md ("Caching") */
+  return ctx_get();
+}
+
+static void op_destroy(void *private_data) {
+  fs_ctx *c = private_data;
+  for (size_t i = 0; i < c->n_parts; i++)
+    fs_part_free(c->parts[i]);
+  free(c->parts);
+  c->parts = NULL;
+  c->n_parts = 0;
+}
+
+static void fill_dir(struct stat *st, const char *path, const struct timespec *t) {
+  memset(st, 0, sizeof(*st));
+  st->st_ino = path_ino(path);
+  st->st_mode = S_IFDIR | 0555;
+  st->st_nlink = 2;
+  st->st_uid = getuid();
+  st->st_gid = getgid();
+  st->st_atim = st->st_mtim = st->st_ctim = *t;
+}
+
+static void fill_file(struct stat *st, const char *path, int64_t size,
+                      const struct timespec *t) {
+  memset(st, 0, sizeof(*st));
+  st->st_ino = path_ino(path);
+  st->st_mode = S_IFREG | 0444;
+  st->st_nlink = 1;
+  st->st_size = size;
+  st->st_blksize = 1 << 20; /* tools read 1 MiB at a time: fewer requests */
+  st->st_blocks = (size + 511) / 512;
+  st->st_uid = getuid();
+  st->st_gid = getgid();
+  st->st_atim = st->st_mtim = st->st_ctim = *t;
+}
+
+/* The view's start offset: the partition start, or the first at/after TIME. */
+static int view_start(fs_part *p, const node *n, int64_t *start) {
+  if (!n->has_time) {
+    *start = 0; /* clamped to the log start */
+    return 0;
+  }
+  return fs_part_offset_for_time(p, n->time_ms, start);
+}
+
+static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi) {
+  fs_ctx *c = ctx_get();
+  node n;
+  int rc = parse_path(path, &n);
+  struct stat ds;
+  struct timespec t;
+  fs_part *p = NULL;
+  if (rc < 0)
+    return rc;
+  if (stat(c->dir, &ds) != 0)
+    return -EIO;
+  t = ds.st_mtim;
+  switch (n.kind) {
+  case N_ROOT:
+    fill_dir(st, path, &t);
+    return 0;
+  case N_TOPIC:
+    if ((rc = topic_exists(c, n.topic)) < 0)
+      return rc;
+    fill_dir(st, path, &t);
+    return 0;
+  case N_CONFIG: {
+    char buf[1024];
+    size_t len;
+    if ((rc = render_config(c, n.topic, buf, sizeof(buf), &len)) < 0)
+      return rc;
+    fill_file(st, path, (int64_t)len, &t);
+    return 0;
+  }
+  default:
+    break;
+  }
+  if ((rc = part_get(c, n.topic, n.part, &p)) < 0)
+    return rc;
+  if ((rc = fs_part_mtime(p, &t)) < 0)
+    return rc;
+  switch (n.kind) {
+  case N_PART:
+  case N_OFFSETS_DIR:
+  case N_AT_DIR:
+  case N_AT_TIME:
+  case N_SEGMENTS_DIR:
+    fill_dir(st, path, &t);
+    return 0;
+  case N_VIEW: {
+    int64_t start, size;
+    if ((rc = view_start(p, &n, &start)) < 0 ||
+        (rc = fs_part_view_size(p, n.view, start, &size)) < 0)
+      return rc;
+    fill_file(st, path, size, &t);
+    return 0;
+  }
+  case N_EARLIEST:
+  case N_LATEST: {
+    char buf[64];
+    size_t len;
+    if ((rc = render_text(c, &n, buf, sizeof(buf), &len)) < 0)
+      return rc;
+    fill_file(st, path, (int64_t)len, &t);
+    return 0;
+  }
+  case N_OFFSET: {
+    int64_t size;
+    ssize_t r = fs_part_record_value(p, n.offset, 0, NULL, 0, &size);
+    if (r < 0)
+      return (int)r;
+    fill_file(st, path, size, &t);
+    return 0;
+  }
+  case N_SEGMENT: {
+    char real[PATH_MAX];
+    struct stat rs;
+    if ((rc = join(real, sizeof(real), p->dir, n.seg)) < 0)
+      return rc;
+    if (lstat(real, &rs) != 0 || !S_ISREG(rs.st_mode))
+      return -ENOENT;
+    fill_file(st, path, rs.st_size, &rs.st_mtim);
+    return 0;
+  }
+  default:
+    return -ENOENT;
+  }
+}
+
+typedef struct fs_fh {
+  node n;
+  fs_part *p;
+  int64_t start;
+  fs_cursor cur;
+  int fd;
+} fs_fh;
+
+static int op_open(const char *path, struct fuse_file_info *fi) {
+  fs_ctx *c = ctx_get();
+  node n;
+  int rc;
+  if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
+    return -EROFS;
+  if ((rc = parse_path(path, &n)) < 0)
+    return rc;
+  if (n.kind == N_ROOT || n.kind == N_TOPIC || n.kind == N_PART ||
+      n.kind == N_OFFSETS_DIR || n.kind == N_AT_DIR || n.kind == N_AT_TIME ||
+      n.kind == N_SEGMENTS_DIR)
+    return -EISDIR;
+  fs_fh *fh = calloc(1, sizeof(*fh));
+  if (fh == NULL)
+    return -ENOMEM;
+  fh->n = n;
+  fh->fd = -1;
+  if (n.kind != N_CONFIG && (rc = part_get(c, n.topic, n.part, &fh->p)) < 0)
+    goto fail;
+  if (n.kind == N_VIEW && (rc = view_start(fh->p, &n, &fh->start)) < 0)
+    goto fail;
+  if (n.kind == N_SEGMENT) {
+    char real[PATH_MAX];
+    if ((rc = join(real, sizeof(real), fh->p->dir, n.seg)) < 0)
+      goto fail;
+    fh->fd = open(real, O_RDONLY | O_CLOEXEC);
+    if (fh->fd < 0) {
+      rc = errno == ENOENT ? -ENOENT : -EIO;
+      if (rc == -EIO)
+        fs_log("opening %s: %s", real, strerror(errno));
+      goto fail;
+    }
+  }
+  fi->fh = (uint64_t)(uintptr_t)fh;
+  fi->direct_io = 1;
+  fi->keep_cache = 0;
+  return 0;
+fail:
+  free(fh);
+  return rc;
+}
+
+static int op_read(const char *path, char *buf, size_t size, off_t off,
+                   struct fuse_file_info *fi) {
+  fs_fh *fh = (fs_fh *)(uintptr_t)fi->fh;
+  fs_ctx *c = ctx_get();
+  int rc;
+  if (off < 0)
+    return -EINVAL;
+  switch (fh->n.kind) {
+  case N_VIEW: {
+    ssize_t r = fs_part_view_read(fh->p, fh->n.view, fh->start, off, buf, size, &fh->cur);
+    return (int)r;
+  }
+  case N_OFFSET: {
+    int64_t vs;
+    ssize_t r = fs_part_record_value(fh->p, fh->n.offset, off, buf, size, &vs);
+    return (int)r;
+  }
+  case N_SEGMENT: {
+    size_t done = 0;
+    while (done < size) {
+      ssize_t r = pread(fh->fd, buf + done, size - done, off + (off_t)done);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0) {
+        fs_log("reading %s/%s: %s", fh->p->dir, fh->n.seg, strerror(errno));
+        return -EIO;
+      }
+      if (r == 0)
+        break;
+      done += (size_t)r;
+    }
+    return (int)done;
+  }
+  default: {
+    char text[1024];
+    size_t len;
+    if ((rc = render_text(c, &fh->n, text, sizeof(text), &len)) < 0)
+      return rc;
+    if ((size_t)off >= len)
+      return 0;
+    size_t k = len - (size_t)off < size ? len - (size_t)off : size;
+    memcpy(buf, text + off, k);
+    return (int)k;
+  }
+  }
+}
+
+static int op_release(const char *path, struct fuse_file_info *fi) {
+  fs_fh *fh = (fs_fh *)(uintptr_t)fi->fh;
+  if (fh) {
+    if (fh->fd >= 0)
+      close(fh->fd);
+    free(fh);
+  }
+  return 0;
+}
+
+typedef struct dir_fill {
+  void *buf;
+  fuse_fill_dir_t filler;
+  const char *path;
+  /* topic names already listed (root): sorted insertion is overkill; a
+   * small open-addressing set keeps `ls` of many topics linear */
+  char **seen;
+  size_t cap;
+  size_t n;
+} dir_fill;
+
+static int add_entry(dir_fill *f, const char *name, mode_t type) {
+  char child[PATH_MAX];
+  struct stat st;
+  int k =
+      snprintf(child, sizeof(child), "%s/%s", strcmp(f->path, "/") ? f->path : "", name);
+  if (k < 0 || (size_t)k >= sizeof(child))
+    return 0;
+  memset(&st, 0, sizeof(st));
+  st.st_ino = path_ino(child);
+  st.st_mode = type;
+  return f->filler(f->buf, name, &st, 0, 0) ? 1 : 0;
+}
+
+static uint64_t hash_str(const char *s, size_t n) {
+  uint64_t h = 1469598103934665603ULL;
+  for (size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+static int topic_cb(void *arg, const char *name, size_t tl, int32_t part) {
+  dir_fill *f = arg;
+  if (f->n * 2 >= f->cap) {
+    size_t cap = f->cap ? f->cap * 2 : 256;
+    char **ns = calloc(cap, sizeof(*ns));
+    if (ns == NULL)
+      return -ENOMEM;
+    for (size_t i = 0; i < f->cap; i++) {
+      if (f->seen[i] == NULL)
+        continue;
+      size_t j = hash_str(f->seen[i], strlen(f->seen[i])) & (cap - 1);
+      while (ns[j])
+        j = (j + 1) & (cap - 1);
+      ns[j] = f->seen[i];
+    }
+    free(f->seen);
+    f->seen = ns;
+    f->cap = cap;
+  }
+  size_t j = hash_str(name, tl) & (f->cap - 1);
+  for (; f->seen[j]; j = (j + 1) & (f->cap - 1))
+    if (strlen(f->seen[j]) == tl && memcmp(f->seen[j], name, tl) == 0)
+      return 0;
+  char *t = malloc(tl + 1);
+  if (t == NULL)
+    return -ENOMEM;
+  memcpy(t, name, tl);
+  t[tl] = 0;
+  f->seen[j] = t;
+  f->n++;
+  add_entry(f, t, S_IFDIR);
+  return 0;
+}
+
+static int partition_cb(void *arg, const char *name, size_t tl, int32_t part) {
+  char num[16];
+  snprintf(num, sizeof(num), "%d", (int)part);
+  add_entry(arg, num, S_IFDIR);
+  return 0;
+}
+
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+                      struct fuse_file_info *fi, enum fuse_readdir_flags flags) {
+  fs_ctx *c = ctx_get();
+  node n;
+  int rc = parse_path(path, &n);
+  dir_fill f = {buf, filler, path, NULL, 0, 0};
+  fs_part *p;
+  if (rc < 0)
+    return rc;
+  filler(buf, ".", NULL, 0, 0);
+  filler(buf, "..", NULL, 0, 0);
+  switch (n.kind) {
+  case N_ROOT:
+    rc = scan_partitions(c, NULL, topic_cb, &f);
+    for (size_t i = 0; i < f.cap; i++)
+      free(f.seen[i]);
+    free(f.seen);
+    return rc;
+  case N_TOPIC:
+    if ((rc = topic_exists(c, n.topic)) < 0)
+      return rc;
+    add_entry(&f, "config", S_IFREG);
+    return scan_partitions(c, n.topic, partition_cb, &f);
+  case N_PART:
+  case N_AT_TIME:
+    if ((rc = part_get(c, n.topic, n.part, &p)) < 0)
+      return rc;
+    for (int i = 0; i < FS_NVIEWS; i++)
+      add_entry(&f, view_names[i], S_IFREG);
+    if (n.kind == N_PART) {
+      add_entry(&f, "earliest", S_IFREG);
+      add_entry(&f, "latest", S_IFREG);
+      add_entry(&f, "offsets", S_IFDIR);
+      add_entry(&f, "at", S_IFDIR);
+      add_entry(&f, "segments", S_IFDIR);
+    }
+    return 0;
+  case N_OFFSETS_DIR:
+  case N_AT_DIR:
+    /* Looked up by name only (an offset, a time): see docs/FUSE.md. */
+    return part_get(c, n.topic, n.part, &p);
+  case N_SEGMENTS_DIR: {
+    if ((rc = part_get(c, n.topic, n.part, &p)) < 0)
+      return rc;
+    DIR *d = opendir(p->dir);
+    struct dirent *de;
+    if (d == NULL)
+      return -ENOENT;
+    while ((de = readdir(d)) != NULL)
+      if (strlen(de->d_name) < 64 && segment_name_ok(de->d_name))
+        add_entry(&f, de->d_name, S_IFREG);
+    closedir(d);
+    return 0;
+  }
+  default:
+    return -ENOTDIR;
+  }
+}
+
+static int op_opendir(const char *path, struct fuse_file_info *fi) {
+  return 0;
+}
+
+/* Everything that would modify the tree: the mount is read-only. */
+static int op_mknod(const char *path, mode_t mode, dev_t dev) {
+  return -EROFS;
+}
+static int op_mkdir(const char *path, mode_t mode) {
+  return -EROFS;
+}
+static int op_unlink(const char *path) {
+  return -EROFS;
+}
+static int op_rmdir(const char *path) {
+  return -EROFS;
+}
+static int op_symlink(const char *from, const char *to) {
+  return -EROFS;
+}
+static int op_rename(const char *from, const char *to, unsigned int flags) {
+  return -EROFS;
+}
+static int op_link(const char *from, const char *to) {
+  return -EROFS;
+}
+static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi) {
+  return -EROFS;
+}
+static int op_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi) {
+  return -EROFS;
+}
+static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi) {
+  return -EROFS;
+}
+static int op_write(const char *path, const char *buf, size_t size, off_t off,
+                    struct fuse_file_info *fi) {
+  return -EROFS;
+}
+static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi) {
+  return -EROFS;
+}
+static int op_utimens(const char *path, const struct timespec tv[2],
+                      struct fuse_file_info *fi) {
+  return -EROFS;
+}
+
+static const struct fuse_operations fs_ops = {
+    .init = op_init,
+    .destroy = op_destroy,
+    .getattr = op_getattr,
+    .open = op_open,
+    .read = op_read,
+    .release = op_release,
+    .opendir = op_opendir,
+    .readdir = op_readdir,
+    .mknod = op_mknod,
+    .mkdir = op_mkdir,
+    .unlink = op_unlink,
+    .rmdir = op_rmdir,
+    .symlink = op_symlink,
+    .rename = op_rename,
+    .link = op_link,
+    .chmod = op_chmod,
+    .chown = op_chown,
+    .truncate = op_truncate,
+    .write = op_write,
+    .create = op_create,
+    .utimens = op_utimens,
+};
+
+/* ---- command line ---- */
+
+typedef struct fs_opts {
+  char *dir;
+  char *broker;
+  int nonopts;
+  bool foreground;
+  bool help;
+} fs_opts;
+
+enum { KEY_HELP, KEY_FOREGROUND };
+
+static const struct fuse_opt fs_opt_spec[] = {
+    {"-b %s", offsetof(fs_opts, broker), 0}, FUSE_OPT_KEY("-h", KEY_HELP),
+    FUSE_OPT_KEY("--help", KEY_HELP),        FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+    FUSE_OPT_KEY("-d", KEY_FOREGROUND),      FUSE_OPT_END};
+
+static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs) {
+  fs_opts *o = data;
+  switch (key) {
+  case KEY_HELP:
+    o->help = true;
+    return 0;
+  case KEY_FOREGROUND:
+    o->foreground = true;
+    return 1;
+  case FUSE_OPT_KEY_NONOPT:
+    if (o->nonopts++ == 0 && o->broker == NULL) {
+      o->dir = strdup(arg);
+      return 0;
+    }
+    return 1;
+  default:
+    return 1;
+  }
+}
+
+static void usage(const char *prog) {
+  fprintf(
+      stderr,
+      "usage: %s [-f] [-d] [-o OPTION[,...]] DIR MOUNTPOINT\n"
+      "Shows the Kafka log directory DIR as files (read-only): see docs/FUSE.md.\n"
+      "  -f            stay in the foreground (log lines on stderr; else syslog)\n"
+      "  -d            debug (implies -f)\n"
+      "  -o OPTIONS    FUSE mount options (allow_other, ...); the mount is always ro\n"
+      "  -b HOST:PORT  broker mode (not built yet)\n"
+      "Unmount with `fusermount3 -u MOUNTPOINT` or SIGTERM.\n",
+      prog);
+}
+
+/* Mounts, serves until fusermount3 -u or a signal (SIGTERM, SIGINT, SIGHUP:
+ * libfuse's handlers end the loop), unmounts.  0 on a clean end. */
+static int run(struct fuse_args *args, fs_ctx *ctx) {
+  struct fuse_cmdline_opts co;
+  struct fuse *f = NULL;
+  int rc = 1;
+  memset(&co, 0, sizeof(co));
+  if (fuse_parse_cmdline(args, &co) != 0)
+    return 2;
+  if (co.mountpoint == NULL) {
+    fprintf(stderr, "seglogfs: no mount point\n");
+    goto done;
+  }
+  f = fuse_new(args, &fs_ops, sizeof(fs_ops), ctx);
+  if (f == NULL)
+    goto done;
+  if (fuse_mount(f, co.mountpoint) != 0)
+    goto done;
+  fs_log_use_syslog(!co.foreground);
+  if (fuse_daemonize(co.foreground) != 0) {
+    fuse_unmount(f);
+    goto done;
+  }
+  struct fuse_session *se = fuse_get_session(f);
+  if (fuse_set_signal_handlers(se) != 0) {
+    fuse_unmount(f);
+    goto done;
+  }
+  int res;
+  if (co.singlethread) {
+    res = fuse_loop(f);
+  } else {
+    struct fuse_loop_config *lc = fuse_loop_cfg_create();
+    if (lc == NULL) {
+      res = -ENOMEM;
+    } else {
+      fuse_loop_cfg_set_clone_fd(lc, (unsigned)co.clone_fd);
+      fuse_loop_cfg_set_max_threads(
+          lc, co.max_threads >= 1 && co.max_threads <= 1000 ? co.max_threads : 16);
+      fuse_loop_cfg_set_idle_threads(lc, co.max_idle_threads >= 1 &&
+                                                 co.max_idle_threads <= 1000
+                                             ? co.max_idle_threads
+                                             : 4);
+      res = fuse_loop_mt(f, lc);
+      fuse_loop_cfg_destroy(lc);
+    }
+  }
+  fuse_remove_signal_handlers(se);
+  fuse_unmount(f);
+  /* A signal that ended the loop (res > 0) is a clean end as well. */
+  rc = res < 0 ? 1 : 0;
+  if (res < 0)
+    fs_log("the FUSE loop failed: %s", strerror(-res));
+done:
+  if (f)
+    fuse_destroy(f);
+  free(co.mountpoint);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+  fs_opts o = {0};
+  fs_ctx ctx;
+  int rc = 2;
+  memset(&ctx, 0, sizeof(ctx));
+  pthread_mutex_init(&ctx.mu, NULL);
+  if (fuse_opt_parse(&args, &o, fs_opt_spec, opt_proc) != 0)
+    goto done;
+  if (o.help) {
+    usage(argv[0]);
+    rc = 0;
+    goto done;
+  }
+  if (o.broker) {
+    fprintf(stderr, "seglogfs: broker mode (-b %s) is not built yet\n", o.broker);
+    goto done;
+  }
+  if (o.dir == NULL || o.nonopts != 2) {
+    usage(argv[0]);
+    goto done;
+  }
+  ctx.dir = realpath(o.dir, NULL);
+  struct stat st;
+  if (ctx.dir == NULL || stat(ctx.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "seglogfs: %s: not a directory (%s)\n", o.dir,
+            strerror(ctx.dir ? ENOTDIR : errno));
+    goto done;
+  }
+  char fsname[PATH_MAX + 64];
+  int k =
+      snprintf(fsname, sizeof(fsname),
+               "-oro,default_permissions,subtype=seglogfs,fsname=seglogfs:%s", ctx.dir);
+  /* fsname may not contain a comma (the option separator). */
+  if (k < 0 || (size_t)k >= sizeof(fsname) || strchr(ctx.dir, ','))
+    k = snprintf(fsname, sizeof(fsname), "-oro,default_permissions,subtype=seglogfs");
+  if (fuse_opt_add_arg(&args, fsname) != 0)
+    goto done;
+  rc = run(&args, &ctx);
+done:
+  fuse_opt_free_args(&args);
+  free(o.dir);
+  free(o.broker);
+  free(ctx.dir);
+  pthread_mutex_destroy(&ctx.mu);
+  return rc;
+}
