@@ -32,7 +32,7 @@ _seglog() {
   case "$cmd" in
     consume) opts="-b -X -d -t -p -o -e -c -f -J -K -D -Z --help" ;;
     produce) opts="-b -X -d -t -p -K -D -H -z -l -J -T -Z --partitions --topic-config --batch-bytes --help" ;;
-    dump) opts="--deep-iteration --print-data-log --json --help" ;;
+    dump) opts="--deep-iteration --print-data-log --json --offsets-decoder --transaction-log-decoder --raw-internal --help" ;;
     verify) opts="--repair --help" ;;
     compact) opts="-d -t -p --roll --respect-ratio --help" ;;
     topics)

@@ -58,7 +58,11 @@ static const cli_command commands[] = {
      "         partition.metadata or meta.properties file, a partition dir or a log dir\n"
      "  --deep-iteration   show every record, not only batch headers\n"
      "  --print-data-log   show keys, payloads and headers (implies --deep-iteration)\n"
-     "  --json             one JSON object per batch / file\n"},
+     "  --json             one JSON object per batch / file\n"
+     "  --offsets-decoder, --transaction-log-decoder   (kafka-dump-log's) imply\n"
+     "                     --print-data-log; records of __consumer_offsets and\n"
+     "                     __transaction_state are always decoded unless\n"
+     "  --raw-internal     shows them as raw bytes\n"},
     {"verify", cmd_verify, "check CRCs, offsets and indexes; --repair fixes",
      "usage: seglog verify [--repair] PATH...\n"
      "  PATH       a partition dir or a log dir\n"

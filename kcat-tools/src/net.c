@@ -392,7 +392,7 @@ int net_producer_send(net_producer *np, const char *topic, int32_t partition,
         RD_KAFKA_V_VALUE(vp, vl), RD_KAFKA_V_TIMESTAMP(tsv), RD_KAFKA_V_HEADERS(hdrs),
         RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      rd_kafka_poll(np->rk, 100);
+      rd_kafka_poll(np->rk, 5);
       continue;
     }
     if (err) {
