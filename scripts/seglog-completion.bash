@@ -26,7 +26,7 @@ _seglog() {
     -o) COMPREPLY=($(compgen -W "beginning end s@ e@" -- "$cur")); return ;;
     -z) COMPREPLY=($(compgen -W "none gzip snappy lz4 zstd" -- "$cur")); return ;;
     --time) COMPREPLY=($(compgen -W "earliest latest max" -- "$cur")); return ;;
-    -b|-X|-p|-c|-f|-K|-D|-H|-T|--partitions|--topic-config|--batch-bytes) return ;;
+    -b|-X|-p|-c|-f|-K|-D|-H|-T|--replication-factor|--config|--partitions|--topic-config|--batch-bytes) return ;;
   esac
   local opts=""
   case "$cmd" in
@@ -37,9 +37,9 @@ _seglog() {
     compact) opts="-d -t -p --roll --respect-ratio --help" ;;
     topics)
       if [ "$COMP_CWORD" -eq 2 ]; then
-        COMPREPLY=($(compgen -W "list describe" -- "$cur")); return
+        COMPREPLY=($(compgen -W "list describe create delete" -- "$cur")); return
       fi
-      opts="-b -X -d -t --help" ;;
+      opts="-b -X -d -t --partitions --replication-factor --config --help" ;;
     offsets) opts="-b -X -d -t -p --time --help" ;;
     help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
   esac

@@ -74,9 +74,15 @@ static const cli_command commands[] = {
      "  Cleans (keeps the latest record per key) with the writer lock held.\n"
      "  --roll            roll the active segment first (Kafka never cleans it)\n"
      "  --respect-ratio   only clean when min.cleanable.dirty.ratio says so\n"},
-    {"topics", cmd_topics, "list or describe topics",
+    {"topics", cmd_topics, "list, describe, create or delete topics",
      "usage: seglog topics list (-d DIR | -b BROKERS [-X K=V]...)\n"
-     "       seglog topics describe (-d DIR | -b BROKERS [-X K=V]...) [-t TOPIC]\n"},
+     "       seglog topics describe (-d DIR | -b BROKERS [-X K=V]...) [-t TOPIC]\n"
+     "       seglog topics create (-d DIR | -b BROKERS) -t TOPIC [--partitions N]\n"
+     "                            [--replication-factor R] [--config K=V]...\n"
+     "       seglog topics delete (-d DIR | -b BROKERS) -t TOPIC\n"
+     "  --partitions N            partitions of the new topic (default 1)\n"
+     "  --replication-factor R    network mode (default: the broker's)\n"
+     "  --config K=V              topic config, network mode (repeatable)\n"},
     {"offsets", cmd_offsets, "earliest, latest or by-time offsets",
      "usage: seglog offsets (-d DIR | -b BROKERS [-X K=V]...) -t TOPIC [-p N] [--time "
      "TS]\n"
