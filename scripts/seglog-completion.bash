@@ -26,20 +26,20 @@ _seglog() {
     -o) COMPREPLY=($(compgen -W "beginning end s@ e@" -- "$cur")); return ;;
     -z) COMPREPLY=($(compgen -W "none gzip snappy lz4 zstd" -- "$cur")); return ;;
     --time) COMPREPLY=($(compgen -W "earliest latest max" -- "$cur")); return ;;
-    -b|-X|-p|-c|-f|-K|-D|-H|-T|--partitions|--topic-config|--batch-bytes) return ;;
+    -b|-X|-p|-c|-f|-K|-D|-H|-T|--replication-factor|--config|--partitions|--topic-config|--batch-bytes) return ;;
   esac
   local opts=""
   case "$cmd" in
     consume) opts="-b -X -d -t -p -o -e -c -f -J -K -D -Z --help" ;;
     produce) opts="-b -X -d -t -p -K -D -H -z -l -J -T -Z --partitions --topic-config --batch-bytes --help" ;;
-    dump) opts="--deep-iteration --print-data-log --json --help" ;;
+    dump) opts="--deep-iteration --print-data-log --json --offsets-decoder --transaction-log-decoder --raw-internal --help" ;;
     verify) opts="--repair --help" ;;
     compact) opts="-d -t -p --roll --respect-ratio --help" ;;
     topics)
       if [ "$COMP_CWORD" -eq 2 ]; then
-        COMPREPLY=($(compgen -W "list describe" -- "$cur")); return
+        COMPREPLY=($(compgen -W "list describe create delete" -- "$cur")); return
       fi
-      opts="-b -X -d -t --help" ;;
+      opts="-b -X -d -t --partitions --replication-factor --config --help" ;;
     offsets) opts="-b -X -d -t -p --time --help" ;;
     help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
   esac

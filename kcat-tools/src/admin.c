@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "net.h"
 #include "seglog/cleaner.h"
+#include "seglog/logdir.h"
 #include "seglog/log.h"
 #include "seglog/meta.h"
 #include "slclient/format.h"
@@ -368,16 +369,153 @@ int cmd_compact(int argc, char **argv) {
 
 /* ---- topics ---- */
 
+/* topics create|delete: offline through sl_logdir (writer lock), or -b. */
+static int topics_manage(int argc, char **argv, bool create) {
+  const char *dir = NULL, *topic = NULL, *brokers = NULL;
+  const char *props[64], *configs[64];
+  int nprops = 0, nconfigs = 0;
+  int64_t partitions = 1, replication = -1;
+  static const struct option longopts[] = {
+      {"partitions", required_argument, NULL, 'P'},
+      {"replication-factor", required_argument, NULL, 'R'},
+      {"config", required_argument, NULL, 'C'},
+      {NULL, 0, NULL, 0}};
+  int opt;
+  optind = 1;
+  while ((opt = getopt_long(argc, argv, "d:t:b:X:", longopts, NULL)) != -1) {
+    switch (opt) {
+    case 'd':
+      dir = optarg;
+      break;
+    case 't':
+      topic = optarg;
+      break;
+    case 'b':
+      brokers = optarg;
+      break;
+    case 'X':
+      if (nprops == 64)
+        return cli_usage_error("too many -X");
+      props[nprops++] = optarg;
+      break;
+    case 'P':
+      if (cli_parse_i64(optarg, 1, 100000, &partitions))
+        return cli_usage_error("bad --partitions '%s'", optarg);
+      break;
+    case 'R':
+      if (cli_parse_i64(optarg, 1, 32767, &replication))
+        return cli_usage_error("bad --replication-factor '%s'", optarg);
+      break;
+    case 'C':
+      if (nconfigs == 64)
+        return cli_usage_error("too many --config");
+      configs[nconfigs++] = optarg;
+      break;
+    default:
+      return cli_usage_error("bad option");
+    }
+  }
+  if ((!dir && !brokers) || !topic)
+    return cli_usage_error("-d DIR (or -b BROKERS) and -t TOPIC are required");
+  if (!sl_topic_name_is_valid(topic))
+    return cli_usage_error("'%s' is not a valid topic name", topic);
+  if (brokers) {
+    net_conf nc = {brokers, props, nprops};
+    return create ? net_topic_create(&nc, topic, (int32_t)partitions,
+                                     (int32_t)replication, configs, nconfigs)
+                  : net_topic_delete(&nc, topic);
+  }
+  if (nconfigs > 0)
+    return cli_usage_error(
+        "--config needs -b: a log directory does not store topic configs");
+  sl_logdir *ld = NULL;
+  sl_logdir_opts lo;
+  sl_logdir_opts_init(&lo);
+  lo.create = create;
+  sl_diag diag;
+  sl_diag_clear(&diag);
+  int rc = sl_logdir_open(dir, &lo, &ld, &diag);
+  if (rc) {
+    cli_err_diag(dir, rc, &diag);
+    if (rc == SL_ELOCKED)
+      cli_err(
+          "the log directory is in use by another writer (seglogd?); nothing changed");
+    return rc == SL_ELOCKED ? CLI_LOCKED : CLI_ERROR;
+  }
+  int status = CLI_OK;
+  if (create) {
+    for (size_t i = 0; i < sl_logdir_count(ld); i++) {
+      const char *t;
+      int32_t p;
+      sl_log *log;
+      if (sl_logdir_at(ld, i, &t, &p, &log) && strcmp(t, topic) == 0) {
+        cli_err("%s: topic '%s' already exists", dir, topic);
+        status = CLI_ERROR;
+        break;
+      }
+    }
+    sl_uuid id;
+    if (status == CLI_OK && sl_uuid_random(&id, &diag) != 0)
+      status = CLI_ERROR;
+    for (int32_t p = 0; status == CLI_OK && p < (int32_t)partitions; p++) {
+      rc = sl_logdir_create_partition(ld, topic, p, NULL, &id, NULL, &diag);
+      if (rc) {
+        cli_err_diag("create", rc, &diag);
+        status = CLI_ERROR;
+      }
+    }
+    if (status == CLI_OK)
+      cli_out_printf("created %s with %lld partition%s\n", topic, (long long)partitions,
+                     partitions == 1 ? "" : "s");
+  } else {
+    int32_t deleted = 0;
+    for (int32_t p = 0; status == CLI_OK && p <= INT32_MAX - 1; p++) {
+      if (!sl_logdir_get(ld, topic, p)) {
+        bool more = false;
+        for (size_t i = 0; i < sl_logdir_count(ld); i++) {
+          const char *t;
+          int32_t q;
+          sl_log *log;
+          if (sl_logdir_at(ld, i, &t, &q, &log) && strcmp(t, topic) == 0)
+            more = true;
+        }
+        if (!more)
+          break;
+        continue;
+      }
+      rc = sl_logdir_delete_partition(ld, topic, p, &diag);
+      if (rc) {
+        cli_err_diag("delete", rc, &diag);
+        status = CLI_ERROR;
+      }
+      deleted++;
+    }
+    if (status == CLI_OK && deleted == 0) {
+      cli_err("%s: no topic '%s'", dir, topic);
+      status = CLI_ERROR;
+    } else if (status == CLI_OK) {
+      cli_out_printf("deleted %s (%d partition%s)\n", topic, (int)deleted,
+                     deleted == 1 ? "" : "s");
+    }
+  }
+  rc = sl_logdir_close(ld, &diag);
+  if (rc && status == CLI_OK) {
+    cli_err_diag("close", rc, &diag);
+    status = CLI_ERROR;
+  }
+  return status;
+}
+
 int cmd_topics(int argc, char **argv) {
   if (argc < 2)
     return cli_usage_error("topics wants list or describe");
   const char *sub = argv[1];
   bool describe = strcmp(sub, "describe") == 0;
+  if (strcmp(sub, "create") == 0 || strcmp(sub, "delete") == 0)
+    return topics_manage(argc - 1, argv + 1, strcmp(sub, "create") == 0);
   if (!describe && strcmp(sub, "list") != 0) {
-    if (strcmp(sub, "create") == 0 || strcmp(sub, "delete") == 0 ||
-        strcmp(sub, "alter") == 0) {
-      cli_err("topics %s needs network mode (-b), which is not available in this build",
-              sub);
+    if (strcmp(sub, "alter") == 0) {
+      cli_err("topics alter is not supported yet");
       return CLI_USAGE;
     }
     return cli_usage_error("unknown topics subcommand '%s'", sub);

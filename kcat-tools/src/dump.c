@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "decode.h"
 #include "seglog/batch.h"
 #include "seglog/checkpoint.h"
 #include "seglog/index.h"
@@ -31,6 +32,8 @@
 #define MAX_SMALL_FILE (256u << 20)
 
 typedef struct dump_opts {
+  cli_internal_topic internal; /* of the file being dumped */
+  bool decode_internal;        /* not --raw-internal */
   bool deep;
   bool data;
   bool json;
@@ -119,13 +122,15 @@ static void out_bytes_text(const uint8_t *p, int32_t len) {
     sl_buf_append(out, "null", 4);
     return;
   }
-  /* As kafka-dump-log: the bytes as a string; control characters escaped so
-   * one record stays on one line. */
+  /* As kafka-dump-log: the bytes as a string; control characters (and, when
+   * the bytes are not UTF-8, every byte above 0x7f) escaped as \xNN so one
+   * record stays on one line and the output stays valid UTF-8. */
+  bool utf8 = sc_utf8_valid(p, (size_t)len);
   for (int32_t i = 0; i < len; i++) {
     uint8_t c = p[i];
     if (c == '\n')
       sl_buf_append(out, "\\n", 2);
-    else if (c < 0x20 || c == 0x7f) {
+    else if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8)) {
       char tmp[8];
       int n = snprintf(tmp, sizeof(tmp), "\\x%02x", c);
       sl_buf_append(out, tmp, (size_t)n);
@@ -208,6 +213,15 @@ static void dump_record_text(dump_opts *o, const sl_batch_header *h, const sl_re
     } else {
       cli_out_str(" controlType: unparsable");
     }
+  } else if (o->data && o->internal != CLI_TOPIC_OTHER) {
+    sl_buf k = SL_BUF_INIT, v = SL_BUF_INIT;
+    cli_decode_internal(o->internal, r, &k, &v);
+    cli_out_str(" key: ");
+    sl_buf_append(cli_out(), k.data, k.len);
+    cli_out_str(" payload: ");
+    sl_buf_append(cli_out(), v.data, v.len);
+    sl_buf_release(&k);
+    sl_buf_release(&v);
   } else if (o->data) {
     if (r->header_count > 0) {
       cli_out_str(" headers: [");
@@ -271,6 +285,15 @@ static void dump_record_json(dump_opts *o, const sl_batch_header *h, const sl_re
       if (ctl.type == SL_CONTROL_ABORT || ctl.type == SL_CONTROL_COMMIT)
         cli_out_printf(",\"coordinatorEpoch\":%d", (int)ctl.coordinator_epoch);
     }
+  } else if (o->data && o->internal != CLI_TOPIC_OTHER) {
+    sl_buf k = SL_BUF_INIT, v = SL_BUF_INIT;
+    cli_decode_internal(o->internal, r, &k, &v);
+    cli_out_str(",\"key\":");
+    sl_buf_append(out, k.data, k.len);
+    cli_out_str(",\"payload\":");
+    sl_buf_append(out, v.data, v.len);
+    sl_buf_release(&k);
+    sl_buf_release(&v);
   } else if (o->data) {
     cli_out_str(",\"headers\":[");
     for (int32_t i = 0; i < r->header_count; i++) {
@@ -307,6 +330,7 @@ static int dump_log(dump_opts *o, const char *path) {
     close(fd);
     return CLI_ERROR;
   }
+  o->internal = o->decode_internal ? cli_internal_topic_of(path) : CLI_TOPIC_OTHER;
   if (!o->json)
     cli_out_printf("Dumping %s\nLog starting offset: %" PRId64 "\n", path,
                    name_base_offset(path));
@@ -758,13 +782,19 @@ static int dump_path(dump_opts *o, const char *path, int depth) {
 }
 
 int cmd_dump(int argc, char **argv) {
-  dump_opts o = {false, false, false, 0};
-  static const struct option longopts[] = {{"deep-iteration", no_argument, NULL, 'd'},
-                                           {"print-data-log", no_argument, NULL, 'p'},
-                                           {"json", no_argument, NULL, 'j'},
-                                           {"files", required_argument, NULL, 'f'},
-                                           {"help", no_argument, NULL, 'h'},
-                                           {NULL, 0, NULL, 0}};
+  dump_opts o;
+  memset(&o, 0, sizeof(o));
+  o.decode_internal = true;
+  static const struct option longopts[] = {
+      {"deep-iteration", no_argument, NULL, 'd'},
+      {"print-data-log", no_argument, NULL, 'p'},
+      {"json", no_argument, NULL, 'j'},
+      {"files", required_argument, NULL, 'f'},
+      {"offsets-decoder", no_argument, NULL, 'O'},
+      {"transaction-log-decoder", no_argument, NULL, 'O'},
+      {"raw-internal", no_argument, NULL, 'r'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
   int opt;
   const char *files_opt = NULL;
   optind = 1;
@@ -778,6 +808,12 @@ int cmd_dump(int argc, char **argv) {
       break;
     case 'j':
       o.json = true;
+      break;
+    case 'O': /* kafka-dump-log's decoders: imply --print-data-log */
+      o.deep = o.data = true;
+      break;
+    case 'r':
+      o.decode_internal = false;
       break;
     case 'f':
       files_opt = optarg; /* kafka-dump-log's --files A,B */

@@ -58,7 +58,11 @@ static const cli_command commands[] = {
      "         partition.metadata or meta.properties file, a partition dir or a log dir\n"
      "  --deep-iteration   show every record, not only batch headers\n"
      "  --print-data-log   show keys, payloads and headers (implies --deep-iteration)\n"
-     "  --json             one JSON object per batch / file\n"},
+     "  --json             one JSON object per batch / file\n"
+     "  --offsets-decoder, --transaction-log-decoder   (kafka-dump-log's) imply\n"
+     "                     --print-data-log; records of __consumer_offsets and\n"
+     "                     __transaction_state are always decoded unless\n"
+     "  --raw-internal     shows them as raw bytes\n"},
     {"verify", cmd_verify, "check CRCs, offsets and indexes; --repair fixes",
      "usage: seglog verify [--repair] PATH...\n"
      "  PATH       a partition dir or a log dir\n"
@@ -70,9 +74,15 @@ static const cli_command commands[] = {
      "  Cleans (keeps the latest record per key) with the writer lock held.\n"
      "  --roll            roll the active segment first (Kafka never cleans it)\n"
      "  --respect-ratio   only clean when min.cleanable.dirty.ratio says so\n"},
-    {"topics", cmd_topics, "list or describe topics",
+    {"topics", cmd_topics, "list, describe, create or delete topics",
      "usage: seglog topics list (-d DIR | -b BROKERS [-X K=V]...)\n"
-     "       seglog topics describe (-d DIR | -b BROKERS [-X K=V]...) [-t TOPIC]\n"},
+     "       seglog topics describe (-d DIR | -b BROKERS [-X K=V]...) [-t TOPIC]\n"
+     "       seglog topics create (-d DIR | -b BROKERS) -t TOPIC [--partitions N]\n"
+     "                            [--replication-factor R] [--config K=V]...\n"
+     "       seglog topics delete (-d DIR | -b BROKERS) -t TOPIC\n"
+     "  --partitions N            partitions of the new topic (default 1)\n"
+     "  --replication-factor R    network mode (default: the broker's)\n"
+     "  --config K=V              topic config, network mode (repeatable)\n"},
     {"offsets", cmd_offsets, "earliest, latest or by-time offsets",
      "usage: seglog offsets (-d DIR | -b BROKERS [-X K=V]...) -t TOPIC [-p N] [--time "
      "TS]\n"

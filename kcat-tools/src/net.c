@@ -50,6 +50,13 @@ int net_offsets(const net_conf *conf, const char *topic, int64_t partition, bool
                 int64_t ts) {
   return unavailable();
 }
+int net_topic_create(const net_conf *conf, const char *topic, int32_t partitions,
+                     int32_t replication, const char **configs, int nconfigs) {
+  return unavailable();
+}
+int net_topic_delete(const net_conf *conf, const char *topic) {
+  return unavailable();
+}
 
 #else
 
@@ -392,7 +399,7 @@ int net_producer_send(net_producer *np, const char *topic, int32_t partition,
         RD_KAFKA_V_VALUE(vp, vl), RD_KAFKA_V_TIMESTAMP(tsv), RD_KAFKA_V_HEADERS(hdrs),
         RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      rd_kafka_poll(np->rk, 100);
+      rd_kafka_poll(np->rk, 5);
       continue;
     }
     if (err) {
@@ -540,6 +547,88 @@ int net_offsets(const net_conf *nc, const char *topic, int64_t partition, bool h
   }
 out:
   free(ids);
+  rd_kafka_destroy(rk);
+  return rc;
+}
+
+/* Waits for one admin result event and reports the topic's error. */
+static int admin_wait(rd_kafka_queue_t *q, const char *what, const char *topic,
+                      bool create) {
+  rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 60000);
+  int rc = CLI_OK;
+  if (!ev) {
+    cli_err("%s %s: timed out", what, topic);
+    return CLI_ERROR;
+  }
+  if (rd_kafka_event_error(ev)) {
+    cli_err("%s %s: %s", what, topic, rd_kafka_event_error_string(ev));
+    rc = CLI_ERROR;
+  } else {
+    size_t cnt = 0;
+    const rd_kafka_topic_result_t **tr =
+        create
+            ? rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev),
+                                                  &cnt)
+            : rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev),
+                                                  &cnt);
+    for (size_t i = 0; i < cnt; i++) {
+      if (rd_kafka_topic_result_error(tr[i])) {
+        const char *msg = rd_kafka_topic_result_error_string(tr[i]);
+        cli_err("%s %s: %s", what, rd_kafka_topic_result_name(tr[i]),
+                msg ? msg : rd_kafka_err2str(rd_kafka_topic_result_error(tr[i])));
+        rc = CLI_ERROR;
+      }
+    }
+  }
+  rd_kafka_event_destroy(ev);
+  return rc;
+}
+
+int net_topic_create(const net_conf *nc, const char *topic, int32_t partitions,
+                     int32_t replication, const char **configs, int nconfigs) {
+  char errstr[512];
+  rd_kafka_t *rk = admin_client(nc);
+  if (!rk)
+    return CLI_ERROR;
+  int rc = CLI_ERROR;
+  rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+  rd_kafka_NewTopic_t *nt =
+      rd_kafka_NewTopic_new(topic, partitions, replication, errstr, sizeof(errstr));
+  if (!nt) {
+    cli_err("create %s: %s", topic, errstr);
+    goto out;
+  }
+  for (int i = 0; i < nconfigs; i++) {
+    char key[256];
+    const char *eq = strchr(configs[i], '=');
+    if (!eq || (size_t)(eq - configs[i]) >= sizeof(key)) {
+      cli_err("--config wants NAME=VALUE, got '%s'", configs[i]);
+      rc = CLI_USAGE;
+      goto out;
+    }
+    memcpy(key, configs[i], (size_t)(eq - configs[i]));
+    key[eq - configs[i]] = 0;
+    rd_kafka_NewTopic_set_config(nt, key, eq + 1);
+  }
+  rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+  rc = admin_wait(q, "create", topic, true);
+out:
+  rd_kafka_NewTopic_destroy(nt);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_destroy(rk);
+  return rc;
+}
+
+int net_topic_delete(const net_conf *nc, const char *topic) {
+  rd_kafka_t *rk = admin_client(nc);
+  if (!rk)
+    return CLI_ERROR;
+  rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+  rd_kafka_DeleteTopic_t *dt = rd_kafka_DeleteTopic_new(topic);
+  rd_kafka_DeleteTopics(rk, &dt, 1, NULL, q);
+  int rc = admin_wait(q, "delete", topic, false);
+  rd_kafka_DeleteTopic_destroy(dt);
+  rd_kafka_queue_destroy(q);
   rd_kafka_destroy(rk);
   return rc;
 }

@@ -56,6 +56,10 @@ int net_producer_send(net_producer *np, const char *topic, int32_t partition,
 int net_producer_close(net_producer *np);
 
 int net_topics(const net_conf *conf, const char *topic, bool describe);
+/* CreateTopics / DeleteTopics through the admin API.  configs: "k=v". */
+int net_topic_create(const net_conf *conf, const char *topic, int32_t partitions,
+                     int32_t replication, const char **configs, int nconfigs);
+int net_topic_delete(const net_conf *conf, const char *topic);
 /* has_time false: earliest/latest table; else offsets for ts (-1 latest,
  * -2 earliest, >= 0 a time). */
 int net_offsets(const net_conf *conf, const char *topic, int64_t partition, bool has_time,

@@ -51,6 +51,18 @@ echo "$desc" | head -1 | grep -q '^TOPIC *PARTITION *START *END *SEGMENTS *SIZE 
 echo "$desc" | grep -Eq '^multi +1 +0 +1 +1 +[0-9]+ +2023-11-14T22:13:21.000Z +2023-11-14T22:13:21.000Z' || fail "describe row: $desc"
 echo "$desc" | grep -Eq '^multi +2 +0 +0 +1 +0 +- +-' || fail "describe empty partition: $desc"
 
+# --- topics create / delete (offline: takes the writer lock) ---
+expect "create" "created made with 2 partitions" "$("$S" topics create -d "$d" -t made --partitions 2)"
+expect "created list" "made	2 partitions" "$("$S" topics list -d "$d" | grep '^made')"
+set +e
+"$S" topics create -d "$d" -t made 2>"$tmp/err"; rc=$?
+set -e
+expect "create twice" 1 "$rc"
+grep -q "already exists" "$tmp/err" || fail "create twice message"
+expect "delete" "deleted made (2 partitions)" "$("$S" topics delete -d "$d" -t made)"
+[ -z "$("$S" topics list -d "$d" | grep '^made' || true)" ] || fail "deleted topic still listed"
+ls "$d" | grep -q '^made-' && fail "partition dirs left behind"
+
 # --- offsets ---
 seq 1 10 | "$S" produce -d "$d" -t ts -T 1700000000000
 seq 11 20 | "$S" produce -d "$d" -t ts -T 1700000005000

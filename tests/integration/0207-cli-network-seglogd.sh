@@ -93,6 +93,17 @@ to "$S" topics describe -b "$B" -t text | grep -Eq '^text +1 +1 +0 +50 ' || fail
 expect "offsets" "text:1:50" "$(to "$S" offsets -b "$B" -t text -p 1 --time latest)"
 expect "offsets by time" "text:1:0" "$(to "$S" offsets -b "$B" -t text -p 1 --time 1700000000000)"
 
+# topics create / delete through the admin API
+to "$S" topics create -b "$B" -t admin1 --partitions 2
+expect "created partitions" 2 "$(to "$S" topics describe -b "$B" -t admin1 | grep -Ec '^admin1 +[0-9]+ ')"
+set +e
+to "$S" topics create -b "$B" -t admin1 2>"$T/err"; rc=$?
+set -e
+expect "create existing" 1 "$rc"
+grep -q "create admin1: " "$T/err" || fail "create existing message: $(cat "$T/err")"
+to "$S" topics delete -b "$B" -t admin1
+if to "$S" topics list -b "$B" | grep -q '^admin1	'; then fail "deleted topic still listed"; fi
+
 # the broker's data dir reads the same offline (read-only, while it runs)
 expect "offline read of seglogd's dir" "$(seq 1 50)" "$("$S" consume -d "$T/data" -t text -p 1 -e)"
 # and offline writes are refused while seglogd holds the lock
