@@ -224,6 +224,11 @@ static int ensure_fd(sl__index *ix, sl_diag *diag) {
 int sl__index_entry(sl__index *ix, size_t i, int64_t *key, int64_t *val, sl_diag *diag) {
   uint8_t e[SL_TIME_INDEX_ENTRY_SIZE];
   size_t got;
+  if (i < ix->entries && i >= ix->entries - ix->npending) {
+    decode_entry(ix, ix->pending + (i - (ix->entries - ix->npending)) * ix->entry_size,
+                 key, val);
+    return SL_OK;
+  }
   int rc = i < ix->entries ? ensure_fd(ix, diag) : SL_OK;
   if (rc)
     return rc;
@@ -379,6 +384,11 @@ fail:
 void sl__index_close(sl__index *ix) {
   if (ix == NULL)
     return;
+  if (ix->npending > 0)
+    (void)sl__index_write_pending(ix, NULL);
+  free(ix->pending);
+  ix->pending = NULL;
+  ix->npending = 0;
   sl__fio_close(ix->fd);
   ix->fd = -1;
   free(ix->path);
@@ -392,13 +402,36 @@ static int index_error(sl__index *ix, int err, int64_t pos, sl_diag *diag) {
   return err;
 }
 
-static int write_entry(sl__index *ix, const uint8_t *e, sl_diag *diag) {
-  off_t at = (off_t)(ix->entries * ix->entry_size);
-  int rc = sl__fio_pwrite_all(ix->fd, e, ix->entry_size, at, ix->path, diag);
+int sl__index_write_pending(sl__index *ix, sl_diag *diag) {
+  if (ix->npending == 0)
+    return SL_OK;
+  size_t first = ix->entries - ix->npending;
+  off_t at = (off_t)(first * ix->entry_size);
+  size_t len = ix->npending * ix->entry_size;
+  int rc = sl__fio_pwrite_all(ix->fd, ix->pending, len, at, ix->path, diag);
   if (rc)
     return rc;
-  if (at + (off_t)ix->entry_size > ix->file_len)
-    ix->file_len = at + (off_t)ix->entry_size;
+  if (at + (off_t)len > ix->file_len)
+    ix->file_len = at + (off_t)len;
+  ix->npending = 0;
+  return SL_OK;
+}
+
+/* Adds an entry at the end: into the pending buffer, written out once it is
+ * full (the file then holds every entry but this one). */
+static int write_entry(sl__index *ix, const uint8_t *e, sl_diag *diag) {
+  if (ix->pending == NULL) {
+    ix->pending = malloc(SL__INDEX_PENDING_MAX * SL_TIME_INDEX_ENTRY_SIZE);
+    if (ix->pending == NULL)
+      return sl_diag_set(diag, SL_ENOMEM, -1, "index %s", ix->path);
+  }
+  if (ix->npending == SL__INDEX_PENDING_MAX) {
+    int rc = sl__index_write_pending(ix, diag);
+    if (rc)
+      return rc;
+  }
+  memcpy(ix->pending + ix->npending * ix->entry_size, e, ix->entry_size);
+  ix->npending++;
   ix->entries++;
   return SL_OK;
 }
@@ -548,6 +581,15 @@ int sl__index_truncate_entries(sl__index *ix, size_t n, sl_diag *diag) {
   int rc;
   if (n >= ix->entries)
     return SL_OK;
+  size_t on_disk = ix->entries - ix->npending;
+  if (n >= on_disk) {
+    /* Only pending entries go: their slots in the file were never written. */
+    ix->npending = n - on_disk;
+    ix->entries = n;
+    return load_last(ix, diag);
+  }
+  ix->npending = 0;
+  ix->entries = on_disk;
   if (ix->writable && (rc = ensure_fd(ix, diag)) != SL_OK)
     return rc;
   if (ix->fd >= 0 && ix->writable) {
@@ -604,6 +646,9 @@ int sl__index_reset(sl__index *ix, sl_diag *diag) {
 }
 
 int sl__index_trim(sl__index *ix, sl_diag *diag) {
+  int prc = sl__index_write_pending(ix, diag);
+  if (prc)
+    return prc;
   off_t want = (off_t)(ix->entries * ix->entry_size);
   if (ix->file_len == want) {
     ix->preallocated = false;
@@ -628,7 +673,10 @@ int sl__index_resize(sl__index *ix, int32_t max_index_bytes, sl_diag *diag) {
   if (m < ix->entries)
     m = ix->entries;
   off_t want = (off_t)(m * ix->entry_size);
-  int efd = ix->writable ? ensure_fd(ix, diag) : SL_OK;
+  int efd = sl__index_write_pending(ix, diag);
+  if (efd)
+    return efd;
+  efd = ix->writable ? ensure_fd(ix, diag) : SL_OK;
   if (efd)
     return efd;
   if (ix->fd < 0 || !ix->writable)
@@ -653,6 +701,9 @@ bool sl__index_is_full(const sl__index *ix) {
 int sl__index_flush(sl__index *ix, sl_diag *diag) {
   if (ix->fd < 0 || !ix->writable)
     return SL_OK;
+  int rc = sl__index_write_pending(ix, diag);
+  if (rc)
+    return rc;
   return sl__fio_fsync(ix->fd, ix->path, diag);
 }
 

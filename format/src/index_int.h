@@ -3,15 +3,28 @@
  * the offset index and the time index (sl__index, one type for both kinds) and
  * the aborted-transaction index (sl__txnindex).
  *
- * I/O choice: pread/pwrite through fileio, not mmap.  Only the entry count and
- * the last entry are kept in memory; lookups binary-search the file with
- * pread.  Reasons: every write goes through the fault-injection layer; a
+ * I/O choice: pread/pwrite through fileio, not mmap.  Only the entry count,
+ * the last entry and the newest not yet written entries are kept in memory;
+ * lookups binary-search the file with pread (and the pending entries in
+ * memory).  Reasons: every write goes through the fault-injection layer; a
  * reader in another process never takes SIGBUS when the writer truncates a
  * file it has mapped; and thousands of inactive indexes cost no address space.
  * The active index is preallocated (ftruncate, sparse zeros) to
  * segment.index.bytes rounded down to the entry size, like Kafka's, and trimmed
  * to entries x size when the segment becomes inactive, is closed or recovered.
  * Layouts and rules: docs/FORMAT.md, "Indexes".
+ *
+ * Deferred writes: a writable index keeps its newest entries (up to
+ * SL__INDEX_PENDING_MAX) in memory and writes them with one pwrite when that
+ * many are pending, on flush, trim, resize and close, instead of one pwrite per
+ * entry (two syscalls per appended batch otherwise).  The file therefore lags
+ * the in-memory index by at most SL__INDEX_PENDING_MAX entries: a reader in
+ * another process counts fewer entries (the zero-tail rule stops at the first
+ * unwritten slot, which reads as zeros) and scans the log a little further from
+ * the last entry it sees; a crash loses the pending entries, which the log's
+ * recovery rebuilds with the rest of the unflushed segment (an unflushed
+ * segment is always recovered: sl__index_flush writes them before the fsync
+ * that lets the recovery point move past them).
  */
 #ifndef SEGLOG_INDEX_INT_H
 #define SEGLOG_INDEX_INT_H
@@ -52,7 +65,14 @@ typedef struct sl__index {
   bool missing;      /* the file did not exist at open */
   bool preallocated; /* sized to the maximum (active), not trimmed */
   bool lazy;         /* the file exists; fd opens on first use */
+  /* The last `npending` of `entries`, encoded, not yet written to the file
+   * (writable indexes; buffer allocated on first use). */
+  uint8_t *pending;
+  size_t npending;
 } sl__index;
+
+/* Entries a writable index keeps in memory before writing them out. */
+#define SL__INDEX_PENDING_MAX 64
 
 /* Whether the index file exists (open or not yet opened). */
 static inline bool sl__index_has_file(const sl__index *ix) {
@@ -61,7 +81,8 @@ static inline bool sl__index_has_file(const sl__index *ix) {
 
 int sl__index_open(sl__index *ix, sl__index_kind kind, const char *path, int64_t base,
                    int32_t max_index_bytes, unsigned flags, sl_diag *diag);
-void sl__index_close(sl__index *ix); /* frees; zeroed struct ok */
+/* Writes the pending entries (best effort), closes, frees; zeroed struct ok. */
+void sl__index_close(sl__index *ix);
 
 /* Entry i (0 <= i < entries). */
 int sl__index_entry(sl__index *ix, size_t i, int64_t *key, int64_t *val, sl_diag *diag);
@@ -101,6 +122,9 @@ int sl__index_trim(sl__index *ix, sl_diag *diag);
 /* Sets the file length to max_index_bytes rounded down (preallocation). */
 int sl__index_resize(sl__index *ix, int32_t max_index_bytes, sl_diag *diag);
 bool sl__index_is_full(const sl__index *ix);
+/* Writes the pending entries (no fsync). */
+int sl__index_write_pending(sl__index *ix, sl_diag *diag);
+/* Writes the pending entries and fsyncs. */
 int sl__index_flush(sl__index *ix, sl_diag *diag);
 /* Renames the file (the struct follows it). */
 int sl__index_rename(sl__index *ix, const char *new_path, sl_diag *diag);

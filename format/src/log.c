@@ -609,13 +609,18 @@ static int should_roll(sl_log *log, sl__segment *a, size_t len, int64_t max_ts,
  * Append
  * ------------------------------------------------------------------------- */
 
+/* Batch infos of one append live on the stack up to this many batches. */
+#define APPEND_STACK_BATCHES 16
+
+/* Parses and checks every batch header and CRC.  *infos_out is `stack` (room
+ * for APPEND_STACK_BATCHES) or, for more batches, a heap array the caller
+ * frees. */
 static int validate_batches(sl_log *log, const uint8_t *data, size_t len,
-                            sl__batch_info **infos_out, size_t *n_out, sl_diag *diag) {
-  size_t cap = 8, n = 0, pos = 0;
-  sl__batch_info *infos = malloc(cap * sizeof(*infos));
+                            sl__batch_info *stack, sl__batch_info **infos_out,
+                            size_t *n_out, sl_diag *diag) {
+  size_t cap = APPEND_STACK_BATCHES, n = 0, pos = 0;
+  sl__batch_info *infos = stack;
   int rc = SL_OK;
-  if (infos == NULL)
-    return sl_diag_set(diag, SL_ENOMEM, -1, "append");
   if (len == 0) {
     rc = sl_diag_set(diag, SL_EINVAL, 0, "nothing to append");
     goto out;
@@ -659,11 +664,14 @@ static int validate_batches(sl_log *log, const uint8_t *data, size_t len,
       goto out;
     }
     if (n == cap) {
-      sl__batch_info *ni = realloc(infos, cap * 2 * sizeof(*ni));
+      sl__batch_info *ni = infos == stack ? malloc(cap * 2 * sizeof(*ni))
+                                          : realloc(infos, cap * 2 * sizeof(*ni));
       if (ni == NULL) {
         rc = sl_diag_set(diag, SL_ENOMEM, -1, "append");
         goto out;
       }
+      if (infos == stack)
+        memcpy(ni, stack, n * sizeof(*ni));
       infos = ni;
       cap *= 2;
     }
@@ -672,7 +680,8 @@ static int validate_batches(sl_log *log, const uint8_t *data, size_t len,
   }
 out:
   if (rc) {
-    free(infos);
+    if (infos != stack)
+      free(infos);
     return rc;
   }
   *infos_out = infos;
@@ -706,12 +715,137 @@ static int client_batch_rules(const sl__batch_info *bi, size_t i, int64_t at,
   return SL_OK;
 }
 
+/* Zigzag varint (at most 5 bytes, sl_rbuf_varint's rules) with the one- and
+ * two-byte forms, which are most record fields, decoded inline. */
+static inline int32_t rec_varint(sl_rbuf *r) {
+  size_t left = r->err == 0 ? r->len - r->pos : 0;
+  if (left >= 1) {
+    const uint8_t *p = r->p + r->pos;
+    uint32_t u;
+    if (p[0] < 0x80) {
+      u = p[0];
+      r->pos += 1;
+    } else if (left >= 2 && p[1] < 0x80) {
+      u = (uint32_t)(p[0] & 0x7f) | ((uint32_t)p[1] << 7);
+      r->pos += 2;
+    } else {
+      return sl_rbuf_varint(r);
+    }
+    return (int32_t)((u >> 1) ^ (0u - (u & 1)));
+  }
+  return sl_rbuf_varint(r);
+}
+
+/* Skips a varint-length-prefixed byte string (-1 = null when nullable); false
+ * if the length is malformed or runs past the record.  *len gets the length. */
+static inline bool rec_skip_bytes(sl_rbuf *r, bool nullable, int32_t *len) {
+  int32_t n = rec_varint(r);
+  if (r->err || n < (nullable ? -1 : 0) || (n > 0 && (size_t)n > r->len - r->pos))
+    return false;
+  if (n > 0)
+    r->pos += (size_t)n;
+  *len = n;
+  return true;
+}
+
+/*
+ * The records of an uncompressed v2 batch checked in place, with no reader, no
+ * allocation and no copy: the rules of sl_batch_reader_next (each record's
+ * length inside the section and exactly filled by its fields, keys and values
+ * null or inside the record, header keys not null, records_count records and
+ * no trailing bytes) and, with `client`, consecutive offset deltas and (with
+ * need_key) a key on every record.  `at` is the batch's position in the
+ * append, for diagnostics.
+ */
+static int check_plain_records(const uint8_t *b, const sl__batch_info *bi, size_t i,
+                               int64_t at, bool client, bool need_key, sl_diag *diag) {
+  sl_rbuf r;
+  const char *what = NULL;
+  int32_t idx = 0;
+  size_t start = 0;
+  sl_rbuf_init(&r, b + SL_BATCH_HEADER_SIZE, (size_t)bi->size - SL_BATCH_HEADER_SIZE);
+  if (bi->records_count < 0) { /* refused by the header decoder already */
+    what = "negative record count";
+    goto bad;
+  }
+  for (; idx < bi->records_count; idx++) {
+    start = r.pos;
+    int32_t len = rec_varint(&r);
+    if (r.err) {
+      what = r.err == SL_ETRUNCATED ? "records section ends before the record count is "
+                                      "reached"
+                                    : "invalid record length varint";
+      goto bad;
+    }
+    if (len < 0 || (size_t)len > r.len - r.pos) {
+      what = "record length exceeds the bytes left";
+      goto bad;
+    }
+    sl_rbuf rec;
+    sl_rbuf_init(&rec, r.p + r.pos, (size_t)len);
+    r.pos += (size_t)len;
+    (void)sl_rbuf_i8(&rec); /* attributes */
+    if (rec.err == 0 && rec.pos < rec.len && rec.p[rec.pos] < 0x80)
+      rec.pos++; /* a one-byte timestamp delta */
+    else
+      (void)sl_rbuf_varlong(&rec);
+    int32_t off_delta = rec_varint(&rec);
+    int32_t klen, vlen;
+    if (rec.err) {
+      what = "truncated or invalid record fields";
+      goto bad;
+    }
+    if (!rec_skip_bytes(&rec, true, &klen)) {
+      what = "invalid key length";
+      goto bad;
+    }
+    if (!rec_skip_bytes(&rec, true, &vlen)) {
+      what = "invalid value length";
+      goto bad;
+    }
+    int32_t hc = rec_varint(&rec);
+    if (rec.err || hc < 0 || (size_t)hc > rec.len - rec.pos) {
+      what = "invalid header count";
+      goto bad;
+    }
+    for (int32_t h = 0; h < hc; h++) {
+      int32_t hk, hv;
+      if (!rec_skip_bytes(&rec, false, &hk)) {
+        what = "invalid header key length";
+        goto bad;
+      }
+      if (!rec_skip_bytes(&rec, true, &hv)) {
+        what = "invalid header value length";
+        goto bad;
+      }
+    }
+    if (rec.pos != rec.len) {
+      what = "record length does not match its fields";
+      goto bad;
+    }
+    int64_t off = (int64_t)((uint64_t)bi->base_offset + (uint64_t)(int64_t)off_delta);
+    if (client && off != bi->base_offset + idx)
+      return sl_diag_set(diag, SL_EINVALID_RECORD, at,
+                         "batch %zu: record offset %lld, expected %lld", i,
+                         (long long)off, (long long)(bi->base_offset + idx));
+    if (need_key && klen < 0)
+      return sl_diag_set(diag, SL_EINVALID_RECORD, at,
+                         "batch %zu: a compacted topic needs a key (record %lld)", i,
+                         (long long)off);
+  }
+  start = r.pos;
+  if (r.pos == r.len)
+    return SL_OK;
+  what = "trailing bytes after the last record";
+bad:
+  return sl_diag_set(diag, SL_ECORRUPT, at + SL_BATCH_HEADER_SIZE + (int64_t)start,
+                     "batch %zu: record %d at records byte %zu: %s", i, idx, start, what);
+}
+
 static int validate_records(sl_log *log, const uint8_t *data, const sl__batch_info *infos,
                             size_t n, bool client, sl_diag *diag) {
   sl_batch_reader *r = NULL;
-  int rc = sl_batch_reader_new(0, &r);
-  if (rc)
-    return sl_diag_set(diag, rc, -1, "record validation");
+  int rc = SL_OK;
   bool need_key = client && (log->cfg.cleanup_policy & SL_CLEANUP_COMPACT);
   size_t pos = 0;
   for (size_t i = 0; i < n && rc == SL_OK; i++) {
@@ -723,6 +857,12 @@ static int validate_records(sl_log *log, const uint8_t *data, const sl__batch_in
       break;
     if (bi->attributes & SL_ATTR_CONTROL)
       continue; /* markers: checked by the producer state */
+    if ((bi->attributes & SL_ATTR_COMPRESSION_MASK) == SL_COMPRESSION_NONE) {
+      rc = check_plain_records(b, bi, i, at, client, need_key, diag);
+      continue;
+    }
+    if (r == NULL && (rc = sl_batch_reader_new(0, &r)) != SL_OK)
+      return sl_diag_set(diag, rc, -1, "record validation");
     sl_diag d;
     sl_diag_clear(&d);
     int64_t expect = bi->base_offset;
@@ -760,7 +900,8 @@ out:
 int sl_log_append(sl_log *log, uint8_t *data, size_t len, unsigned flags,
                   int32_t leader_epoch, int64_t now_ms, sl_append_info *info,
                   sl_diag *diag) {
-  sl__batch_info *infos = NULL;
+  sl__batch_info stack[APPEND_STACK_BATCHES];
+  sl__batch_info *infos = stack;
   size_t n = 0;
   bool staged = false;
   int rc;
@@ -774,7 +915,7 @@ int sl_log_append(sl_log *log, uint8_t *data, size_t len, unsigned flags,
     rc = sl_diag_set(diag, SL_EFAILED, -1, "log %s has failed", log->dir);
     goto out;
   }
-  rc = validate_batches(log, data, len, &infos, &n, diag);
+  rc = validate_batches(log, data, len, stack, &infos, &n, diag);
   if (rc)
     goto out;
   bool leader = (flags & SL_APPEND_FOLLOWER) == 0;
@@ -938,7 +1079,8 @@ out:
   if (rc && rc != SL_EDUPLICATE_SEQUENCE && log->epochs != NULL)
     sl_epoch_cache_truncate_from_end(log->epochs, log->leo);
   pthread_mutex_unlock(&log->mu);
-  free(infos);
+  if (infos != stack)
+    free(infos);
   return rc;
 }
 

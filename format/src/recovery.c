@@ -868,8 +868,51 @@ static bool zero_tail(const uint8_t *p, size_t len, size_t from) {
   return true;
 }
 
+/* Whether bytes [0, n) are all zero. */
+static bool all_zero(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != 0)
+      return false;
+  return true;
+}
+
+/*
+ * Whether a writer has the partition dir's log open: the write lock on
+ * `<parent>/.lock` is held (tested with F_OFD_GETLK on a read-only
+ * descriptor; nothing is created or locked).
+ */
+static bool dir_is_live(const char *dir) {
+  char path[SL__SEGMENT_NAME_MAX];
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/')
+    n--;
+  size_t i = n;
+  while (i > 0 && dir[i - 1] != '/')
+    i--;
+  int w = i == 0 ? snprintf(path, sizeof(path), "./.lock")
+                 : snprintf(path, sizeof(path), "%.*s.lock", (int)i, dir);
+  if (w < 0 || (size_t)w >= sizeof(path))
+    return false;
+  int fd = -1;
+  if (sl__fio_open(path, O_RDONLY, 0, &fd, NULL) != SL_OK)
+    return false;
+  struct flock fl;
+  memset(&fl, 0, sizeof(fl));
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  bool live = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+  sl__fio_close(fd);
+  return live;
+}
+
+/*
+ * `live`: this is the active segment of a log a writer has open, whose end is
+ * in progress: an incomplete batch at the end of the .log, a preallocated zero
+ * tail, and index entries past the bytes read are the writer's tail, not
+ * problems (not reported).
+ */
 static int verify_segment(verifier *v, const char *dir, int64_t base, int64_t next_base,
-                          bool last_segment, sl_diag *diag) {
+                          bool last_segment, bool live, sl_diag *diag) {
   char path[SL__SEGMENT_NAME_MAX];
   sl_buf data = SL_BUF_INIT, ix = SL_BUF_INIT;
   vbatch *bv = NULL;
@@ -899,6 +942,8 @@ static int verify_segment(verifier *v, const char *dir, int64_t base, int64_t ne
     sl_diag d;
     sl_diag_clear(&d);
     int prc = sl__batch_info_parse(hdr, got, &bi, &d);
+    if (live && (prc == SL_ETRUNCATED || (prc != SL_OK && all_zero(hdr, got))))
+      break; /* a batch being written, or the preallocated zeros after the end */
     if (prc == SL_ETRUNCATED) {
       report(v, SL_VERIFY_TRUNCATED, path, pos, -1, 0, 0,
              "incomplete batch header: %zu bytes at the end of the file", left);
@@ -912,6 +957,8 @@ static int verify_segment(verifier *v, const char *dir, int64_t base, int64_t ne
       break;
     }
     if ((size_t)bi.size > left) {
+      if (live)
+        break;
       report(v, SL_VERIFY_TRUNCATED, path, pos, bi.base_offset, 0, 0,
              "incomplete batch at offset %lld: %d bytes announced, %zu present",
              (long long)bi.base_offset, bi.size, left);
@@ -927,6 +974,8 @@ static int verify_segment(verifier *v, const char *dir, int64_t base, int64_t ne
     if (rc)
       goto out;
     if (got != (size_t)bi.size) {
+      if (live)
+        break;
       report(v, SL_VERIFY_TRUNCATED, path, pos, bi.base_offset, 0, 0,
              "batch at offset %lld cut short while reading", (long long)bi.base_offset);
       break;
@@ -999,6 +1048,8 @@ static int verify_segment(verifier *v, const char *dir, int64_t base, int64_t ne
       sl_offset_position e;
       sl_offset_index_entry(ix.data, ix.len, i, base, &e);
       int64_t at = (int64_t)(i * SL_OFFSET_INDEX_ENTRY_SIZE);
+      if (live && e.position >= pos && e.offset > prev_off)
+        break; /* written after the .log was read */
       if (e.offset <= prev_off || e.position <= prev_pos)
         report(v, SL_VERIFY_INDEX_ENTRY, path, at, e.offset, 0, 0,
                "entry %zu (offset %lld, position %lld) is not above the previous one", i,
@@ -1040,6 +1091,8 @@ static int verify_segment(verifier *v, const char *dir, int64_t base, int64_t ne
       sl_timestamp_offset e;
       sl_time_index_entry(ix.data, ix.len, i, base, &e);
       int64_t at = (int64_t)(i * SL_TIME_INDEX_ENTRY_SIZE);
+      if (live && e.offset > prev_last && e.timestamp > prev_ts)
+        break; /* written after the .log was read */
       if (e.timestamp <= prev_ts || e.offset < prev_off)
         report(v, SL_VERIFY_TIME_INDEX, path, at, e.offset, 0, 0,
                "entry %zu (timestamp %lld, offset %lld) is not monotonic", i,
@@ -1089,9 +1142,10 @@ int sl_log_verify(const char *dir, sl_verify_cb cb, void *ctx, int64_t *problems
   int rc = list_segments(&tmp, false, &bases, &n, diag);
   if (rc)
     return rc;
+  bool live = dir_is_live(dir);
   for (size_t i = 0; i < n && !v.stop; i++) {
     rc = verify_segment(&v, dir, bases[i], i + 1 < n ? bases[i + 1] : -1, i + 1 == n,
-                        diag);
+                        live && i + 1 == n, diag);
     if (rc)
       break;
   }

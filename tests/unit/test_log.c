@@ -743,6 +743,102 @@ static void test_client_rules_and_record_validation(void **state) {
   tu_rmtree_free(root);
 }
 
+/* What the reader (sl_batch_reader) says of a batch's records, with the
+ * client's consecutive-offset rule: the reference for the append's own
+ * in-place record check. */
+static int reference_records(const uint8_t *batch, size_t len, bool client) {
+  sl_batch_reader *r;
+  sl_batch_header h;
+  int rc = sl_batch_reader_new(0, &r);
+  assert_int_equal(rc, SL_OK);
+  rc = sl_batch_reader_open(r, batch, len, &h, NULL);
+  for (int64_t expect = h.base_offset; rc == SL_OK; expect++) {
+    sl_record rec;
+    int more = sl_batch_reader_next(r, &rec, NULL);
+    if (more <= 0) {
+      rc = more;
+      break;
+    }
+    if (client && rec.offset != expect) {
+      sl_batch_reader_free(r);
+      return SL_EINVALID_RECORD;
+    }
+  }
+  sl_batch_reader_free(r);
+  return rc == SL_OK ? SL_OK : SL_ECORRUPT;
+}
+
+/* The append checks uncompressed records in place (no reader): every
+ * single-byte change of the records section of a batch with keys, null keys,
+ * values and headers (CRC recomputed) is accepted or refused exactly as the
+ * batch reader decides. */
+static void test_record_check_matches_reader(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *dir = part_dir(root);
+  sl_log_config cfg;
+  sl_log_config_init(&cfg);
+  sl_log *log = open_log(dir, &cfg, false);
+  sl_batch_builder_opts o;
+  sl_batch_builder *bb;
+  sl_buf orig = SL_BUF_INIT, b = SL_BUF_INIT;
+  sl_batch_builder_opts_init(&o);
+  assert_int_equal(sl_batch_builder_new(&o, &bb), SL_OK);
+  /* an empty header key (0x00) that one change makes null (0x01): same
+   * record length, refused */
+  sl_header hd[3] = {{(const uint8_t *)"h1", 2, (const uint8_t *)"v", 1},
+                     {(const uint8_t *)"h2", 2, NULL, -1},
+                     {(const uint8_t *)"", 0, (const uint8_t *)"v", 1}};
+  char big[200];
+  memset(big, 'x', sizeof big);
+  assert_int_equal(sl_batch_builder_add(bb, 1000, "k", 1, "value", 5, hd, 3), SL_OK);
+  assert_int_equal(sl_batch_builder_add(bb, 1001, NULL, -1, big, 200, NULL, 0), SL_OK);
+  assert_int_equal(sl_batch_builder_add(bb, 900000, "key", 3, NULL, -1, hd, 1), SL_OK);
+  assert_int_equal(sl_batch_builder_finish(bb, &orig), SL_OK);
+  sl_batch_builder_free(bb);
+  /* the first five flip bits, the rest set the byte (0x01 is the varint -1,
+   * 0x03 is -2) */
+  static const uint8_t xors[] = {0x01, 0x02, 0x40, 0x80, 0xff,
+                                 0x00, 0x01, 0x03, 0x7f, 0x80};
+  int accepted = 0, refused = 0;
+  for (size_t p = SL_BATCH_HEADER_SIZE; p < orig.len; p++) {
+    for (size_t x = 0; x < sizeof xors; x++) {
+      for (int client = 0; client < 2; client++) {
+        sl_buf_reset(&b);
+        assert_int_equal(sl_buf_append(&b, orig.data, orig.len), SL_OK);
+        if (x < 5)
+          b.data[p] ^= xors[x];
+        else
+          b.data[p] = xors[x];
+        sl_store_be32(b.data + SL_BATCH_OFF_CRC, sl_batch_crc_compute(b.data, b.len));
+        int want = reference_records(b.data, b.len, client);
+        sl_diag d;
+        sl_diag_clear(&d);
+        int got = sl_log_append(log, b.data, b.len,
+                                SL_APPEND_LEADER | (client ? SL_APPEND_CLIENT : 0), 0, 1,
+                                NULL, &d);
+        if (got != want)
+          fprintf(stderr,
+                  "byte %zu, change %zu (0x%02x), client %d: append %d, reader %d (%s)\n",
+                  p, x, xors[x], client, got, want, d.msg);
+        assert_int_equal(got, want);
+        if (got == SL_OK)
+          accepted++;
+        else
+          refused++;
+      }
+    }
+  }
+  /* both outcomes occur (value bytes change freely, lengths do not) */
+  assert_true(accepted > 100);
+  assert_true(refused > 100);
+  sl_buf_release(&b);
+  sl_buf_release(&orig);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
 static int count_fds(void) {
   int n = 0;
   DIR *d = opendir("/proc/self/fd");
@@ -798,6 +894,7 @@ int main(void) {
       cmocka_unit_test(test_transactions_and_txnindex),
       cmocka_unit_test(test_leader_epoch_cache),
       cmocka_unit_test(test_client_rules_and_record_validation),
+      cmocka_unit_test(test_record_check_matches_reader),
       cmocka_unit_test(test_descriptors_per_segment),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

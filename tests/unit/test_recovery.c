@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fileio_int.h"
+#include "log_int.h"
 #include "seglog/batch.h"
 #include "seglog/log.h"
 
@@ -424,7 +425,19 @@ static void test_enospc_during_append(void **state) {
   make_batch(&b, 0, 3, 2000, 100);
   for (long when = 0; when < 3; when++) {
     /* when 0: the first write(2) fails; 1: after a 10-byte partial write;
-     * 2: the data is written and the index entry write fails. */
+     * 2: the data is written and the index entries' write fails (the entries
+     * are kept in memory until SL__INDEX_PENDING_MAX are pending: fill the
+     * buffer first so that this append's entry writes them out). */
+    if (when == 2) {
+      sl__index *oi = &log->segs[log->nsegs - 1]->oindex;
+      for (int i = 0; oi->npending < SL__INDEX_PENDING_MAX; i++) {
+        assert_true(i < 2 * SL__INDEX_PENDING_MAX);
+        fill(log, 1, 1000 + i);
+        oi = &log->segs[log->nsegs - 1]->oindex;
+      }
+      leo = sl_log_end_offset(log);
+      size = sl_log_size_bytes(log);
+    }
     sl__fio_faults f;
     sl__fio_faults_init(&f);
     f.writes_until_fail = when == 2 ? 1 : when;
@@ -859,6 +872,163 @@ static void test_crash_at_every_write(void **state) {
   tu_rmtree_free(root);
 }
 
+/* Appends `n` one-record batches (timestamps 1000 + i); positions[i] gets each
+ * batch's position in the segment. */
+static void append_singles(sl_log *log, int n, int64_t *positions) {
+  for (int i = 0; i < n; i++) {
+    sl_buf b = SL_BUF_INIT;
+    make_batch(&b, 0, 1, 1000 + i, 30);
+    sl_append_info info;
+    assert_int_equal(
+        sl_log_append(log, b.data, b.len, SL_APPEND_LEADER, 1, 1, &info, NULL), SL_OK);
+    assert_int_equal(info.first_offset, sl_log_end_offset(log) - 1);
+    positions[info.first_offset] = info.position;
+    sl_buf_release(&b);
+  }
+}
+
+/* The .index entries in the file (zero-tail rule), each checked byte for byte
+ * against (offset k, position of batch k) for k = 1, 2, ...: one entry per
+ * batch but the first (index.interval.bytes 0). */
+static size_t check_index_file(const char *dir, const int64_t *positions) {
+  char *ip = seg_file(dir, 0, ".index");
+  size_t len = 0;
+  uint8_t *ix = tu_read_file(ip, &len);
+  assert_non_null(ix);
+  size_t n = sl_offset_index_live_count(ix, len);
+  for (size_t i = 0; i < n; i++) {
+    uint8_t want[8];
+    sl_store_be32(want, (uint32_t)(i + 1));
+    sl_store_be32(want + 4, (uint32_t)positions[i + 1]);
+    assert_memory_equal(ix + i * 8, want, 8);
+  }
+  free(ix);
+  free(ip);
+  return n;
+}
+
+/* Index entries are written SL__INDEX_PENDING_MAX at a time, and all of them
+ * by a flush; a reader in another process (here: a read-only open, which reads
+ * the files through its own descriptors) finds every batch meanwhile. */
+static void test_deferred_index_entries(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *dir = tu_path(root, "t-0");
+  sl_log_config cfg;
+  cfg_small(&cfg);
+  cfg.index_interval_bytes = 0;
+  int64_t pos[128];
+  sl_log *log = open_log(dir, &cfg, false, 0);
+  const int n = SL__INDEX_PENDING_MAX + 6; /* n - 1 entries */
+  append_singles(log, n, pos);
+  /* the first 64 went out when the 65th was added; 5 are pending */
+  assert_int_equal(check_index_file(dir, pos), SL__INDEX_PENDING_MAX);
+  sl_log *rd = NULL;
+  assert_int_equal(sl_log_open(dir, &cfg, SL_LOG_READONLY, NULL, &rd, NULL), SL_OK);
+  for (int64_t off = 0; off < n; off++) {
+    sl_buf out = SL_BUF_INIT;
+    int64_t next = -1;
+    assert_int_equal(sl_log_read_copy(rd, off, 1 << 20, -1, &out, &next, NULL), SL_OK);
+    assert_true(out.len > 0);
+    assert_int_equal((int64_t)sl_load_be64(out.data), off); /* its base offset */
+    sl_buf_release(&out);
+  }
+  assert_int_equal(sl_log_flush(log, sl_log_end_offset(log), NULL), SL_OK);
+  assert_int_equal(check_index_file(dir, pos), (size_t)(n - 1));
+  /* the writer's own lookups see pending entries too */
+  append_singles(log, 3, pos);
+  for (int64_t off = 0; off < n + 3; off++) {
+    sl_buf out = SL_BUF_INIT;
+    assert_int_equal(sl_log_read_copy(log, off, 1 << 20, -1, &out, NULL, NULL), SL_OK);
+    assert_int_equal((int64_t)sl_load_be64(out.data), off);
+    sl_buf_release(&out);
+  }
+  assert_int_equal(sl_log_close(rd, NULL), SL_OK);
+  /* close writes the pending ones and trims the file to its entries */
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  assert_int_equal(check_index_file(dir, pos), (size_t)(n + 2));
+  char *ip = seg_file(dir, 0, ".index");
+  assert_int_equal(tu_file_size(ip), (n + 2) * 8);
+  free(ip);
+  assert_int_equal(verify_problems(dir), 0);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
+/* A crash (every write fails from then on) loses the pending entries; the
+ * unclean open recovers the segment and rebuilds all of them. */
+static void test_crash_loses_pending_index_entries(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *dir = tu_path(root, "t-0");
+  sl_log_config cfg;
+  cfg_small(&cfg);
+  cfg.index_interval_bytes = 0;
+  int64_t pos[128];
+  sl_log *log = open_log(dir, &cfg, false, 0);
+  const int n = SL__INDEX_PENDING_MAX + 10;
+  append_singles(log, n, pos);
+  assert_int_equal(check_index_file(dir, pos), SL__INDEX_PENDING_MAX);
+  sl__fio_faults f;
+  sl__fio_faults_init(&f);
+  f.writes_until_fail = 0;
+  f.write_errno = EIO;
+  f.crash = true;
+  sl__fio_set_faults(&f);
+  (void)sl_log_close(log, NULL);
+  sl__fio_set_faults(NULL);
+  assert_int_equal(check_index_file(dir, pos), SL__INDEX_PENDING_MAX);
+  log = open_log(dir, &cfg, false, 0);
+  assert_int_equal(sl_log_end_offset(log), n);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  assert_int_equal(check_index_file(dir, pos), (size_t)(n - 1));
+  assert_int_equal(verify_problems(dir), 0);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
+static void append_raw(const char *path, const void *p, size_t n) {
+  int fd = open(path, O_WRONLY | O_APPEND);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, p, n), (ssize_t)n);
+  close(fd);
+}
+
+/* sl_log_verify on a dir a writer has open: an incomplete batch or zeros at the
+ * end of the active segment are its in-progress tail, not problems; the same
+ * bytes once the writer is gone are a truncated batch. */
+static void test_verify_live_tail(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *dir = tu_path(root, "t-0");
+  sl_log_config cfg;
+  cfg_small(&cfg);
+  int64_t pos[16];
+  sl_log *log = open_log(dir, &cfg, false, 0);
+  append_singles(log, 5, pos);
+  char *lp = seg_file(dir, 0, ".log");
+  sl_buf b = SL_BUF_INIT;
+  make_batch(&b, 5, 2, 2000, 40);
+  append_raw(lp, b.data, 30); /* a header being written */
+  assert_int_equal(verify_problems(dir), 0);
+  append_raw(lp, b.data + 30, 40); /* the header complete, the records not */
+  assert_int_equal(verify_problems(dir), 0);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  assert_int_equal(verify_problems(dir), 1);
+  /* a preallocated zero tail while live */
+  log = open_log(dir, &cfg, false, 0); /* the unclean open cuts the torn batch */
+  assert_int_equal(verify_problems(dir), 0);
+  uint8_t zeros[100] = {0};
+  append_raw(lp, zeros, sizeof zeros);
+  assert_int_equal(verify_problems(dir), 0);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  assert_int_equal(verify_problems(dir), 1);
+  sl_buf_release(&b);
+  free(lp);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cut_at_every_byte),
@@ -875,6 +1045,9 @@ int main(void) {
       cmocka_unit_test(test_crash_at_every_write),
       cmocka_unit_test(test_reader_follows_retention_and_truncation),
       cmocka_unit_test(test_flush_messages_and_start_checkpoint),
+      cmocka_unit_test(test_deferred_index_entries),
+      cmocka_unit_test(test_crash_loses_pending_index_entries),
+      cmocka_unit_test(test_verify_live_tail),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
