@@ -104,8 +104,9 @@ done:
 }
 
 /*
- * Appends every batch with its own sl_log_append call (leader mode: offsets
- * and epoch assigned in place) to a new log in DIR/NAME (the calling script
+ * Appends every batch with its own sl_log_append call as a broker appends a
+ * Produce request (leader + client rules: offsets and epoch assigned in
+ * place, every record parsed) to a new log in DIR/NAME (the calling script
  * removes DIR).  The clock stops after the last append; sl_log_close (which
  * fsyncs) runs outside it, as the baseline's fsync does.
  */
@@ -120,8 +121,8 @@ static double run_log(const char *dir, const char *name, const batch_list *bl,
   double t = -1, t0 = bench_now();
   int rc = sl_log_open(path, NULL, SL_LOG_CREATE, NULL, &log, &d);
   for (long i = 0; rc == 0 && i < bl->n; i++)
-    rc = sl_log_append(log, bl->p[i], (size_t)bl->len[i], SL_APPEND_LEADER, 0, 0, NULL,
-                       &d);
+    rc = sl_log_append(log, bl->p[i], (size_t)bl->len[i],
+                       SL_APPEND_LEADER | SL_APPEND_CLIENT, 0, 0, NULL, &d);
   if (rc == 0) {
     t = bench_now() - t0;
     *leo = sl_log_end_offset(log);
