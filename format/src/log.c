@@ -1105,8 +1105,17 @@ static void slice_empty(sl_log_slice *out, int64_t offset) {
   out->segment_base = -1;
 }
 
+/*
+ * The slice for a read.  With `walk`, batch headers are walked to the exact
+ * end (whole batches, max_bytes, max_offset).  Without, the slice is an upper
+ * bound -- from the first batch to the segment's valid end, at most
+ * max(first batch, max_bytes) long -- which the caller frames in memory after
+ * reading it (sl_log_read_copy: no header preads).  *limit_offset (may be
+ * NULL) gets the effective max_offset.
+ */
 static int read_locked(sl_log *log, int64_t offset, int64_t max_bytes, int64_t max_offset,
-                       sl_log_slice *out, sl_diag *diag) {
+                       bool walk, int64_t *limit_offset, sl_log_slice *out,
+                       sl_diag *diag) {
   slice_empty(out, offset);
   if (offset < log->log_start || offset > log->leo)
     return sl_diag_set(diag, SL_EOFFSET_OUT_OF_RANGE, -1,
@@ -1114,6 +1123,8 @@ static int read_locked(sl_log *log, int64_t offset, int64_t max_bytes, int64_t m
                        (long long)log->log_start, (long long)log->leo);
   if (max_offset < 0 || max_offset > log->leo)
     max_offset = log->leo;
+  if (limit_offset)
+    *limit_offset = max_offset;
   if (offset >= max_offset || log->nsegs == 0)
     return SL_OK;
   for (size_t i = floor_segment(log, offset); i < log->nsegs; i++) {
@@ -1130,9 +1141,13 @@ static int read_locked(sl_log *log, int64_t offset, int64_t max_bytes, int64_t m
     int64_t length = bi.size;
     int64_t next = bi.last_offset + 1;
     int64_t p = pos + bi.size;
+    if (!walk) {
+      int64_t rest = s->size - pos;
+      length = max_bytes > length ? (max_bytes < rest ? max_bytes : rest) : length;
+    }
     sl__batch_cursor cur;
     sl__cursor_init(&cur, s, s->size);
-    for (;;) {
+    for (; walk;) {
       sl__batch_info b2;
       rc = sl__cursor_batch_at(&cur, p, &b2, diag);
       if (rc < 0)
@@ -1159,35 +1174,61 @@ static int read_locked(sl_log *log, int64_t offset, int64_t max_bytes, int64_t m
 int sl_log_read(sl_log *log, int64_t offset, int64_t max_bytes, int64_t max_offset,
                 sl_log_slice *out, sl_diag *diag) {
   pthread_mutex_lock(&log->mu);
-  int rc = read_locked(log, offset, max_bytes, max_offset, out, diag);
+  int rc = read_locked(log, offset, max_bytes, max_offset, true, NULL, out, diag);
   pthread_mutex_unlock(&log->mu);
   return rc;
 }
 
+/*
+ * One pread of the upper-bound slice (read_locked without the header walk),
+ * then the batches framed in the copy: whole batches, the first always, then
+ * as many as fit max_bytes and start below max_offset.  The bytes up to the
+ * segment's valid end are complete batches, so the framing only stops early
+ * for those two limits.
+ */
 int sl_log_read_copy(sl_log *log, int64_t offset, int64_t max_bytes, int64_t max_offset,
                      sl_buf *out, int64_t *next_offset, sl_diag *diag) {
   sl_log_slice sl;
-  int rc = sl_log_read(log, offset, max_bytes, max_offset, &sl, diag);
+  int64_t limit = -1;
+  pthread_mutex_lock(&log->mu);
+  int rc = read_locked(log, offset, max_bytes, max_offset, false, &limit, &sl, diag);
+  pthread_mutex_unlock(&log->mu);
   if (rc)
     return rc;
-  if (next_offset)
-    *next_offset = sl.next_offset;
+  int64_t next = sl.next_offset;
   if (sl.length > 0) {
     uint8_t *p = sl_buf_reserve(out, (size_t)sl.length);
-    if (p == NULL) {
+    sl__segment *s = sl.ref_;
+    size_t got = 0, keep = 0;
+    if (p == NULL)
       rc = sl_diag_set(diag, SL_ENOMEM, -1, "reading %lld bytes", (long long)sl.length);
-    } else {
-      size_t got;
-      sl__segment *s = sl.ref_;
+    else
       rc = sl__fio_pread_all(sl.fd, p, (size_t)sl.length, sl.position, &got, s->log_path,
                              diag);
-      if (rc == SL_OK && got != (size_t)sl.length)
-        rc = sl_diag_set(diag, SL_ETRUNCATED, sl.position + (int64_t)got,
-                         "segment was truncated during the read");
-      if (rc == SL_OK)
-        out->len += (size_t)sl.length;
+    if (rc == SL_OK && got != (size_t)sl.length)
+      rc = sl_diag_set(diag, SL_ETRUNCATED, sl.position + (int64_t)got,
+                       "segment was truncated during the read");
+    while (rc == SL_OK && keep < got) {
+      sl__batch_info bi;
+      if (sl__batch_info_parse(p + keep, got - keep, &bi, NULL) != SL_OK ||
+          (size_t)bi.size > got - keep)
+        break;
+      if (keep > 0 && (bi.base_offset >= limit || (int64_t)(keep + (size_t)bi.size) >
+                                                      (max_bytes > 0 ? max_bytes : 0)))
+        break;
+      keep += (size_t)bi.size;
+      next = bi.last_offset + 1;
     }
+    if (rc == SL_OK && keep == 0) {
+      sl_diag_set_path(diag, s->log_path);
+      rc = sl_diag_set(diag, SL_ECORRUPT, sl.position,
+                       "no complete batch at the start of the read");
+    }
+    if (rc == SL_OK)
+      out->len += keep;
   }
+  if (rc == SL_OK && next_offset)
+    *next_offset = next;
   sl_log_slice_release(&sl);
   return rc;
 }

@@ -240,6 +240,7 @@ void sl__cursor_init(sl__batch_cursor *c, sl__segment *s, int64_t limit) {
   c->limit = limit;
   c->win_pos = 0;
   c->win_len = 0;
+  c->last_size = 0;
 }
 
 int sl__cursor_batch_at(sl__batch_cursor *c, int64_t pos, sl__batch_info *bi,
@@ -252,6 +253,8 @@ int sl__cursor_batch_at(sl__batch_cursor *c, int64_t pos, sl__batch_info *bi,
   if (pos < c->win_pos || pos + (int64_t)need > c->win_pos + (int64_t)c->win_len) {
     size_t want = c->limit - pos < (int64_t)sizeof(c->buf) ? (size_t)(c->limit - pos)
                                                            : sizeof(c->buf);
+    if (c->last_size >= SL__CURSOR_BIG_BATCH)
+      want = need;
     size_t got;
     int rc = sl__fio_pread_all(s->fd, c->buf, want, pos, &got, s->log_path, diag);
     if (rc)
@@ -269,6 +272,7 @@ int sl__cursor_batch_at(sl__batch_cursor *c, int64_t pos, sl__batch_info *bi,
       diag->pos = pos + (diag->pos >= 0 ? diag->pos : 0);
     return seg_error(s, rc, diag);
   }
+  c->last_size = bi->size;
   if (pos + bi->size > c->limit)
     return 0;
   return 1;

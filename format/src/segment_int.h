@@ -117,13 +117,19 @@ int sl__segment_batch_at(sl__segment *s, int64_t pos, int64_t limit, sl__batch_i
 
 /*
  * Batch header walks through a read-ahead window (one pread per 32 KiB instead
- * of one per batch).  Stack-allocatable; no cleanup needed.
+ * of one per batch while batches are small).  Once a batch of at least
+ * SL__CURSOR_BIG_BATCH bytes was seen, a miss reads just the next header:
+ * with large batches a window would copy their bodies only to find the next
+ * header (a walk over 1 MiB of 16 KiB batches read the whole MiB).
+ * Stack-allocatable; no cleanup needed.
  */
+#define SL__CURSOR_BIG_BATCH 4096
 typedef struct sl__batch_cursor {
   sl__segment *s;
   int64_t limit; /* end of valid data */
   int64_t win_pos;
   size_t win_len;
+  int32_t last_size; /* size of the last batch parsed, 0 if none */
   uint8_t buf[32768];
 } sl__batch_cursor;
 

@@ -839,6 +839,59 @@ static void test_record_check_matches_reader(void **state) {
   tu_rmtree_free(root);
 }
 
+/* sl_log_read_copy frames its one pread in memory instead of walking headers:
+ * for every start offset, byte limit and offset limit it returns exactly the
+ * bytes and next offset of the header-walked slice (sl_log_read). */
+static void test_read_copy_matches_slices(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *dir = part_dir(root);
+  sl_log_config cfg;
+  sl_log_config_init(&cfg);
+  cfg.segment_bytes = 6000; /* several segments */
+  sl_log *log = open_log(dir, &cfg, false);
+  sl_buf b = SL_BUF_INIT;
+  for (int i = 0; i < 40; i++) {
+    sl_buf_reset(&b);
+    /* small and large batches, so both kinds of header walk occur */
+    make_batch(&b, 0, 1 + i % 3, 100 + i, i % 4 == 0 ? 1500 : 20 + i, 0);
+    assert_int_equal(
+        sl_log_append(log, b.data, b.len, SL_APPEND_LEADER, 0, 1, NULL, NULL), SL_OK);
+  }
+  int64_t leo = sl_log_end_offset(log);
+  static const int64_t max_bytes[] = {0, 1, 100, 1600, 3000, 5000, 1 << 20};
+  for (int64_t off = 0; off < leo; off++) {
+    for (size_t m = 0; m < sizeof max_bytes / sizeof max_bytes[0]; m++) {
+      for (int64_t mo = off; mo <= leo + 1; mo += 7) {
+        int64_t max_off = mo > leo ? -1 : mo;
+        sl_log_slice sl;
+        assert_int_equal(sl_log_read(log, off, max_bytes[m], max_off, &sl, NULL), SL_OK);
+        sl_buf want = SL_BUF_INIT, got = SL_BUF_INIT;
+        if (sl.length > 0) {
+          uint8_t *p = sl_buf_reserve(&want, (size_t)sl.length);
+          assert_non_null(p);
+          assert_int_equal(pread(sl.fd, p, (size_t)sl.length, sl.position), sl.length);
+          want.len = (size_t)sl.length;
+        }
+        int64_t next = -2;
+        assert_int_equal(
+            sl_log_read_copy(log, off, max_bytes[m], max_off, &got, &next, NULL), SL_OK);
+        assert_int_equal(got.len, want.len);
+        if (want.len > 0)
+          assert_memory_equal(got.data, want.data, want.len);
+        assert_int_equal(next, sl.next_offset);
+        sl_log_slice_release(&sl);
+        sl_buf_release(&want);
+        sl_buf_release(&got);
+      }
+    }
+  }
+  sl_buf_release(&b);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
 static int count_fds(void) {
   int n = 0;
   DIR *d = opendir("/proc/self/fd");
@@ -895,6 +948,7 @@ int main(void) {
       cmocka_unit_test(test_leader_epoch_cache),
       cmocka_unit_test(test_client_rules_and_record_validation),
       cmocka_unit_test(test_record_check_matches_reader),
+      cmocka_unit_test(test_read_copy_matches_slices),
       cmocka_unit_test(test_descriptors_per_segment),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
