@@ -303,6 +303,36 @@ static int load_last(sl__index *ix, sl_diag *diag) {
   return sl__index_entry(ix, ix->entries - 1, &ix->last_key, &ix->last_val, diag);
 }
 
+/*
+ * A read-only index belongs to a writer in another process that may shrink,
+ * reset or rewrite it at any moment (its recovery truncates and rebuilds the
+ * indexes, its close and roll trim them, entries sit in its memory before they
+ * are written).  For a reader an index is only a hint: this recounts the
+ * entries from the file as it is now (the zero-tail rule, which also stops at
+ * a reset or half-rebuilt tail), retrying when the file changes between the
+ * count and the read of the last entry.  It never fails: an index that cannot
+ * be read counts no entries, and the reader scans its .log from the start.
+ */
+static void reader_recount(sl__index *ix) {
+  if (ix->fd < 0) {
+    /* Lazy, or missing when opened: the file as it is now, if any. */
+    ix->lazy = false;
+    if (sl__fio_open(ix->path, O_RDONLY, 0644, &ix->fd, NULL) != SL_OK) {
+      ix->fd = -1;
+      ix->entries = 0;
+      ix->file_len = 0;
+      return;
+    }
+    ix->missing = false;
+  }
+  for (int attempt = 0; attempt < 3; attempt++) {
+    if (sl__fio_file_size(ix->fd, &ix->file_len, ix->path, NULL) == SL_OK &&
+        count_live(ix, NULL) == SL_OK && load_last(ix, NULL) == SL_OK)
+      return;
+  }
+  ix->entries = 0;
+}
+
 static size_t max_entries_for(const sl__index *ix, int32_t max_index_bytes) {
   size_t m = max_index_bytes > 0 ? (size_t)max_index_bytes / ix->entry_size : 0;
   return m;
@@ -333,6 +363,13 @@ int sl__index_open(sl__index *ix, sl__index_kind kind, const char *path, int64_t
       if (ix->max_entries < ix->entries)
         ix->max_entries = ix->entries;
       rc = load_last(ix, diag);
+      if (rc && !ix->writable) {
+        /* Shrunk or removed since the stat (a writer at work). */
+        if (diag)
+          sl_diag_clear(diag);
+        reader_recount(ix);
+        return SL_OK;
+      }
       if (rc)
         goto fail;
       sl__fio_close(ix->fd);
@@ -365,6 +402,13 @@ int sl__index_open(sl__index *ix, sl__index_kind kind, const char *path, int64_t
     ix->entries = (size_t)ix->file_len / ix->entry_size;
   }
   rc = load_last(ix, diag);
+  if (rc && !ix->writable) {
+    /* Shrunk since it was counted (a writer at work). */
+    if (diag)
+      sl_diag_clear(diag);
+    reader_recount(ix);
+    rc = SL_OK;
+  }
   if (rc)
     goto fail;
   ix->max_entries = max_entries_for(ix, max_index_bytes);
@@ -539,8 +583,8 @@ static int largest_lower_bound(sl__index *ix, int64_t target, bool by_value, lon
   return SL_OK;
 }
 
-int sl__index_lookup(sl__index *ix, int64_t target, int64_t *key, int64_t *val,
-                     sl_diag *diag) {
+static int lookup_once(sl__index *ix, int64_t target, int64_t *key, int64_t *val,
+                       sl_diag *diag) {
   long slot = -1;
   if (ix->entries > 0) {
     int rc = ensure_fd(ix, diag);
@@ -573,6 +617,25 @@ int sl__index_lookup(sl__index *ix, int64_t target, int64_t *key, int64_t *val,
   }
   int rc = sl__index_entry(ix, (size_t)slot, key, val, diag);
   return rc ? rc : 1;
+}
+
+int sl__index_lookup(sl__index *ix, int64_t target, int64_t *key, int64_t *val,
+                     sl_diag *diag) {
+  if (ix->writable)
+    return lookup_once(ix, target, key, val, diag);
+  /* A reader: an entry past the end of the file (the writer shrank or reset
+   * it since it was counted) or a file that is gone is no error, the count is
+   * redone once; if that fails too, the answer is "no entry" (a scan from the
+   * segment start).  What the entries say is checked by the caller. */
+  int rc = lookup_once(ix, target, key, val, NULL);
+  if (rc >= 0)
+    return rc;
+  reader_recount(ix);
+  rc = lookup_once(ix, target, key, val, NULL);
+  if (rc >= 0)
+    return rc;
+  ix->entries = 0;
+  return lookup_once(ix, target, key, val, NULL);
 }
 
 /* Sets the entry count and zeroes the dropped slots of a preallocated file so
@@ -724,17 +787,10 @@ int sl__index_rename(sl__index *ix, const char *new_path, sl_diag *diag) {
 }
 
 int sl__index_refresh(sl__index *ix, sl_diag *diag) {
-  int rc0 = ensure_fd(ix, diag);
-  if (rc0)
-    return rc0;
-  if (ix->fd < 0)
-    return SL_OK;
-  int rc = sl__fio_file_size(ix->fd, &ix->file_len, ix->path, diag);
-  if (rc == SL_OK)
-    rc = count_live(ix, diag);
-  if (rc == SL_OK)
-    rc = load_last(ix, diag);
-  return rc;
+  if (ix->writable)
+    return sl_diag_set(diag, SL_EINVAL, -1, "index %s is writable", ix->path);
+  reader_recount(ix);
+  return SL_OK;
 }
 
 /* ---------------------------------------------------------------------------

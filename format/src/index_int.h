@@ -106,7 +106,10 @@ int sl__index_maybe_append_time(sl__index *ix, int64_t timestamp, int64_t offset
 /*
  * Largest entry whose key is <= target.  Returns 1 and fills key/val, or 0 if
  * there is none (then key and val are the Kafka defaults: offset index
- * (base, 0), time index (-1, base)).  Negative on I/O error.
+ * (base, 0), time index (-1, base)).  Negative on I/O error (writable indexes
+ * only: a read-only index is a hint a writer in another process may shrink or
+ * rewrite at any time, so an unreadable entry makes it recount the file once
+ * and then answer 0; its entries may be stale, callers check them).
  */
 int sl__index_lookup(sl__index *ix, int64_t target, int64_t *key, int64_t *val,
                      sl_diag *diag);
@@ -128,7 +131,9 @@ int sl__index_write_pending(sl__index *ix, sl_diag *diag);
 int sl__index_flush(sl__index *ix, sl_diag *diag);
 /* Renames the file (the struct follows it). */
 int sl__index_rename(sl__index *ix, const char *new_path, sl_diag *diag);
-/* Recounts entries of a read-only index (the writer may have appended). */
+/* Recounts entries of a read-only index (the writer may have appended,
+ * trimmed, reset or rewritten it); never fails (an unreadable index counts 0
+ * entries).  SL_EINVAL for a writable index. */
 int sl__index_refresh(sl__index *ix, sl_diag *diag);
 
 /* ---- .txnindex ---- */
