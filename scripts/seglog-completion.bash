@@ -5,7 +5,7 @@ _seglog() {
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD-1]}
   cmd=${COMP_WORDS[1]}
-  local commands="consume produce dump verify compact topics offsets help"
+  local commands="consume produce dump verify compact topics offsets mock-cluster help"
   if [ "$COMP_CWORD" -eq 1 ]; then
     COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
     return
@@ -26,11 +26,11 @@ _seglog() {
     -o) COMPREPLY=($(compgen -W "beginning end s@ e@" -- "$cur")); return ;;
     -z) COMPREPLY=($(compgen -W "none gzip snappy lz4 zstd" -- "$cur")); return ;;
     --time) COMPREPLY=($(compgen -W "earliest latest max" -- "$cur")); return ;;
-    -b|-X|-p|-c|-f|-K|-D|-H|-T|--replication-factor|--config|--partitions|--topic-config|--batch-bytes) return ;;
+    -b|-X|-G|--brokers|-p|-c|-f|-K|-D|-H|-T|--replication-factor|--config|--partitions|--topic-config|--batch-bytes) return ;;
   esac
   local opts=""
   case "$cmd" in
-    consume) opts="-b -X -d -t -p -o -e -c -f -J -K -D -Z --help" ;;
+    consume) opts="-b -X -G -d -t -p -o -e -c -f -J -K -D -Z --help" ;;
     produce) opts="-b -X -d -t -p -K -D -H -z -l -J -T -Z --partitions --topic-config --batch-bytes --help" ;;
     dump) opts="--deep-iteration --print-data-log --json --offsets-decoder --transaction-log-decoder --raw-internal --help" ;;
     verify) opts="--repair --help" ;;
@@ -41,6 +41,7 @@ _seglog() {
       fi
       opts="-b -X -d -t --partitions --replication-factor --config --help" ;;
     offsets) opts="-b -X -d -t -p --time --help" ;;
+    mock-cluster) opts="--brokers --help" ;;
     help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
   esac
   if [[ "$cur" == -* ]]; then

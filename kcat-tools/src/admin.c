@@ -735,3 +735,19 @@ int cmd_offsets(int argc, char **argv) {
   free(parts);
   return rc;
 }
+
+/* ---- mock-cluster ---- */
+
+int cmd_mock_cluster(int argc, char **argv) {
+  int64_t brokers = 1;
+  static const struct option longopts[] = {{"brokers", required_argument, NULL, 'n'},
+                                           {"help", no_argument, NULL, 'h'},
+                                           {NULL, 0, NULL, 0}};
+  int opt;
+  optind = 1;
+  while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    if (opt != 'n' || cli_parse_i64(optarg, 1, 16, &brokers))
+      return cli_usage_error("bad option");
+  }
+  return net_mock_cluster((int)brokers);
+}

@@ -244,7 +244,7 @@ int cmd_consume(int argc, char **argv) {
   int64_t partition = -1, count = -1, start_value = 0, stop_ts = -1;
   start_kind start = START_BEGINNING;
   bool pin_end = false, json = false, null_str = false;
-  const char *brokers = NULL;
+  const char *brokers = NULL, *group = NULL;
   const char *props[64];
   int nprops = 0;
   static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
@@ -299,8 +299,8 @@ int cmd_consume(int argc, char **argv) {
       props[nprops++] = optarg;
       break;
     case 'G':
-      cli_err("-G (consumer groups) is not supported yet");
-      return CLI_USAGE;
+      group = optarg;
+      break;
     default:
       return cli_usage_error("bad option");
     }
@@ -311,6 +311,10 @@ int cmd_consume(int argc, char **argv) {
     return cli_usage_error("-d DIR (or -b BROKERS) and -t TOPIC are required");
   if (dir && brokers)
     return cli_usage_error("-d and -b exclude each other");
+  if (group && !brokers)
+    return cli_usage_error("-G needs network mode (-b)");
+  if (group && partition >= 0)
+    return cli_usage_error("-G and -p exclude each other (the group assigns partitions)");
   if (json && format)
     return cli_usage_error("-f and -J exclude each other");
 
@@ -360,8 +364,8 @@ int cmd_consume(int argc, char **argv) {
     net_conf nc = {brokers, props, nprops};
     static const net_start_kind kinds[] = {NET_START_BEGINNING, NET_START_END,
                                            NET_START_ABS, NET_START_REL, NET_START_TIME};
-    net_consume_args na = {&nc,         topic,   partition, kinds[start],
-                           start_value, stop_ts, pin_end,   count};
+    net_consume_args na = {&nc,     topic,   partition, kinds[start], start_value,
+                           stop_ts, pin_end, count,     group};
     rc = net_consume(&na, emit_record, &c);
     if (rc == CLI_OK)
       rc = cli_out_flush();

@@ -29,6 +29,7 @@ static const cli_command commands[] = {
      "  -f FORMAT    kcat format: %t %p %o %T %k %K %s %S %R %h %%, \\n \\t \\xHH;\n"
      "               modifiers %xk %xs %xh (hex), %bk %bs %bh (base64), %iT (ISO time)\n"
      "  -J           JSON envelope per line (kcat -J; binary as {\"base64\":...})\n"
+     "  -G GROUP     join consumer group GROUP (network mode; commits offsets)\n"
      "  -K DELIM     print the key and DELIM before each payload\n"
      "  -D DELIM     record delimiter (default \\n)\n"
      "  -Z           print null keys/payloads as NULL\n"},
@@ -89,6 +90,11 @@ static const cli_command commands[] = {
      "  TS   earliest | latest | max | ms since the epoch | ISO 8601 time\n"
      "  Without --time: a table of earliest and latest offsets.\n"
      "  With --time: TOPIC:PARTITION:OFFSET lines (-1 when none).\n"},
+    {"mock-cluster", cmd_mock_cluster, "run librdkafka's mock cluster (for tests)",
+     "usage: seglog mock-cluster [--brokers N]\n"
+     "  Starts librdkafka's in-process mock Kafka cluster, prints its bootstrap\n"
+     "  servers on stdout and serves until stdin closes or SIGTERM/SIGINT.\n"
+     "  --brokers N   number of mock brokers (default 1)\n"},
     {"help", cmd_help, "show help for seglog or a command",
      "usage: seglog help [COMMAND]\n"},
 };
@@ -112,7 +118,7 @@ void cli_usage(const char *cmd, bool to_stderr) {
 static void main_usage(FILE *f) {
   fputs("usage: seglog COMMAND [OPTIONS]\n\ncommands:\n", f);
   for (size_t i = 0; i < NCOMMANDS; i++)
-    fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
   fputs("\n`seglog COMMAND --help` shows a command's options; `man seglog` the rest.\n"
         "Exit status: 0 ok, 1 error, 2 usage, 3 problems found, 4 log dir locked.\n",
         f);

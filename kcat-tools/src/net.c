@@ -57,6 +57,9 @@ int net_topic_create(const net_conf *conf, const char *topic, int32_t partitions
 int net_topic_delete(const net_conf *conf, const char *topic) {
   return unavailable();
 }
+int net_mock_cluster(int brokers) {
+  return unavailable();
+}
 
 #else
 
@@ -133,7 +136,63 @@ typedef struct net_part {
   int64_t end; /* pinned end, -1 none */
   int64_t next;
   bool done;
+  bool assigned; /* group mode: currently assigned to us */
 } net_part;
+
+/* Group mode state shared with the rebalance callback. */
+typedef struct net_group {
+  const net_consume_args *a;
+  net_part *parts;
+  int np;
+  int remaining; /* assigned partitions not done yet */
+  bool ever_assigned;
+} net_group;
+
+static net_part *find_part(net_part *parts, int np, int32_t id) {
+  for (int i = 0; i < np; i++)
+    if (parts[i].id == id)
+      return &parts[i];
+  return NULL;
+}
+
+/* Eager rebalancing: take the assignment as given; with -e pin each newly
+ * assigned partition's end at its high watermark now. */
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *list, void *opaque) {
+  net_group *g = opaque;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    for (int i = 0; i < list->cnt; i++) {
+      net_part *p = find_part(g->parts, g->np, list->elems[i].partition);
+      if (!p || p->assigned)
+        continue;
+      p->assigned = true;
+      g->ever_assigned = true;
+      if (g->a->pin_end && p->end < 0) {
+        int64_t lo = 0, hi = 0;
+        if (rd_kafka_query_watermark_offsets(rk, list->elems[i].topic, p->id, &lo, &hi,
+                                             NET_TIMEOUT_MS) == 0)
+          p->end = hi;
+        /* Where the group will start is only known from its committed offset;
+         * an empty partition (lo == hi) is done at once. */
+        if (p->end >= 0 && lo >= p->end)
+          p->done = true;
+      }
+      if (!p->done)
+        g->remaining++;
+    }
+    rd_kafka_assign(rk, list);
+  } else {
+    for (int i = 0; i < list->cnt; i++) {
+      net_part *p = find_part(g->parts, g->np, list->elems[i].partition);
+      if (p && p->assigned) {
+        p->assigned = false;
+        if (!p->done)
+          g->remaining--;
+      }
+    }
+    rd_kafka_assign(rk, NULL);
+  }
+}
 
 int net_consume(const net_consume_args *a, net_emit_fn emit, void *ctx) {
   static const char *const defaults[] = {"enable.auto.commit",
@@ -152,8 +211,26 @@ int net_consume(const net_consume_args *a, net_emit_fn emit, void *ctx) {
   net_part *parts = NULL;
   rd_kafka_topic_partition_list_t *list = NULL;
   rd_kafka_conf_t *conf = make_conf(a->conf, defaults);
+  net_group grp;
+  memset(&grp, 0, sizeof(grp));
+  grp.a = a;
   if (!conf)
     return CLI_USAGE;
+  if (a->group) {
+    /* kcat -G: commit as we go; -o picks where a group without offsets starts. */
+    static const char *const gdefaults[] = {"enable.auto.commit", "true", NULL};
+    if (rd_kafka_conf_set(conf, "group.id", a->group, errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, gdefaults[0], gdefaults[1], errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "auto.offset.reset",
+                          a->start == NET_START_END ? "latest" : "earliest", errstr,
+                          sizeof(errstr))) {
+      cli_err("configuration: %s", errstr);
+      rd_kafka_conf_destroy(conf);
+      return CLI_USAGE;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_opaque(conf, &grp);
+  }
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
   if (!rk) {
     cli_err("consumer: %s", errstr);
@@ -166,6 +243,22 @@ int net_consume(const net_consume_args *a, net_emit_fn emit, void *ctx) {
   if (!parts || !list)
     goto out;
   int np = 0;
+  if (a->group) {
+    for (int i = 0; i < n; i++) {
+      parts[i].id = ids[i];
+      parts[i].end = -1;
+    }
+    np = n;
+    grp.parts = parts;
+    grp.np = np;
+    rd_kafka_topic_partition_list_add(list, a->topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t serr = rd_kafka_subscribe(rk, list);
+    if (serr) {
+      cli_err("subscribe %s: %s", a->topic, rd_kafka_err2str(serr));
+      goto out;
+    }
+    goto poll;
+  }
   for (int i = 0; i < n; i++) {
     if (a->partition >= 0 && ids[i] != a->partition)
       continue;
@@ -226,6 +319,7 @@ int net_consume(const net_consume_args *a, net_emit_fn emit, void *ctx) {
   }
   int remaining = np;
   for (int i = 0; i < np; i++) {
+    parts[i].assigned = true;
     if (parts[i].end >= 0 &&
         (a->start == NET_START_END || parts[i].next >= parts[i].end)) {
       parts[i].done = true;
@@ -237,20 +331,23 @@ int net_consume(const net_consume_args *a, net_emit_fn emit, void *ctx) {
     cli_err("assign: %s", rd_kafka_err2str(aerr));
     goto out;
   }
+  grp.remaining = remaining;
+  grp.ever_assigned = true;
+poll:;
   int64_t printed = 0;
   rc = CLI_OK;
-  while (remaining > 0 && rc == CLI_OK) {
+  /* With a group, -e ends once every assigned partition reached its end. */
+  while (rc == CLI_OK &&
+         (a->group ? !(a->pin_end && grp.ever_assigned && grp.remaining <= 0)
+                   : grp.remaining > 0)) {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
     if (!m)
       continue;
-    net_part *p = NULL;
-    for (int i = 0; i < np; i++)
-      if (parts[i].id == m->partition)
-        p = &parts[i];
+    net_part *p = find_part(parts, np, m->partition);
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       if (p && !p->done && p->end >= 0 && m->offset >= p->end) {
         p->done = true;
-        remaining--;
+        grp.remaining--;
       }
       rd_kafka_message_destroy(m);
       continue;
@@ -306,12 +403,14 @@ int net_consume(const net_consume_args *a, net_emit_fn emit, void *ctx) {
       rc = emit(ctx, &r);
       printed++;
       p->next = m->offset + 1;
-      if (a->count >= 0 && printed >= a->count)
-        remaining = 0;
+      if (a->count >= 0 && printed >= a->count) {
+        rd_kafka_message_destroy(m);
+        break;
+      }
     }
     if (stop || (p->end >= 0 && p->next >= p->end)) {
       p->done = true;
-      remaining--;
+      grp.remaining--;
     }
     rd_kafka_message_destroy(m);
   }
@@ -547,6 +646,54 @@ int net_offsets(const net_conf *nc, const char *topic, int64_t partition, bool h
   }
 out:
   free(ids);
+  rd_kafka_destroy(rk);
+  return rc;
+}
+
+#include <librdkafka/rdkafka_mock.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+int net_mock_cluster(int brokers) {
+  char errstr[512];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  /* This handle only hosts the cluster: no notice about its missing
+   * bootstrap.servers. */
+  rd_kafka_conf_set(conf, "log_level", "4", errstr, sizeof(errstr));
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+  if (!rk) {
+    cli_err("mock cluster: %s", errstr);
+    return CLI_ERROR;
+  }
+  rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, brokers);
+  if (!mc) {
+    cli_err("mock cluster: could not start");
+    rd_kafka_destroy(rk);
+    return CLI_ERROR;
+  }
+  cli_out_printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
+  int rc = cli_out_flush();
+  /* Serve until stdin closes or a signal arrives. */
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  for (;;) {
+    struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
+    int pr = poll(&pfd, 1, 200);
+    if (pr > 0) {
+      char b[256];
+      if (read(STDIN_FILENO, b, sizeof(b)) <= 0)
+        break;
+    }
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT))
+      break;
+  }
+  rd_kafka_mock_cluster_destroy(mc);
   rd_kafka_destroy(rk);
   return rc;
 }

@@ -38,7 +38,8 @@ typedef struct net_consume_args {
   int64_t start_value;
   int64_t stop_ts; /* -1 none */
   bool pin_end;
-  int64_t count; /* -1 unlimited */
+  int64_t count;     /* -1 unlimited */
+  const char *group; /* -G: join this consumer group (subscribe), or NULL */
 } net_consume_args;
 
 /* Consumes and calls emit per record (a non-zero return stops and is
@@ -64,5 +65,10 @@ int net_topic_delete(const net_conf *conf, const char *topic);
  * -2 earliest, >= 0 a time). */
 int net_offsets(const net_conf *conf, const char *topic, int64_t partition, bool has_time,
                 int64_t ts);
+
+/* `seglog mock-cluster`: runs librdkafka's mock cluster (rdkafka_mock.h)
+ * with `brokers` brokers, prints its bootstrap servers on stdout, and serves
+ * until stdin reaches EOF or SIGTERM/SIGINT (for tests without a broker). */
+int net_mock_cluster(int brokers);
 
 #endif
