@@ -415,12 +415,13 @@ poll:;
     rd_kafka_message_destroy(m);
   }
 out:
+  /* Close first: leaving the group calls rebalance_cb, which uses parts. */
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
   if (list)
     rd_kafka_topic_partition_list_destroy(list);
   free(parts);
   free(ids);
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
   return rc;
 }
 
