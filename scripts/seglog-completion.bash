@@ -5,7 +5,7 @@ _seglog() {
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD-1]}
   cmd=${COMP_WORDS[1]}
-  local commands="consume produce dump verify compact topics offsets mock-cluster help"
+  local commands="consume produce dump verify compact topics offsets perf mock-cluster help"
   if [ "$COMP_CWORD" -eq 1 ]; then
     COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
     return
@@ -26,7 +26,7 @@ _seglog() {
     -o) COMPREPLY=($(compgen -W "beginning end s@ e@" -- "$cur")); return ;;
     -z) COMPREPLY=($(compgen -W "none gzip snappy lz4 zstd" -- "$cur")); return ;;
     --time) COMPREPLY=($(compgen -W "earliest latest max" -- "$cur")); return ;;
-    -b|-X|-G|--brokers|-p|-c|-f|-K|-D|-H|-T|--replication-factor|--config|--partitions|--topic-config|--batch-bytes) return ;;
+    -b|-X|-G|--brokers|--num-records|--record-size|--throughput|-p|-c|-f|-K|-D|-H|-T|--replication-factor|--config|--partitions|--topic-config|--batch-bytes) return ;;
   esac
   local opts=""
   case "$cmd" in
@@ -42,6 +42,11 @@ _seglog() {
       opts="-b -X -d -t --partitions --replication-factor --config --help" ;;
     offsets) opts="-b -X -d -t -p --time --help" ;;
     mock-cluster) opts="--brokers --help" ;;
+    perf)
+      if [ "$COMP_CWORD" -eq 2 ]; then
+        COMPREPLY=($(compgen -W "produce consume" -- "$cur")); return
+      fi
+      opts="-b -t -X --num-records --record-size --throughput --help" ;;
     help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
   esac
   if [[ "$cur" == -* ]]; then

@@ -751,3 +751,59 @@ int cmd_mock_cluster(int argc, char **argv) {
   }
   return net_mock_cluster((int)brokers);
 }
+
+/* ---- perf ---- */
+
+int cmd_perf(int argc, char **argv) {
+  if (argc < 2 || (strcmp(argv[1], "produce") != 0 && strcmp(argv[1], "consume") != 0))
+    return cli_usage_error("perf wants produce or consume");
+  bool produce = strcmp(argv[1], "produce") == 0;
+  const char *brokers = NULL, *topic = NULL;
+  const char *props[64];
+  int nprops = 0;
+  int64_t n = -1, size = 100, throughput = -1;
+  static const struct option longopts[] = {
+      {"num-records", required_argument, NULL, 'n'},
+      {"messages", required_argument, NULL, 'n'},
+      {"record-size", required_argument, NULL, 's'},
+      {"throughput", required_argument, NULL, 'T'},
+      {"topic", required_argument, NULL, 't'},
+      {"bootstrap-server", required_argument, NULL, 'b'},
+      {NULL, 0, NULL, 0}};
+  int opt;
+  optind = 1;
+  while ((opt = getopt_long(argc - 1, argv + 1, "b:t:X:", longopts, NULL)) != -1) {
+    switch (opt) {
+    case 'b':
+      brokers = optarg;
+      break;
+    case 't':
+      topic = optarg;
+      break;
+    case 'X':
+      if (nprops == 64)
+        return cli_usage_error("too many -X");
+      props[nprops++] = optarg;
+      break;
+    case 'n':
+      if (cli_parse_i64(optarg, 1, 1000000000, &n))
+        return cli_usage_error("bad --num-records '%s'", optarg);
+      break;
+    case 's':
+      if (cli_parse_i64(optarg, 0, 100 << 20, &size))
+        return cli_usage_error("bad --record-size '%s'", optarg);
+      break;
+    case 'T':
+      if (cli_parse_i64(optarg, -1, INT64_MAX, &throughput))
+        return cli_usage_error("bad --throughput '%s'", optarg);
+      break;
+    default:
+      return cli_usage_error("bad option");
+    }
+  }
+  if (!brokers || !topic || n < 0)
+    return cli_usage_error("-b BROKERS, -t TOPIC and --num-records N are required");
+  net_conf nc = {brokers, props, nprops};
+  return produce ? net_perf_produce(&nc, topic, n, (int32_t)size, throughput)
+                 : net_perf_consume(&nc, topic, n);
+}

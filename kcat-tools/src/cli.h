@@ -39,6 +39,7 @@ int cmd_compact(int argc, char **argv);
 int cmd_topics(int argc, char **argv);
 int cmd_offsets(int argc, char **argv);
 int cmd_mock_cluster(int argc, char **argv);
+int cmd_perf(int argc, char **argv);
 
 /* The command table entry by name (NULL if unknown). */
 const cli_command *cli_find_command(const char *name);

@@ -90,6 +90,14 @@ static const cli_command commands[] = {
      "  TS   earliest | latest | max | ms since the epoch | ISO 8601 time\n"
      "  Without --time: a table of earliest and latest offsets.\n"
      "  With --time: TOPIC:PARTITION:OFFSET lines (-1 when none).\n"},
+    {"perf", cmd_perf, "load generators (kafka-*-perf-test output)",
+     "usage: seglog perf produce -b BROKERS -t TOPIC --num-records N [--record-size S]\n"
+     "                          [--throughput R] [-X K=V]...\n"
+     "       seglog perf consume -b BROKERS -t TOPIC --num-records N [-X K=V]...\n"
+     "  --num-records N    records to send / to consume\n"
+     "  --record-size S    bytes per record (default 100)\n"
+     "  --throughput R     records per second (-1: as fast as possible)\n"
+     "Output lines match kafka-producer-perf-test and kafka-consumer-perf-test.\n"},
     {"mock-cluster", cmd_mock_cluster, "run librdkafka's mock cluster (for tests)",
      "usage: seglog mock-cluster [--brokers N]\n"
      "  Starts librdkafka's in-process mock Kafka cluster, prints its bootstrap\n"

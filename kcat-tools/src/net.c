@@ -60,6 +60,13 @@ int net_topic_delete(const net_conf *conf, const char *topic) {
 int net_mock_cluster(int brokers) {
   return unavailable();
 }
+int net_perf_produce(const net_conf *conf, const char *topic, int64_t num_records,
+                     int32_t record_size, int64_t throughput) {
+  return unavailable();
+}
+int net_perf_consume(const net_conf *conf, const char *topic, int64_t num_records) {
+  return unavailable();
+}
 
 #else
 
@@ -647,6 +654,197 @@ int net_offsets(const net_conf *nc, const char *topic, int64_t partition, bool h
   }
 out:
   free(ids);
+  rd_kafka_destroy(rk);
+  return rc;
+}
+
+#include <time.h>
+
+static int64_t mono_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+typedef struct perf_state {
+  int64_t *sent_us; /* per record: when it was produced */
+  int32_t *lat_ms;  /* per delivered record */
+  int64_t delivered;
+  int64_t failed;
+  char first_error[256];
+} perf_state;
+
+static void perf_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+  perf_state *ps = opaque;
+  (void)rk;
+  if (m->err) {
+    if (ps->failed++ == 0)
+      snprintf(ps->first_error, sizeof(ps->first_error), "%s", rd_kafka_err2str(m->err));
+    return;
+  }
+  int64_t idx = (int64_t)(intptr_t)m->_private;
+  ps->lat_ms[ps->delivered++] = (int32_t)((mono_us() - ps->sent_us[idx]) / 1000);
+}
+
+static int cmp_i32(const void *a, const void *b) {
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return (x > y) - (x < y);
+}
+
+int net_perf_produce(const net_conf *nc, const char *topic, int64_t n, int32_t size,
+                     int64_t throughput) {
+  char errstr[512];
+  perf_state ps;
+  memset(&ps, 0, sizeof(ps));
+  ps.sent_us = calloc((size_t)n, sizeof(*ps.sent_us));
+  ps.lat_ms = calloc((size_t)n, sizeof(*ps.lat_ms));
+  uint8_t *payload = malloc((size_t)size + 1);
+  int rc = CLI_ERROR;
+  rd_kafka_t *rk = NULL;
+  if (!ps.sent_us || !ps.lat_ms || !payload)
+    goto out;
+  for (int32_t i = 0; i < size; i++)
+    payload[i] = (uint8_t)('A' + i % 26); /* as the Java tool: printable letters */
+  rd_kafka_conf_t *conf = make_conf(nc, NULL);
+  if (!conf) {
+    rc = CLI_USAGE;
+    goto out;
+  }
+  rd_kafka_conf_set_opaque(conf, &ps);
+  rd_kafka_conf_set_dr_msg_cb(conf, perf_dr_cb);
+  rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+  if (!rk) {
+    cli_err("producer: %s", errstr);
+    goto out;
+  }
+  int64_t start = mono_us();
+  for (int64_t i = 0; i < n; i++) {
+    if (throughput > 0) { /* throttle to `throughput` records/s */
+      int64_t due = start + i * 1000000 / throughput;
+      while (mono_us() < due)
+        rd_kafka_poll(rk, 1);
+    }
+    ps.sent_us[i] = mono_us();
+    for (;;) {
+      rd_kafka_resp_err_t err = rd_kafka_producev(
+          rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(payload, (size_t)size),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_OPAQUE((void *)(intptr_t)i), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        rd_kafka_poll(rk, 5);
+        continue;
+      }
+      if (err) {
+        cli_err("produce: %s", rd_kafka_err2str(err));
+        goto out;
+      }
+      break;
+    }
+    rd_kafka_poll(rk, 0);
+  }
+  rd_kafka_flush(rk, 60000);
+  double secs = (double)(mono_us() - start) / 1e6;
+  if (ps.failed)
+    cli_err("%lld records failed (first error: %s)", (long long)ps.failed,
+            ps.first_error);
+  int64_t d = ps.delivered;
+  double avg = 0;
+  int32_t max = 0;
+  for (int64_t i = 0; i < d; i++) {
+    avg += ps.lat_ms[i];
+    if (ps.lat_ms[i] > max)
+      max = ps.lat_ms[i];
+  }
+  avg = d ? avg / (double)d : 0;
+  qsort(ps.lat_ms, (size_t)d, sizeof(*ps.lat_ms), cmp_i32);
+#define PCT(p) (d ? ps.lat_ms[(int64_t)((double)d * (p))] : 0)
+  cli_out_printf(
+      "%lld records sent, %f records/sec (%.2f MB/sec), %.2f ms avg latency, "
+      "%.2f ms max latency, %d ms 50th, %d ms 95th, %d ms 99th, %d ms 99.9th.\n",
+      (long long)d, (double)d / secs, (double)d * size / secs / (1024 * 1024), avg,
+      (double)max, PCT(0.5), PCT(0.95), PCT(0.99), PCT(0.999));
+#undef PCT
+  rc = ps.failed ? CLI_ERROR : CLI_OK;
+out:
+  if (rk)
+    rd_kafka_destroy(rk);
+  free(payload);
+  free(ps.sent_us);
+  free(ps.lat_ms);
+  return rc;
+}
+
+static void wall_time(char *buf, size_t cap) {
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  time_t t = ts.tv_sec;
+  localtime_r(&t, &tm);
+  snprintf(buf, cap, "%04d-%02d-%02d %02d:%02d:%02d:%03d", tm.tm_year + 1900,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+           (int)(ts.tv_nsec / 1000000));
+}
+
+int net_perf_consume(const net_conf *nc, const char *topic, int64_t n) {
+  static const char *const defaults[] = {
+      "enable.auto.commit", "false", "auto.offset.reset", "earliest", "group.id",
+      "seglog-perf",        NULL};
+  char errstr[512], t0[40], t1[40];
+  rd_kafka_conf_t *conf = make_conf(nc, defaults);
+  if (!conf)
+    return CLI_USAGE;
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+  if (!rk) {
+    cli_err("consumer: %s", errstr);
+    return CLI_ERROR;
+  }
+  int rc = CLI_OK;
+  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA);
+  wall_time(t0, sizeof(t0));
+  int64_t start = mono_us(), first = -1, last = start, count = 0, bytes = 0;
+  if (rd_kafka_subscribe(rk, list)) {
+    cli_err("subscribe %s failed", topic);
+    rc = CLI_ERROR;
+  }
+  int64_t idle_since = mono_us();
+  while (rc == CLI_OK && count < n) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+    if (!m) {
+      if (mono_us() - idle_since > 10000000) { /* as the Java tool's --timeout */
+        cli_err("no records for 10 s; consumed %lld of %lld", (long long)count,
+                (long long)n);
+        rc = CLI_ERROR;
+      }
+      continue;
+    }
+    idle_since = mono_us();
+    if (!m->err) {
+      if (first < 0)
+        first = mono_us();
+      count++;
+      bytes += (int64_t)m->len;
+      last = mono_us();
+    }
+    rd_kafka_message_destroy(m);
+  }
+  wall_time(t1, sizeof(t1));
+  double secs = (double)(last - start) / 1e6, mb = (double)bytes / (1024 * 1024);
+  double fetch_secs = first >= 0 ? (double)(last - first) / 1e6 : 0;
+  if (secs <= 0)
+    secs = 1e-6;
+  if (fetch_secs <= 0)
+    fetch_secs = 1e-6;
+  cli_out_str(
+      "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, "
+      "nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec\n");
+  cli_out_printf("%s, %s, %.4f, %.4f, %lld, %.4f, %lld, %lld, %.4f, %.4f\n", t0, t1, mb,
+                 mb / secs, (long long)count, (double)count / secs,
+                 (long long)(first >= 0 ? (first - start) / 1000 : 0),
+                 (long long)(fetch_secs * 1000), mb / fetch_secs,
+                 (double)count / fetch_secs);
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
   return rc;
 }

@@ -66,6 +66,12 @@ int net_topic_delete(const net_conf *conf, const char *topic);
 int net_offsets(const net_conf *conf, const char *topic, int64_t partition, bool has_time,
                 int64_t ts);
 
+/* `seglog perf produce|consume`: load generators whose output lines match
+ * kafka-producer-perf-test and kafka-consumer-perf-test. */
+int net_perf_produce(const net_conf *conf, const char *topic, int64_t num_records,
+                     int32_t record_size, int64_t throughput);
+int net_perf_consume(const net_conf *conf, const char *topic, int64_t num_records);
+
 /* `seglog mock-cluster`: runs librdkafka's mock cluster (rdkafka_mock.h)
  * with `brokers` brokers, prints its bootstrap servers on stdout, and serves
  * until stdin reaches EOF or SIGTERM/SIGINT (for tests without a broker). */

@@ -2,7 +2,7 @@
 # 0209: network mode against librdkafka's mock cluster (`seglog mock-cluster`):
 # keyed produce into an auto-created topic (the mock gives it 4 partitions),
 # consume -e with and without a consumer group (-G: a fresh group reads
-# everything and -e ends it), offsets.  (librdkafka 2.0's mock cluster does
+# everything and -e ends it), offsets, perf produce/consume output lines.  (librdkafka 2.0's mock cluster does
 # not answer CreateTopics, so topics create is tested against seglogd in
 # 0207.)  Skips when
 # seglog was built without librdkafka.
@@ -52,6 +52,13 @@ expect "group consume -e" "$want" "$(to "$S" consume -b "$B" -t g -G fresh -e -f
 expect "-G with -p" 2 "$(set +e; "$S" consume -b "$B" -t g -G x -p 0 2>/dev/null; echo $?)"
 n=$(to "$S" offsets -b "$B" -t g | awk 'NR > 1 { s += $4 } END { print s }')
 expect "offsets sum" 20 "$n"
+# perf: kafka-producer-perf-test / kafka-consumer-perf-test output lines
+out=$(to "$S" perf produce -b "$B" -t perf --num-records 5000 --record-size 100)
+echo "$out" | grep -Eq '^5000 records sent, [0-9.]+ records/sec \([0-9.]+ MB/sec\), [0-9.]+ ms avg latency, [0-9.]+ ms max latency, [0-9]+ ms 50th, [0-9]+ ms 95th, [0-9]+ ms 99th, [0-9]+ ms 99.9th\.$' \
+  || fail "perf produce line: $out"
+out=$(to "$S" perf consume -b "$B" -t perf --num-records 5000)
+expect "perf consume header" "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec" "$(echo "$out" | head -1)"
+echo "$out" | sed -n 2p | grep -Eq '^[0-9-]+ [0-9:]+, [0-9-]+ [0-9:]+, 0\.4768, [0-9.]+, 5000, ' || fail "perf consume line: $out"
 exec 3>&-
 wait "$mc" || fail "mock-cluster exit status"
 mc=
