@@ -6,7 +6,9 @@
  * (docs/FORMAT.md, "Indexes"): every refresh and read must succeed and return
  * exactly the records asked for, whatever state the index files are in.
  * Record values encode their own offset, so any wrong position shows.
- * Bounded by time and iterations; nothing here asserts on timing.
+ * Bounded by time and iterations; nothing here asserts on timing.  A second,
+ * deterministic test replays the index-file changes one at a time against a
+ * read-only sl__index.
  */
 #include "testutil.h"
 
@@ -21,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "index_int.h"
 #include "seglog/batch.h"
 #include "seglog/log.h"
 
@@ -255,8 +258,102 @@ static void test_reader_vs_writer_sessions(void **state) {
   tu_rmtree_free(root);
 }
 
+/* Writes a trimmed offset index of n entries (base+10i+9 at 100i+100). */
+static void write_index(const char *path, int64_t base, int n) {
+  sl__index w;
+  (void)truncate(path, 0); /* rewritten in place, as a recovering writer does */
+  assert_int_equal(sl__index_open(&w, SL__INDEX_OFFSET, path, base, 4096,
+                                  SL__IDX_WRITABLE | SL__IDX_CREATE, NULL),
+                   SL_OK);
+  for (int i = 0; i < n; i++)
+    assert_int_equal(sl__index_append_offset(&w, base + 10 * i + 9, 100 * i + 100, NULL),
+                     SL_OK);
+  assert_int_equal(sl__index_trim(&w, NULL), SL_OK);
+  sl__index_close(&w);
+}
+
+/* The same races, one at a time: a read-only index whose file the writer
+ * truncates, removes or rewrites under it answers lookups without errors
+ * (no entry, or the entries as they are now), never reading a slot that is
+ * no longer there. */
+static void test_readonly_index_shrinks(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *path = tu_path(root, "00000000000000000100.index");
+  int64_t k, v;
+  write_index(path, 100, 8);
+
+  for (unsigned flags = SL__IDX_LIVE; flags;
+       flags = flags == SL__IDX_LIVE ? SL__IDX_LAZY : 0) {
+    sl__index r;
+    write_index(path, 100, 8);
+    assert_int_equal(sl__index_open(&r, SL__INDEX_OFFSET, path, 100, 4096, flags, NULL),
+                     SL_OK);
+    assert_int_equal(r.entries, 8);
+    assert_int_equal(sl__index_lookup(&r, 131, &k, &v, NULL), 1);
+    assert_int_equal(k, 129);
+    assert_int_equal(v, 300);
+    /* Reset (a recovering writer): no entry, no error. */
+    assert_int_equal(truncate(path, 0), 0);
+    sl_diag d;
+    sl_diag_clear(&d);
+    assert_int_equal(sl__index_lookup(&r, 131, &k, &v, &d), 0);
+    assert_int_equal(k, 100);
+    assert_int_equal(v, 0);
+    assert_int_equal(r.entries, 0);
+    /* Rebuilt with fewer entries: the refresh sees them. */
+    write_index(path, 100, 3);
+    assert_int_equal(sl__index_refresh(&r, NULL), SL_OK);
+    assert_int_equal(r.entries, 3);
+    assert_int_equal(sl__index_lookup(&r, 125, &k, &v, NULL), 1);
+    assert_int_equal(k, 119);
+    assert_int_equal(v, 200);
+    /* Shrunk to 2 entries without a refresh: the binary search reaches
+     * entry 2, which is gone; the lookup recounts and answers from 2. */
+    assert_int_equal(truncate(path, 16), 0);
+    assert_int_equal(sl__index_lookup(&r, 119, &k, &v, NULL), 1);
+    assert_int_equal(r.entries, 2);
+    assert_int_equal(k, 119);
+    assert_int_equal(v, 200);
+    sl__index_close(&r);
+  }
+
+  /* Lazy (inactive) and removed before its first use: no entry. */
+  sl__index r;
+  write_index(path, 100, 8);
+  assert_int_equal(
+      sl__index_open(&r, SL__INDEX_OFFSET, path, 100, 4096, SL__IDX_LAZY, NULL), SL_OK);
+  assert_int_equal(unlink(path), 0);
+  assert_int_equal(sl__index_lookup(&r, 131, &k, &v, NULL), 0);
+  assert_int_equal(sl__index_refresh(&r, NULL), SL_OK);
+  assert_int_equal(r.entries, 0);
+  sl__index_close(&r);
+
+  /* A preallocated, zero-padded file (an active writer's): the zero tail is
+   * not counted. */
+  sl__index w;
+  assert_int_equal(sl__index_open(&w, SL__INDEX_OFFSET, path, 100, 4096,
+                                  SL__IDX_WRITABLE | SL__IDX_CREATE | SL__IDX_PREALLOC,
+                                  NULL),
+                   SL_OK);
+  assert_int_equal(sl__index_append_offset(&w, 109, 100, NULL), SL_OK);
+  assert_int_equal(sl__index_write_pending(&w, NULL), SL_OK);
+  assert_int_equal(tu_file_size(path), 4096);
+  assert_int_equal(
+      sl__index_open(&r, SL__INDEX_OFFSET, path, 100, 4096, SL__IDX_LIVE, NULL), SL_OK);
+  assert_int_equal(r.entries, 1);
+  assert_int_equal(sl__index_lookup(&r, 500, &k, &v, NULL), 1);
+  assert_int_equal(k, 109);
+  sl__index_close(&r);
+  sl__index_close(&w);
+
+  free(path);
+  tu_rmtree_free(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_readonly_index_shrinks),
       cmocka_unit_test(test_reader_vs_writer_sessions),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
