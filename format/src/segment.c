@@ -290,8 +290,10 @@ static int index_hint(sl__segment *s, sl__batch_cursor *cur, int64_t target, int
   if (rc < 0)
     return rc;
   *pos = 0;
-  if (rc == 1 && p > 0 && p < s->size && sl__cursor_batch_at(cur, p, &bi, NULL) == 1 &&
-      bi.last_offset == k)
+  /* k <= target too: a reader's index may be rewritten under it, and a
+   * search through changing entries can end on any of them. */
+  if (rc == 1 && k <= target && p > 0 && p < s->size &&
+      sl__cursor_batch_at(cur, p, &bi, NULL) == 1 && bi.last_offset == k)
     *pos = p;
   return SL_OK;
 }
@@ -326,13 +328,35 @@ int sl__segment_find_by_timestamp(sl__segment *s, int64_t ts, int64_t start,
     return rc;
   sl__batch_cursor cur;
   sl__cursor_init(&cur, s, s->size);
+  /* A reader's time index may be rewritten under it: its entry must be at
+   * or below ts and name the batch holding toff with max timestamp t, else
+   * the scan starts over from the start offset. */
+  bool check = rc == 1 && !s->writable;
+  if (check && t > ts) {
+    check = false;
+    toff = start;
+  }
   rc = index_hint(s, &cur, toff > start ? toff : start, &p, diag);
   if (rc)
     return rc;
   for (;;) {
     sl__batch_info bi;
     rc = sl__cursor_batch_at(&cur, p, &bi, diag);
-    if (rc <= 0)
+    if (rc < 0)
+      return rc;
+    if (check && (rc == 0 || bi.last_offset >= toff ||
+                  (bi.max_timestamp >= ts && bi.last_offset >= start))) {
+      /* (A batch before toff's that qualifies contradicts the entry.) */
+      check = false;
+      if (rc == 0 || bi.last_offset < toff || bi.base_offset > toff ||
+          bi.max_timestamp != t) {
+        rc = index_hint(s, &cur, start, &p, diag);
+        if (rc)
+          return rc;
+        continue;
+      }
+    }
+    if (rc == 0)
       return rc;
     if (bi.max_timestamp >= ts && bi.last_offset >= start) {
       *offset = bi.base_offset > start ? bi.base_offset : start;

@@ -25,6 +25,7 @@
 
 #include "index_int.h"
 #include "seglog/batch.h"
+#include "seglog/index.h"
 #include "seglog/log.h"
 
 #define RECS_PER_BATCH 5
@@ -351,8 +352,97 @@ static void test_readonly_index_shrinks(void **state) {
   tu_rmtree_free(root);
 }
 
+/* Entry i of an index file (entry_size bytes each). */
+static void file_entry(const uint8_t *f, size_t entry_size, size_t i, uint8_t *out) {
+  memcpy(out, f + i * entry_size, entry_size);
+}
+
+/* A reader's index files rewritten in place (same lengths) with entries that
+ * do not describe the log, as a reader can see them while a writer rebuilds
+ * them: reads and timestamp lookups still give the right batches. */
+static void test_reader_index_rewritten_in_place(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *dir = tu_path(root, "topic-0");
+  sl_log_config cfg;
+  config(&cfg);
+  cfg.index_interval_bytes = 1; /* an entry for every batch but the first */
+  sl_log *w = NULL;
+  assert_int_equal(sl_log_open(dir, &cfg, SL_LOG_CREATE, NULL, &w, NULL), SL_OK);
+  for (int i = 0; i < 50; i++) {
+    sl_buf b = SL_BUF_INIT;
+    assert_int_equal(build_batch(&b, 5 * i), SL_OK);
+    assert_int_equal(
+        sl_log_append(w, b.data, b.len, SL_APPEND_FOLLOWER, 0, 0, NULL, NULL), SL_OK);
+    sl_buf_release(&b);
+  }
+  assert_int_equal(sl_log_close(w, NULL), SL_OK);
+
+  sl_log *log = NULL;
+  assert_int_equal(sl_log_open(dir, NULL, SL_LOG_READONLY, NULL, &log, NULL), SL_OK);
+  char *ipath = tu_path(dir, "00000000000000000000.index");
+  char *tpath = tu_path(dir, "00000000000000000000.timeindex");
+  size_t ilen, tlen;
+  uint8_t *ix = tu_read_file(ipath, &ilen);
+  uint8_t *tx = tu_read_file(tpath, &tlen);
+  assert_int_equal(ilen, 49 * 8);
+  assert_int_equal(tlen, 49 * 12);
+  /* Offset index: every slot (9, position of batch 1): a search for 100 ends
+   * on the last slot, which the reader has in memory as (249, position of
+   * batch 245), past 100. */
+  uint8_t e[12];
+  file_entry(ix, 8, 0, e);
+  for (size_t i = 0; i < ilen / 8; i++)
+    memcpy(ix + i * 8, e, 8);
+  assert_int_equal(tu_write_file(ipath, ix, ilen), 0);
+  /* Time index: every slot but the last (1100, 240), which names batch 240
+   * whose max timestamp is 1244. */
+  sl_time_index_encode(e, 0, 1100, 240);
+  for (size_t i = 0; i + 1 < tlen / 12; i++)
+    memcpy(tx + i * 12, e, 12);
+  assert_int_equal(tu_write_file(tpath, tx, tlen), 0);
+
+  sl_batch_reader *r;
+  assert_int_equal(sl_batch_reader_new(0, &r), SL_OK);
+  for (int64_t off = 0; off < 250; off += 7) {
+    sl_buf out = SL_BUF_INIT;
+    int64_t next = -1;
+    assert_int_equal(sl_log_read_copy(log, off, 1, -1, &out, &next, NULL), SL_OK);
+    assert_int_equal(check_batches(r, out.data, out.len, off, 250), RECS_PER_BATCH);
+    assert_int_equal(next, off - off % RECS_PER_BATCH + RECS_PER_BATCH);
+    sl_buf_release(&out);
+  }
+  int64_t o, t;
+  /* Search ends on a (1100, 240) slot: batch 240's max timestamp is not 1100. */
+  assert_int_equal(sl_log_find_offset_by_time(log, 1150, &o, &t, NULL), SL_OK);
+  assert_int_equal(o, 150);
+  assert_int_equal(t, 1150);
+  assert_int_equal(sl_log_find_offset_by_time(log, 1100, &o, &t, NULL), SL_OK);
+  assert_int_equal(o, 100);
+  assert_int_equal(sl_log_find_offset_by_time(log, 1003, &o, &t, NULL), SL_OK);
+  assert_int_equal(o, 3);
+  /* Every slot (1009, 9): a search for 1100 ends on the last slot, in memory
+   * as (1249, 249), above the target. */
+  sl_time_index_encode(e, 0, 1009, 9);
+  for (size_t i = 0; i < tlen / 12; i++)
+    memcpy(tx + i * 12, e, 12);
+  assert_int_equal(tu_write_file(tpath, tx, tlen), 0);
+  assert_int_equal(sl_log_find_offset_by_time(log, 1100, &o, &t, NULL), SL_OK);
+  assert_int_equal(o, 100);
+  assert_int_equal(t, 1100);
+  sl_batch_reader_free(r);
+  sl_log_close(log, NULL);
+  free(ix);
+  free(tx);
+  free(ipath);
+  free(tpath);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_reader_index_rewritten_in_place),
       cmocka_unit_test(test_readonly_index_shrinks),
       cmocka_unit_test(test_reader_vs_writer_sessions),
   };
