@@ -842,6 +842,9 @@ void sl__txnindex_close(sl__txnindex *tx) {
   tx->fd = -1;
   free(tx->path);
   tx->path = NULL;
+  free(tx->seen);
+  tx->seen = NULL;
+  tx->nseen = 0;
 }
 
 int sl__txnindex_entry(sl__txnindex *tx, size_t i, sl_aborted_txn *t, sl_diag *diag) {
@@ -970,4 +973,165 @@ int sl__txnindex_sanity_check(sl__txnindex *tx, sl_diag *diag) {
                          (long long)t.last_offset, (long long)tx->base);
   }
   return SL_OK;
+}
+
+/*
+ * Read-only .txnindex: the writer (another process) resets and rebuilds it on
+ * an open with recovery, truncates it with the log and appends to it on an
+ * abort marker.  Unlike the offset and time indexes it is not a hint: a
+ * missing entry makes a READ_COMMITTED consumer see aborted records, so a
+ * reader either gets a consistent snapshot or SL_EINTERRUPTED.
+ */
+static void reader_reopen(sl__txnindex *tx) {
+  struct stat pst, fst;
+  if (stat(tx->path, &pst) != 0) {
+    /* Removed (a rebuild or a deleted segment): no file, no entries. */
+    sl__fio_close(tx->fd);
+    tx->fd = -1;
+    return;
+  }
+  if (tx->fd >= 0 && fstat(tx->fd, &fst) == 0 && fst.st_ino == pst.st_ino &&
+      fst.st_dev == pst.st_dev)
+    return;
+  sl__fio_close(tx->fd);
+  tx->fd = -1;
+  if (sl__fio_open(tx->path, O_RDONLY, 0644, &tx->fd, NULL) != SL_OK)
+    tx->fd = -1;
+}
+
+void sl__txnindex_refresh(sl__txnindex *tx) {
+  off_t len;
+  if (tx->writable)
+    return;
+  reader_reopen(tx);
+  tx->entries = 0;
+  tx->last_offset = -1;
+  if (tx->fd < 0 || sl__fio_file_size(tx->fd, &len, tx->path, NULL) != SL_OK)
+    return;
+  tx->entries = (size_t)len / SL_TXN_INDEX_ENTRY_SIZE;
+  if (tx->entries > 0) {
+    sl_aborted_txn t;
+    if (sl__txnindex_entry(tx, tx->entries - 1, &t, NULL) == SL_OK)
+      tx->last_offset = t.last_offset;
+    else
+      tx->entries = 0; /* changed under the count: the next snapshot rereads */
+  }
+}
+
+/* Largest .txnindex a reader loads (about 7.9 million entries). */
+#define TXN_SNAPSHOT_MAX ((off_t)256 << 20)
+
+/* One attempt: SL_OK with a consistent snapshot, 1 when the file looks
+ * inconsistent (why in *why), or a negative error that a retry cannot fix. */
+static int snapshot_once(sl__txnindex *tx, int64_t view_end, sl_aborted_txn **out,
+                         size_t *n, char *why, size_t why_len, sl_diag *diag) {
+  off_t len = 0, len2 = 0;
+  size_t got = 0, cnt;
+  uint8_t *raw = NULL;
+  sl_aborted_txn *v = NULL;
+  int rc = 1;
+  reader_reopen(tx);
+  if (tx->fd >= 0) {
+    if (sl__fio_file_size(tx->fd, &len, tx->path, NULL) != SL_OK) {
+      snprintf(why, why_len, "its size cannot be read");
+      goto out;
+    }
+  }
+  if (len > TXN_SNAPSHOT_MAX) {
+    rc = sl_diag_set(diag, SL_ETOO_LARGE, (int64_t)len, "txn index of %lld bytes",
+                     (long long)len);
+    goto out;
+  }
+  if (len % SL_TXN_INDEX_ENTRY_SIZE != 0) {
+    snprintf(why, why_len, "its length %lld is not a multiple of %d", (long long)len,
+             SL_TXN_INDEX_ENTRY_SIZE);
+    goto out;
+  }
+  cnt = (size_t)len / SL_TXN_INDEX_ENTRY_SIZE;
+  if (cnt > 0) {
+    raw = malloc((size_t)len);
+    v = malloc(cnt * sizeof(*v));
+    if (raw == NULL || v == NULL) {
+      rc = sl_diag_set(diag, SL_ENOMEM, -1, "reading %s", tx->path);
+      goto out;
+    }
+    if (sl__fio_pread_all(tx->fd, raw, (size_t)len, 0, &got, tx->path, NULL) != SL_OK ||
+        got != (size_t)len || sl__fio_file_size(tx->fd, &len2, tx->path, NULL) != SL_OK ||
+        len2 != len) {
+      snprintf(why, why_len, "it changed while it was read");
+      goto out;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+      if (sl_txn_index_entry(raw, (size_t)len, i, &v[i]) != SL_OK ||
+          v[i].last_offset < tx->base || v[i].first_offset > v[i].last_offset ||
+          (i > 0 && v[i].last_offset <= v[i - 1].last_offset)) {
+        snprintf(why, why_len, "entry %zu is not valid", i);
+        goto out;
+      }
+    }
+  }
+  /* Entries of the last snapshot for data this reader still sees must stay. */
+  size_t need = 0;
+  while (need < tx->nseen && tx->seen[need] < view_end)
+    need++;
+  if (need > cnt || (need > 0 && v[need - 1].last_offset != tx->seen[need - 1])) {
+    snprintf(why, why_len, "it lacks entries for visible data (being rebuilt)");
+    goto out;
+  }
+  int64_t *seen = NULL;
+  if (cnt > 0) {
+    seen = malloc(cnt * sizeof(*seen));
+    if (seen == NULL) {
+      rc = sl_diag_set(diag, SL_ENOMEM, -1, "reading %s", tx->path);
+      goto out;
+    }
+    for (size_t i = 0; i < cnt; i++)
+      seen[i] = v[i].last_offset;
+  }
+  free(tx->seen);
+  tx->seen = seen;
+  tx->nseen = cnt;
+  tx->entries = cnt;
+  tx->last_offset = cnt > 0 ? v[cnt - 1].last_offset : -1;
+  *out = v;
+  *n = cnt;
+  v = NULL;
+  rc = SL_OK;
+out:
+  free(raw);
+  free(v);
+  return rc;
+}
+
+int sl__txnindex_snapshot(sl__txnindex *tx, int64_t view_end, sl_aborted_txn **out,
+                          size_t *n, sl_diag *diag) {
+  char why[96] = "";
+  int rc = SL_OK;
+  *out = NULL;
+  *n = 0;
+  if (tx->writable) {
+    if (tx->entries == 0)
+      return SL_OK;
+    sl_aborted_txn *v = malloc(tx->entries * sizeof(*v));
+    if (v == NULL)
+      return sl_diag_set(diag, SL_ENOMEM, -1, "reading %s", tx->path);
+    for (size_t i = 0; i < tx->entries && rc == SL_OK; i++)
+      rc = sl__txnindex_entry(tx, i, &v[i], diag);
+    if (rc) {
+      free(v);
+      return rc;
+    }
+    *out = v;
+    *n = tx->entries;
+    return SL_OK;
+  }
+  for (int attempt = 0; attempt < 2; attempt++) {
+    rc = snapshot_once(tx, view_end, out, n, why, sizeof(why), diag);
+    if (rc <= 0)
+      return rc;
+    sl__txnindex_refresh(tx); /* recount, then read once more */
+  }
+  rc = sl_diag_set(diag, SL_EINTERRUPTED, -1, "txn index is changing: %s", why);
+  sl_diag_set_path(diag, tx->path);
+  return rc;
 }

@@ -144,6 +144,10 @@ typedef struct sl__txnindex {
   size_t entries;
   int64_t last_offset;
   bool writable;
+  /* Read-only: last offsets of the entries of the last consistent snapshot
+   * (see sl__txnindex_snapshot). */
+  int64_t *seen;
+  size_t nseen;
 } sl__txnindex;
 
 /* Opens an existing file or remembers the path for lazy creation. */
@@ -160,5 +164,22 @@ int sl__txnindex_flush(sl__txnindex *tx, sl_diag *diag);
 int sl__txnindex_rename(sl__txnindex *tx, const char *new_path, sl_diag *diag);
 /* Kafka's sanity check: version 0 and every last offset >= base. */
 int sl__txnindex_sanity_check(sl__txnindex *tx, sl_diag *diag);
+/* Read-only: reopens the file if it was created, replaced or removed since,
+ * and recounts its entries (a writer in another process may reset, rebuild,
+ * truncate or append to it).  Never fails; no-op for a writable index. */
+void sl__txnindex_refresh(sl__txnindex *tx);
+/*
+ * All entries, oldest first, in *out (malloc'd, caller frees; NULL when
+ * *n == 0).  Writable: the entries counted in memory.  Read-only: a consistent
+ * snapshot of the file as it is now, recounted and read again once if it is
+ * short, unreadable, torn (length not a multiple of 34), holds an invalid
+ * entry (version, order, below base) or lacks an entry of the previous
+ * snapshot with last offset < view_end (the reader's end of this segment:
+ * such an entry vanishing while its data is still visible means the writer is
+ * rebuilding the file).  Still inconsistent: SL_EINTERRUPTED (retry later,
+ * after sl_log_refresh); never a partial list.
+ */
+int sl__txnindex_snapshot(sl__txnindex *tx, int64_t view_end, sl_aborted_txn **out,
+                          size_t *n, sl_diag *diag);
 
 #endif

@@ -1620,28 +1620,44 @@ void sl_log_end_offset_for_epoch(sl_log *log, int32_t requested, int32_t *epoch,
 int sl_log_collect_aborted_txns(sl_log *log, int64_t fetch_offset, int64_t upper_bound,
                                 sl_aborted_txn_cb cb, void *ctx, sl_diag *diag) {
   int rc = SL_OK;
+  sl_aborted_txn *all = NULL, *v = NULL;
+  size_t nall = 0, cap = 0, n = 0;
+  bool complete = false;
   pthread_mutex_lock(&log->mu);
-  for (size_t i = log->nsegs ? floor_segment(log, fetch_offset) : 0; i < log->nsegs;
-       i++) {
+  /* Gather first (a read-only snapshot may fail midway), then deliver. */
+  for (size_t i = log->nsegs ? floor_segment(log, fetch_offset) : 0;
+       i < log->nsegs && !complete; i++) {
     sl__segment *s = log->segs[i];
-    bool complete = false;
-    for (size_t k = 0; k < s->txn.entries && !complete; k++) {
-      sl_aborted_txn t;
-      rc = sl__txnindex_entry(&s->txn, k, &t, diag);
-      if (rc)
-        goto out;
-      if (t.last_offset >= fetch_offset && t.first_offset < upper_bound) {
-        rc = cb(ctx, &t);
-        if (rc)
-          goto out;
+    int64_t view_end = i + 1 < log->nsegs ? log->segs[i + 1]->base : log->leo;
+    rc = sl__txnindex_snapshot(&s->txn, view_end, &v, &n, diag);
+    if (rc)
+      goto out;
+    for (size_t k = 0; k < n && !complete; k++) {
+      const sl_aborted_txn *t = &v[k];
+      if (t->last_offset >= fetch_offset && t->first_offset < upper_bound) {
+        if (nall == cap) {
+          size_t nc = cap ? cap * 2 : 16;
+          sl_aborted_txn *g = realloc(all, nc * sizeof(*g));
+          if (g == NULL) {
+            rc = sl_diag_set(diag, SL_ENOMEM, -1, "collecting aborted transactions");
+            goto out;
+          }
+          all = g;
+          cap = nc;
+        }
+        all[nall++] = *t;
       }
-      complete = t.last_stable_offset >= upper_bound;
+      complete = t->last_stable_offset >= upper_bound;
     }
-    if (complete)
-      break;
+    free(v);
+    v = NULL;
   }
+  for (size_t k = 0; k < nall && rc == SL_OK; k++)
+    rc = cb(ctx, &all[k]);
 out:
   pthread_mutex_unlock(&log->mu);
+  free(v);
+  free(all);
   return rc;
 }
 bool sl_log_failed(sl_log *log) {

@@ -706,6 +706,8 @@ int sl__segment_refresh(sl__segment *s, sl_diag *diag) {
     int r = sl__segment_batch_at(s, s->tail_pos, flen, &bi, NULL);
     rewritten = r != 1 || bi.base_offset != s->tail_base || bi.size != s->tail_size;
   }
+  /* The .txnindex as the writer has it now (sl__txnindex_snapshot checks it). */
+  sl__txnindex_refresh(&s->txn);
   if (flen < s->size || s->next_offset < 0 || rewritten) {
     /* Shrunk or rewritten (truncated by the writer) or never scanned: start
      * over, with the writer's current index entries. */

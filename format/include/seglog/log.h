@@ -340,8 +340,16 @@ void sl_log_end_offset_for_epoch(sl_log *log, int32_t requested, int32_t *epoch,
  * the .txnindex files) with last_offset >= fetch_offset and first_offset <
  * upper_bound, oldest first, stopping after an entry whose last stable offset
  * is >= upper_bound (Kafka's collectAbortedTxns).  A non-zero return from cb
- * stops the walk and is returned.  An I/O error reading a .txnindex midway is
- * returned after the entries already passed to cb (they stay valid).
+ * stops the walk and is returned.  The entries are gathered first and passed
+ * to cb only when all were read, so on any error cb has not been called.
+ * Read-only logs: a writer in another process may reset, rebuild, truncate or
+ * append to a .txnindex at any time.  Each call reads the file as it is now
+ * (a recount; sl_log_refresh also recounts), rereading once when it is short,
+ * unreadable, torn, holds an invalid entry, or lacks an entry seen before
+ * whose data this reader still sees (a rebuild in progress).  If it is still
+ * inconsistent the call returns SL_EINTERRUPTED: "retry later" (after
+ * sl_log_refresh), never a partial list.  Entries past the reader's view are
+ * listed when present and may vanish (the writer truncated that data).
  */
 typedef int (*sl_aborted_txn_cb)(void *ctx, const sl_aborted_txn *t);
 int sl_log_collect_aborted_txns(sl_log *log, int64_t fetch_offset, int64_t upper_bound,
