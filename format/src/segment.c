@@ -340,7 +340,7 @@ int sl__segment_find_by_timestamp(sl__segment *s, int64_t ts, int64_t start,
   if (rc)
     return rc;
   for (;;) {
-    sl__batch_info bi;
+    sl__batch_info bi = {0}; /* gcc -O3 cannot see rc == 0 guards it */
     rc = sl__cursor_batch_at(&cur, p, &bi, diag);
     if (rc < 0)
       return rc;
