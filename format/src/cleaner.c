@@ -652,7 +652,6 @@ int sl__filter_batch(sl__filter *f, const uint8_t *batch, size_t size, sl_buf *o
 /* ------------------------------------------------------------------------ */
 /* segments on disk                                                          */
 
-#define NAME_DIGITS 20
 #define PATH_CAP 4096
 #define READ_CHUNK (1u << 20)
 
@@ -701,18 +700,7 @@ static int step(clean_ctx *c) {
 }
 
 static int seg_path(const clean_ctx *c, char *out, int64_t base, const char *suffix) {
-  int n = snprintf(out, PATH_CAP, "%s/%020" PRId64 "%s", c->dir, base, suffix);
-  return n > 0 && n < PATH_CAP ? SL_OK : SL_EINVAL;
-}
-
-static void diag_path(sl_diag *d, const char *path) {
-  if (d == NULL)
-    return;
-  size_t n = strlen(path);
-  if (n >= sizeof(d->path))
-    n = sizeof(d->path) - 1;
-  memcpy(d->path, path, n);
-  d->path[n] = '\0';
+  return sl__segment_file_name(out, PATH_CAP, c->dir, base, suffix);
 }
 
 static int64_t file_mtime_ms(const struct stat *st) {
@@ -799,7 +787,7 @@ static int iter_next(seg_iter *it, const uint8_t **batch, size_t *size, int64_t 
   if (rc && it->lenient)
     return 0;
   if (rc) {
-    diag_path(diag, it->path);
+    sl_diag_set_path(diag, it->path);
     return sl_diag_set(diag, rc, it->pos, "invalid batch length or magic");
   }
   if ((int64_t)sz > it->file_size - it->pos)
@@ -814,7 +802,7 @@ static int iter_next(seg_iter *it, const uint8_t **batch, size_t *size, int64_t 
     return 0;
   if (rc) {
     if (diag) {
-      diag_path(diag, it->path);
+      sl_diag_set_path(diag, it->path);
       diag->pos = it->pos;
     }
     return rc;
@@ -845,19 +833,8 @@ static int cmp_prod(const void *a, const void *b) {
 }
 
 static bool parse_log_name(const char *name, int64_t *base) {
-  size_t len = strlen(name);
-  if (len != NAME_DIGITS + 4 || strcmp(name + NAME_DIGITS, ".log") != 0)
-    return false;
-  int64_t v = 0;
-  for (size_t i = 0; i < NAME_DIGITS; i++) {
-    if (name[i] < '0' || name[i] > '9')
-      return false;
-    if (v > (INT64_MAX - (name[i] - '0')) / 10)
-      return false;
-    v = v * 10 + (name[i] - '0');
-  }
-  *base = v;
-  return true;
+  const char *suffix;
+  return sl__parse_segment_name(name, base, &suffix) && strcmp(suffix, ".log") == 0;
 }
 
 static int list_segments(clean_ctx *c, sl_diag *diag) {
@@ -927,7 +904,7 @@ static int read_txnindex(clean_ctx *c, seg *s, sl_diag *diag) {
     a.last_offset = sl_rbuf_i64(&r);
     a.last_stable_offset = sl_rbuf_i64(&r);
     if (version != 0) {
-      diag_path(diag, path);
+      sl_diag_set_path(diag, path);
       rc = sl_diag_set(diag, SL_ECORRUPT, (int64_t)r.pos - 34,
                        "transaction index entry version %d", version);
       goto out;
@@ -1143,7 +1120,7 @@ static int ctx_load(clean_ctx *c, const char *dir, const sl_cleaner_opts *o,
   if (rc)
     return rc;
   if (c->nsegs == 0) {
-    diag_path(diag, dir);
+    sl_diag_set_path(diag, dir);
     return sl_diag_set(diag, SL_ENOT_FOUND, -1, "no segments");
   }
   return scan_log(c, diag);

@@ -563,14 +563,19 @@ int sl__log_roll_locked(sl_log *log, int64_t expected_next, int64_t now_ms,
   return sl__log_flush_locked(log, base, diag);
 }
 
+int sl__log_check_writable(const sl_log *log, sl_diag *diag) {
+  if (log->readonly)
+    return sl_diag_set(diag, SL_EREADONLY, -1, "log %s is read-only", log->dir);
+  if (log->failed)
+    return sl_diag_set(diag, SL_EFAILED, -1, "log %s has failed", log->dir);
+  return SL_OK;
+}
+
 int sl_log_roll(sl_log *log, int64_t now_ms, sl_diag *diag) {
   int rc;
   pthread_mutex_lock(&log->mu);
-  if (log->readonly)
-    rc = sl_diag_set(diag, SL_EREADONLY, -1, "log %s is read-only", log->dir);
-  else if (log->failed)
-    rc = sl_diag_set(diag, SL_EFAILED, -1, "log %s has failed", log->dir);
-  else
+  rc = sl__log_check_writable(log, diag);
+  if (rc == SL_OK)
     rc = sl__log_roll_locked(log, log->leo, now_or(now_ms), diag);
   pthread_mutex_unlock(&log->mu);
   return rc;
@@ -907,14 +912,9 @@ int sl_log_append(sl_log *log, uint8_t *data, size_t len, unsigned flags,
   int rc;
   now_ms = now_or(now_ms);
   pthread_mutex_lock(&log->mu);
-  if (log->readonly) {
-    rc = sl_diag_set(diag, SL_EREADONLY, -1, "log %s is read-only", log->dir);
+  rc = sl__log_check_writable(log, diag);
+  if (rc)
     goto out;
-  }
-  if (log->failed) {
-    rc = sl_diag_set(diag, SL_EFAILED, -1, "log %s has failed", log->dir);
-    goto out;
-  }
   rc = validate_batches(log, data, len, stack, &infos, &n, diag);
   if (rc)
     goto out;
@@ -1396,13 +1396,10 @@ static int truncate_fully_locked(sl_log *log, int64_t offset, int64_t now_ms,
 int sl_log_truncate_fully_and_start_at(sl_log *log, int64_t offset, sl_diag *diag) {
   int rc;
   pthread_mutex_lock(&log->mu);
-  if (log->readonly)
-    rc = sl_diag_set(diag, SL_EREADONLY, -1, "log %s is read-only", log->dir);
-  else if (log->failed)
-    rc = sl_diag_set(diag, SL_EFAILED, -1, "log %s has failed", log->dir);
-  else if (offset < 0)
+  rc = sl__log_check_writable(log, diag);
+  if (rc == SL_OK && offset < 0)
     rc = sl_diag_set(diag, SL_EINVAL, -1, "negative offset %lld", (long long)offset);
-  else
+  else if (rc == SL_OK)
     rc = truncate_fully_locked(log, offset, sl__now_ms(), diag);
   pthread_mutex_unlock(&log->mu);
   return rc;
@@ -1412,14 +1409,9 @@ int sl_log_truncate_to(sl_log *log, int64_t offset, sl_diag *diag) {
   int rc = SL_OK;
   int64_t now = sl__now_ms();
   pthread_mutex_lock(&log->mu);
-  if (log->readonly) {
-    rc = sl_diag_set(diag, SL_EREADONLY, -1, "log %s is read-only", log->dir);
+  rc = sl__log_check_writable(log, diag);
+  if (rc)
     goto out;
-  }
-  if (log->failed) {
-    rc = sl_diag_set(diag, SL_EFAILED, -1, "log %s has failed", log->dir);
-    goto out;
-  }
   if (offset < 0) {
     rc = sl_diag_set(diag, SL_EINVAL, -1, "negative offset %lld", (long long)offset);
     goto out;

@@ -94,7 +94,9 @@ int sl__log_load(sl_log *log, const sl_log_open_opts *opts, sl_diag *diag);
 int sl__log_refresh_locked(sl_log *log, sl_diag *diag);
 /* Parses "<20 digits><suffix>" names; returns true with the base offset and
  * the suffix start. */
-bool sl__parse_segment_name(const char *name, int64_t *base, const char **suffix);
+/* SL_EREADONLY or SL_EFAILED (with detail) when the log refuses writes; call
+ * with log->mu held. */
+int sl__log_check_writable(const sl_log *log, sl_diag *diag);
 
 /* retention.c: removes pending deletions whose deadline passed (all if
  * force). */

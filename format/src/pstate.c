@@ -17,6 +17,8 @@
  */
 #include "seglog/pstate.h"
 
+#include "segment_int.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -130,11 +132,7 @@ int sl_pstate_snapshot_encode(const sl_pstate_snapshot_entry *e, size_t n, sl_bu
 int sl_pstate_snapshot_path(const char *dir, int64_t offset, char *out, size_t cap) {
   if (dir == NULL || offset < 0)
     return SL_EINVAL;
-  int n =
-      snprintf(out, cap, "%s/%020" PRId64 "%s", dir, offset, SL_PSTATE_SNAPSHOT_SUFFIX);
-  if (n < 0 || (size_t)n >= cap)
-    return SL_EINVAL;
-  return SL_OK;
+  return sl__segment_file_name(out, cap, dir, offset, SL_PSTATE_SNAPSHOT_SUFFIX);
 }
 
 int sl_pstate_snapshot_write(const char *dir, int64_t offset,
@@ -183,23 +181,10 @@ int sl_pstate_snapshot_read(const char *path, sl_pstate_snapshot_entry **entries
 
 /* Offset from "<20 digits>.snapshot"; false for any other name. */
 static bool snapshot_name_offset(const char *name, int64_t *off) {
-  size_t len = strlen(name);
-  size_t sl = strlen(SL_PSTATE_SNAPSHOT_SUFFIX);
-  if (len <= sl || strcmp(name + len - sl, SL_PSTATE_SNAPSHOT_SUFFIX) != 0)
-    return false;
-  size_t d = len - sl;
-  int64_t v = 0;
-  if (d != 20)
-    return false; /* Kafka always writes 20 digits */
-  for (size_t i = 0; i < d; i++) {
-    if (name[i] < '0' || name[i] > '9')
-      return false;
-    if (v > (INT64_MAX - (name[i] - '0')) / 10)
-      return false;
-    v = v * 10 + (name[i] - '0');
-  }
-  *off = v;
-  return true;
+  const char *suffix;
+  /* Kafka always writes 20 digits; stricter than segment names on purpose. */
+  return sl__parse_segment_name(name, off, &suffix) && suffix - name == 20 &&
+         strcmp(suffix, SL_PSTATE_SNAPSHOT_SUFFIX) == 0;
 }
 
 static int cmp_i64(const void *a, const void *b) {

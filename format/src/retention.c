@@ -142,14 +142,9 @@ int sl_log_retain(sl_log *log, int64_t now_ms, sl_retention_result *res, sl_diag
   if (now_ms <= 0)
     now_ms = sl__now_ms();
   pthread_mutex_lock(&log->mu);
-  if (log->readonly) {
-    rc = sl_diag_set(diag, SL_EREADONLY, -1, "log %s is read-only", log->dir);
+  rc = sl__log_check_writable(log, diag);
+  if (rc)
     goto out;
-  }
-  if (log->failed) {
-    rc = sl_diag_set(diag, SL_EFAILED, -1, "log %s has failed", log->dir);
-    goto out;
-  }
   size_t n = deletable(log, RULE_START, now_ms);
   rc = delete_first(log, n, now_ms, res, diag);
   res->by_start_offset = (int32_t)n;

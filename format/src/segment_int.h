@@ -85,6 +85,13 @@ typedef struct sl__segment {
   int32_t tail_size;
 } sl__segment;
 
+/*
+ * Splits a file name "<digits><suffix>" (1..20 digits, as Java's parseLong reads
+ * Kafka's 20-digit names; the suffix starts at the first '.').  Defined in
+ * recovery.c; used by every part that lists segment or snapshot files.
+ */
+bool sl__parse_segment_name(const char *name, int64_t *base, const char **suffix);
+
 /* "<dir>/<20-digit base><suffix>"; SL_EINVAL if it does not fit. */
 int sl__segment_file_name(char *out, size_t cap, const char *dir, int64_t base,
                           const char *suffix);
