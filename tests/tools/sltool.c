@@ -1,8 +1,8 @@
 /*
  * sltool.c - a test tool that drives libseglog through its public API only
- * (format/include/seglog/), so that integration tests can compare it byte for
- * byte with another implementation (tests/integration/0001-*, 0003-*).  Formats
- * are those of docs/FORMAT.md ("Record batches", "Indexes").
+ * (format/include/seglog/; base64 from slclient), so that integration tests can compare
+ * it byte for byte with another implementation (tests/integration/0001-*, 0003-*).
+ * Formats are those of docs/FORMAT.md ("Record batches", "Indexes").
  *
  *   sltool dump FILE.log            one JSON line per record (see below)
  *   sltool build [opts] < in.jsonl  v2 batches to stdout
@@ -62,6 +62,7 @@
 #include "seglog/crc.h"
 #include "seglog/error.h"
 #include "seglog/log.h"
+#include "slclient/base64.h"
 
 #define EXIT_DATA 1  /* bad input data or a library error */
 #define EXIT_USAGE 2 /* bad command line */
@@ -175,35 +176,21 @@ static void jw_null(jw *w) {
 
 /* Bytes as base64; len < 0 means null. */
 static void jw_b64(jw *w, const uint8_t *p, int64_t len) {
-  static const char tab[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   if (len < 0) {
     jw_null(w);
     return;
   }
+  sl_buf b = SL_BUF_INIT;
+  if (sc_base64_encode(p, (size_t)len, &b) != 0) {
+    fputs("sltool: out of memory\n", stderr);
+    exit(1);
+  }
   jw_sep(w);
   fputc('"', w->f);
-  size_t n = (size_t)len, i = 0;
-  for (; i + 3 <= n; i += 3) {
-    uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-    fputc(tab[v >> 18], w->f);
-    fputc(tab[(v >> 12) & 63], w->f);
-    fputc(tab[(v >> 6) & 63], w->f);
-    fputc(tab[v & 63], w->f);
-  }
-  if (n - i == 1) {
-    uint32_t v = (uint32_t)p[i] << 16;
-    fputc(tab[v >> 18], w->f);
-    fputc(tab[(v >> 12) & 63], w->f);
-    fputs("==", w->f);
-  } else if (n - i == 2) {
-    uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-    fputc(tab[v >> 18], w->f);
-    fputc(tab[(v >> 12) & 63], w->f);
-    fputc(tab[(v >> 6) & 63], w->f);
-    fputc('=', w->f);
-  }
+  if (b.len > 0)
+    fwrite(b.data, 1, b.len, w->f);
   fputc('"', w->f);
+  sl_buf_release(&b);
 }
 
 static void jw_line_end(jw *w) {
@@ -580,63 +567,16 @@ static int jv_check_keys(const jv *obj, const char *const *allowed, char *err,
 /* base64                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static int b64_val(char c) {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '+')
-    return 62;
-  if (c == '/')
-    return 63;
-  return -1;
-}
-
 /* Strict, canonical base64 with padding into a malloc'd buffer (never NULL
- * on success, even for empty input). */
+ * on success, even for empty input): slclient's decoder, plus the padding
+ * this tool's input format requires. */
 static int b64_decode(const char *s, size_t n, uint8_t **out, size_t *outlen) {
-  if (n % 4 != 0)
+  sl_buf b = SL_BUF_INIT;
+  if (n % 4 != 0 || sc_base64_decode(s, n, &b) != 0 || sl_buf_reserve(&b, 1) == NULL) {
+    sl_buf_release(&b);
     return -1;
-  size_t pad = 0;
-  if (n >= 1 && s[n - 1] == '=')
-    pad++;
-  if (pad == 1 && n >= 2 && s[n - 2] == '=')
-    pad++;
-  size_t len = n / 4 * 3 - pad;
-  uint8_t *buf = malloc(len ? len : 1);
-  if (!buf)
-    return -1;
-  size_t o = 0;
-  for (size_t i = 0; i < n; i += 4) {
-    int v[4];
-    bool last = i + 4 == n;
-    for (int k = 0; k < 4; k++) {
-      if (last && s[i + (size_t)k] == '=' && (size_t)k >= 4 - pad) {
-        v[k] = 0;
-        continue;
-      }
-      v[k] = b64_val(s[i + (size_t)k]);
-      if (v[k] < 0) {
-        free(buf);
-        return -1;
-      }
-    }
-    uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
-                 (uint32_t)v[3];
-    uint8_t bytes[3] = {(uint8_t)(w >> 16), (uint8_t)(w >> 8), (uint8_t)w};
-    size_t take = last ? 3 - pad : 3;
-    /* Canonical form: the bits dropped by padding must be zero. */
-    if (last && ((pad == 1 && (w & 0xff)) || (pad == 2 && (w & 0xffff)))) {
-      free(buf);
-      return -1;
-    }
-    memcpy(buf + o, bytes, take);
-    o += take;
   }
-  *out = buf;
-  *outlen = len;
+  *out = sl_buf_detach(&b, outlen);
   return 0;
 }
 
