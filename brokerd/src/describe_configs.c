@@ -230,16 +230,11 @@ void sd_handle_describe_configs(sd_req *req) {
   const kp_describe_configs_request *rq = req->body;
   int32_t nr = rq->resources_count > 0 ? rq->resources_count : 0;
   kp_describe_configs_response *resp = NULL;
-  if (kp_arena_alloc(&req->arena, 1, sizeof(*resp), (void **)&resp) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, 1, sizeof(*resp), (void **)&resp) != 0)
     return;
-  }
   kp_describe_configs_response_init_defaults(resp);
-  if (kp_arena_alloc(&req->arena, (size_t)nr, sizeof(*resp->results),
-                     (void **)&resp->results) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, (size_t)nr, sizeof(*resp->results), (void **)&resp->results) != 0)
     return;
-  }
   resp->results_count = nr;
   char node[16];
   snprintf(node, sizeof(node), "%d", (int)b->node_id);

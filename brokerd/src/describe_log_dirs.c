@@ -43,16 +43,12 @@ void sd_handle_describe_log_dirs(sd_req *req) {
   sd_broker *b = req->broker;
   const kp_describe_log_dirs_request *rq = req->body;
   kp_describe_log_dirs_response *resp = NULL;
-  if (kp_arena_alloc(&req->arena, 1, sizeof(*resp), (void **)&resp) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, 1, sizeof(*resp), (void **)&resp) != 0)
     return;
-  }
   kp_describe_log_dirs_response_init_defaults(resp);
-  if (kp_arena_alloc(&req->arena, (size_t)b->dirs.n, sizeof(*resp->results),
-                     (void **)&resp->results) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, (size_t)b->dirs.n, sizeof(*resp->results),
+                   (void **)&resp->results) != 0)
     return;
-  }
   resp->results_count = b->dirs.n;
   const sd_topics *tp = &b->topics;
   for (int d = 0; d < b->dirs.n; d++) {
@@ -69,21 +65,17 @@ void sd_handle_describe_log_dirs(sd_req *req) {
         out->usable_bytes = (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
       }
     }
-    if (kp_arena_alloc(&req->arena, (size_t)tp->n, sizeof(*out->topics),
-                       (void **)&out->topics) != 0) {
-      sd_req_abort(req, "out of memory");
+    if (sd_req_alloc(req, (size_t)tp->n, sizeof(*out->topics), (void **)&out->topics) !=
+        0)
       return;
-    }
     int32_t nt = 0;
     for (int i = 0; i < tp->n; i++) {
       const sd_topic *t = &tp->topics[i];
       kp_describe_log_dirs_response_describe_log_dirs_topic *to = &out->topics[nt];
       kp_describe_log_dirs_response_describe_log_dirs_topic_init_defaults(to);
-      if (kp_arena_alloc(&req->arena, (size_t)t->n_parts, sizeof(*to->partitions),
-                         (void **)&to->partitions) != 0) {
-        sd_req_abort(req, "out of memory");
+      if (sd_req_alloc(req, (size_t)t->n_parts, sizeof(*to->partitions),
+                       (void **)&to->partitions) != 0)
         return;
-      }
       int32_t np = 0;
       for (int j = 0; j < t->n_parts; j++) {
         const sd_partition *p = &t->parts[j];

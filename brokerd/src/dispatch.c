@@ -72,10 +72,8 @@ static bool software_field_valid(kp_str s) {
 
 void sd_handle_api_versions(sd_req *req) {
   kp_api_versions_response *resp = NULL;
-  if (kp_arena_alloc(&req->arena, 1, sizeof(*resp), (void **)&resp) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, 1, sizeof(*resp), (void **)&resp) != 0)
     return;
-  }
   kp_api_versions_response_init_defaults(resp);
   const kp_api_versions_request *rq = req->body;
   if (!req->unsupported && req->version >= 3 &&
@@ -86,11 +84,8 @@ void sd_handle_api_versions(sd_req *req) {
     sd_req_respond(req, resp);
     return;
   }
-  if (kp_arena_alloc(&req->arena, N_APIS, sizeof(*resp->api_keys),
-                     (void **)&resp->api_keys) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, N_APIS, sizeof(*resp->api_keys), (void **)&resp->api_keys) != 0)
     return;
-  }
   for (size_t i = 0; i < N_APIS; i++) {
     resp->api_keys[i].api_key = api_table[i].key;
     resp->api_keys[i].min_version = api_table[i].min_version;

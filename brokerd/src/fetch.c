@@ -258,10 +258,8 @@ void sd_handle_fetch(sd_req *req) {
   if (rq->session_id != 0 || rq->session_epoch > 0) {
     /* We never hand out sessions, so no session can be continued. */
     kp_fetch_response *resp = NULL;
-    if (kp_arena_alloc(&req->arena, 1, sizeof(*resp), (void **)&resp) != 0) {
-      sd_req_abort(req, "out of memory");
+    if (sd_req_alloc(req, 1, sizeof(*resp), (void **)&resp) != 0)
       return;
-    }
     kp_fetch_response_init_defaults(resp);
     resp->error_code = rq->session_id != 0 ? SD_KERR_FETCH_SESSION_ID_NOT_FOUND
                                            : SD_KERR_INVALID_FETCH_SESSION_EPOCH;
@@ -294,16 +292,11 @@ void sd_handle_list_offsets(sd_req *req) {
   const kp_list_offsets_request *rq = req->body;
   kp_list_offsets_response *resp = NULL;
   int32_t nt = rq->topics_count > 0 ? rq->topics_count : 0;
-  if (kp_arena_alloc(&req->arena, 1, sizeof(*resp), (void **)&resp) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, 1, sizeof(*resp), (void **)&resp) != 0)
     return;
-  }
   kp_list_offsets_response_init_defaults(resp);
-  if (kp_arena_alloc(&req->arena, (size_t)nt, sizeof(*resp->topics),
-                     (void **)&resp->topics) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, (size_t)nt, sizeof(*resp->topics), (void **)&resp->topics) != 0)
     return;
-  }
   resp->topics_count = nt;
   for (int32_t i = 0; i < nt; i++) {
     const kp_list_offsets_request_list_offsets_topic *ti = &rq->topics[i];
@@ -314,11 +307,9 @@ void sd_handle_list_offsets(sd_req *req) {
         ti->name.len > 0 ? sd_topics_find(&b->topics, ti->name.ptr, (size_t)ti->name.len)
                          : NULL;
     int32_t np = ti->partitions_count > 0 ? ti->partitions_count : 0;
-    if (kp_arena_alloc(&req->arena, (size_t)np, sizeof(*to->partitions),
-                       (void **)&to->partitions) != 0) {
-      sd_req_abort(req, "out of memory");
+    if (sd_req_alloc(req, (size_t)np, sizeof(*to->partitions),
+                     (void **)&to->partitions) != 0)
       return;
-    }
     to->partitions_count = np;
     for (int32_t j = 0; j < np; j++) {
       const kp_list_offsets_request_list_offsets_partition *pi = &ti->partitions[j];

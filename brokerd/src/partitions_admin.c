@@ -41,16 +41,11 @@ void sd_handle_create_partitions(sd_req *req) {
   const kp_create_partitions_request *rq = req->body;
   int32_t nt = rq->topics_count > 0 ? rq->topics_count : 0;
   kp_create_partitions_response *resp = NULL;
-  if (kp_arena_alloc(&req->arena, 1, sizeof(*resp), (void **)&resp) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, 1, sizeof(*resp), (void **)&resp) != 0)
     return;
-  }
   kp_create_partitions_response_init_defaults(resp);
-  if (kp_arena_alloc(&req->arena, (size_t)nt, sizeof(*resp->results),
-                     (void **)&resp->results) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, (size_t)nt, sizeof(*resp->results), (void **)&resp->results) != 0)
     return;
-  }
   resp->results_count = nt;
   for (int32_t i = 0; i < nt; i++) {
     const kp_create_partitions_request_create_partitions_topic *ti = &rq->topics[i];
@@ -112,16 +107,11 @@ void sd_handle_delete_records(sd_req *req) {
   const kp_delete_records_request *rq = req->body;
   int32_t nt = rq->topics_count > 0 ? rq->topics_count : 0;
   kp_delete_records_response *resp = NULL;
-  if (kp_arena_alloc(&req->arena, 1, sizeof(*resp), (void **)&resp) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, 1, sizeof(*resp), (void **)&resp) != 0)
     return;
-  }
   kp_delete_records_response_init_defaults(resp);
-  if (kp_arena_alloc(&req->arena, (size_t)nt, sizeof(*resp->topics),
-                     (void **)&resp->topics) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, (size_t)nt, sizeof(*resp->topics), (void **)&resp->topics) != 0)
     return;
-  }
   resp->topics_count = nt;
   for (int32_t i = 0; i < nt; i++) {
     const kp_delete_records_request_delete_records_topic *ti = &rq->topics[i];
@@ -130,11 +120,9 @@ void sd_handle_delete_records(sd_req *req) {
     to->name = ti->name;
     const sd_topic *t = find(req, ti->name);
     int32_t np = ti->partitions_count > 0 ? ti->partitions_count : 0;
-    if (kp_arena_alloc(&req->arena, (size_t)np, sizeof(*to->partitions),
-                       (void **)&to->partitions) != 0) {
-      sd_req_abort(req, "out of memory");
+    if (sd_req_alloc(req, (size_t)np, sizeof(*to->partitions),
+                     (void **)&to->partitions) != 0)
       return;
-    }
     to->partitions_count = np;
     for (int32_t j = 0; j < np; j++) {
       const kp_delete_records_request_delete_records_partition *pi = &ti->partitions[j];
@@ -172,16 +160,11 @@ void sd_handle_offset_for_leader_epoch(sd_req *req) {
   const kp_offset_for_leader_epoch_request *rq = req->body;
   int32_t nt = rq->topics_count > 0 ? rq->topics_count : 0;
   kp_offset_for_leader_epoch_response *resp = NULL;
-  if (kp_arena_alloc(&req->arena, 1, sizeof(*resp), (void **)&resp) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, 1, sizeof(*resp), (void **)&resp) != 0)
     return;
-  }
   kp_offset_for_leader_epoch_response_init_defaults(resp);
-  if (kp_arena_alloc(&req->arena, (size_t)nt, sizeof(*resp->topics),
-                     (void **)&resp->topics) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, (size_t)nt, sizeof(*resp->topics), (void **)&resp->topics) != 0)
     return;
-  }
   resp->topics_count = nt;
   for (int32_t i = 0; i < nt; i++) {
     const kp_offset_for_leader_epoch_request_offset_for_leader_topic *ti = &rq->topics[i];
@@ -191,11 +174,9 @@ void sd_handle_offset_for_leader_epoch(sd_req *req) {
     to->topic = ti->topic;
     const sd_topic *t = find(req, ti->topic);
     int32_t np = ti->partitions_count > 0 ? ti->partitions_count : 0;
-    if (kp_arena_alloc(&req->arena, (size_t)np, sizeof(*to->partitions),
-                       (void **)&to->partitions) != 0) {
-      sd_req_abort(req, "out of memory");
+    if (sd_req_alloc(req, (size_t)np, sizeof(*to->partitions),
+                     (void **)&to->partitions) != 0)
       return;
-    }
     to->partitions_count = np;
     for (int32_t j = 0; j < np; j++) {
       const kp_offset_for_leader_epoch_request_offset_for_leader_partition *pi =
@@ -240,11 +221,9 @@ void sd_handle_describe_cluster(sd_req *req) {
   const kp_describe_cluster_request *rq = req->body;
   kp_describe_cluster_response *resp = NULL;
   kp_describe_cluster_response_describe_cluster_broker *brk = NULL;
-  if (kp_arena_alloc(&req->arena, 1, sizeof(*resp), (void **)&resp) != 0 ||
-      kp_arena_alloc(&req->arena, 1, sizeof(*brk), (void **)&brk) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, 1, sizeof(*resp), (void **)&resp) != 0 ||
+      kp_arena_alloc(&req->arena, 1, sizeof(*brk), (void **)&brk) != 0)
     return;
-  }
   kp_describe_cluster_response_init_defaults(resp);
   kp_describe_cluster_response_describe_cluster_broker_init_defaults(brk);
   resp->throttle_time_ms = 0;

@@ -98,18 +98,14 @@ void sd_handle_produce(sd_req *req) {
   sd_broker *b = req->broker;
   const kp_produce_request *rq = req->body;
   kp_produce_response *resp = NULL;
-  if (kp_arena_alloc(&req->arena, 1, sizeof(*resp), (void **)&resp) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, 1, sizeof(*resp), (void **)&resp) != 0)
     return;
-  }
   kp_produce_response_init_defaults(resp);
   bool bad_acks = rq->acks != 0 && rq->acks != 1 && rq->acks != -1;
   int32_t nt = rq->topic_data_count > 0 ? rq->topic_data_count : 0;
-  if (kp_arena_alloc(&req->arena, (size_t)nt, sizeof(*resp->responses),
-                     (void **)&resp->responses) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, (size_t)nt, sizeof(*resp->responses),
+                   (void **)&resp->responses) != 0)
     return;
-  }
   resp->responses_count = nt;
   bool appended = false;
   for (int32_t i = 0; i < nt; i++) {
@@ -121,11 +117,9 @@ void sd_handle_produce(sd_req *req) {
         ti->name.len > 0 ? sd_topics_find(&b->topics, ti->name.ptr, (size_t)ti->name.len)
                          : NULL;
     int32_t np = ti->partition_data_count > 0 ? ti->partition_data_count : 0;
-    if (kp_arena_alloc(&req->arena, (size_t)np, sizeof(*to->partition_responses),
-                       (void **)&to->partition_responses) != 0) {
-      sd_req_abort(req, "out of memory");
+    if (sd_req_alloc(req, (size_t)np, sizeof(*to->partition_responses),
+                     (void **)&to->partition_responses) != 0)
       return;
-    }
     to->partition_responses_count = np;
     for (int32_t j = 0; j < np; j++) {
       kp_produce_response_partition_produce_response *po = &to->partition_responses[j];

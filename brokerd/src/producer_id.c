@@ -33,10 +33,8 @@ void sd_handle_init_producer_id(sd_req *req) {
   sd_broker *b = req->broker;
   const kp_init_producer_id_request *rq = req->body;
   kp_init_producer_id_response *resp = NULL;
-  if (kp_arena_alloc(&req->arena, 1, sizeof(*resp), (void **)&resp) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, 1, sizeof(*resp), (void **)&resp) != 0)
     return;
-  }
   kp_init_producer_id_response_init_defaults(resp);
   resp->throttle_time_ms = 0;
   if (rq->transactional_id.len >= 0) {

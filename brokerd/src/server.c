@@ -350,6 +350,13 @@ void sd_req_abort(sd_req *req, const char *why) {
   req_finish(req);
 }
 
+int sd_req_alloc(sd_req *req, size_t count, size_t size, void **out) {
+  int rc = kp_arena_alloc(&req->arena, count, size, out);
+  if (rc != 0)
+    sd_req_abort(req, "out of memory");
+  return rc;
+}
+
 void sd_req_count_error(sd_req *req) {
   sd_metrics_error(&req->broker->metrics, req->hdr.request_api_key);
 }

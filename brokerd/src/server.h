@@ -61,6 +61,9 @@ void sd_req_respond(sd_req *req, const void *resp);
 void sd_req_no_response(sd_req *req);
 /* The request cannot be answered: the connection is closed (Kafka's behaviour). */
 void sd_req_abort(sd_req *req, const char *why);
+/* kp_arena_alloc from the request's arena; on failure the request is
+ * aborted ("out of memory") and the caller must return at once. */
+int sd_req_alloc(sd_req *req, size_t count, size_t size, void **out);
 /* Counts an error (an ErrorCode != 0 in the answer) for the metrics. */
 void sd_req_count_error(sd_req *req);
 /* True once sd_server_stop was called (async handlers answer at once then). */

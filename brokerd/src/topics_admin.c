@@ -116,16 +116,11 @@ void sd_handle_create_topics(sd_req *req) {
   const kp_create_topics_request *rq = req->body;
   kp_create_topics_response *resp = NULL;
   int32_t nt = rq->topics_count > 0 ? rq->topics_count : 0;
-  if (kp_arena_alloc(&req->arena, 1, sizeof(*resp), (void **)&resp) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, 1, sizeof(*resp), (void **)&resp) != 0)
     return;
-  }
   kp_create_topics_response_init_defaults(resp);
-  if (kp_arena_alloc(&req->arena, (size_t)nt, sizeof(*resp->topics),
-                     (void **)&resp->topics) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, (size_t)nt, sizeof(*resp->topics), (void **)&resp->topics) != 0)
     return;
-  }
   resp->topics_count = nt;
   for (int32_t i = 0; i < nt; i++) {
     const kp_create_topics_request_creatable_topic *ti = &rq->topics[i];
@@ -178,16 +173,12 @@ void sd_handle_delete_topics(sd_req *req) {
   if (n < 0)
     n = 0;
   kp_delete_topics_response *resp = NULL;
-  if (kp_arena_alloc(&req->arena, 1, sizeof(*resp), (void **)&resp) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, 1, sizeof(*resp), (void **)&resp) != 0)
     return;
-  }
   kp_delete_topics_response_init_defaults(resp);
-  if (kp_arena_alloc(&req->arena, (size_t)n, sizeof(*resp->responses),
-                     (void **)&resp->responses) != 0) {
-    sd_req_abort(req, "out of memory");
+  if (sd_req_alloc(req, (size_t)n, sizeof(*resp->responses), (void **)&resp->responses) !=
+      0)
     return;
-  }
   resp->responses_count = n;
   for (int32_t i = 0; i < n; i++) {
     kp_delete_topics_response_deletable_topic_result *to = &resp->responses[i];
