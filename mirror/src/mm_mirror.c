@@ -30,7 +30,7 @@
 #include "mm_policy.h"
 #include "mm_records.h"
 
-#define MM_HIST 64          /* offset syncs kept per partition for translation */
+#define MM_HIST 256         /* offset syncs kept per partition for translation */
 #define MM_ADMIN_MS 15000   /* admin request timeout */
 #define MM_SYNC_IDLE_MS 100 /* a sync at most this long after an ack */
 #define MM_POLL_BATCH 5000
@@ -939,6 +939,8 @@ static void handle_record(mm_flow *f, rd_kafka_message_t *m) {
   f->inflight++;
 }
 
+static void emit_sync(mm_flow *f, mm_part *p, int64_t now, bool may_poll);
+
 static void on_part_delivery(mm_flow *f, mm_part *p, const rd_kafka_message_t *m) {
   fifo_ent *e = fifo_front(p);
   if (!e)
@@ -977,6 +979,10 @@ static void on_part_delivery(mm_flow *f, mm_part *p, const rd_kafka_message_t *m
     f->lat_sum_ms += lat;
   }
   ack_skips(p);
+  /* MM2 writes a sync at least every offset.lag.max records; so do we, from
+   * here, so translation stays that precise however large the poll batch. */
+  if (p->acked - p->synced >= f->cfg->offset_lag_max)
+    emit_sync(f, p, mm_mono_ms(), false);
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
@@ -1008,14 +1014,16 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
   }
 }
 
+/* may_poll is false inside delivery callbacks: librdkafka must not be
+ * re-entered from there, so a full queue fails the call instead. */
 static int produce_internal(rd_kafka_t *rk, const char *topic, sl_buf *k, sl_buf *v,
-                            void *opaque) {
+                            void *opaque, bool may_poll) {
   for (;;) {
     rd_kafka_resp_err_t e = rd_kafka_producev(
         rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(k->data, k->len),
         RD_KAFKA_V_VALUE(v->data, v->len), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
-    if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+    if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && may_poll) {
       rd_kafka_poll(rk, 50);
       continue;
     }
@@ -1023,7 +1031,7 @@ static int produce_internal(rd_kafka_t *rk, const char *topic, sl_buf *k, sl_buf
   }
 }
 
-static void emit_sync(mm_flow *f, mm_part *p, int64_t now) {
+static void emit_sync(mm_flow *f, mm_part *p, int64_t now, bool may_poll) {
   sl_buf k = SL_BUF_INIT, v = SL_BUF_INIT;
   mm_offset_sync s = {{p->t->name, strlen(p->t->name)}, p->id, p->acked, p->acked_down};
   if (mm_offset_sync_encode(&s, &k, &v) == 0) {
@@ -1033,13 +1041,14 @@ static void emit_sync(mm_flow *f, mm_part *p, int64_t now) {
     sm->tag = TAG_SYNC;
     sm->p = p;
     sm->up = p->acked;
-    if (produce_internal(f->sprod, f->syncs_topic, &k, &v, sm) == 0) {
+    if (produce_internal(f->sprod, f->syncs_topic, &k, &v, sm, may_poll) == 0) {
       p->synced = p->acked;
       p->last_sync_ms = now;
       hist_push(&p->hist, p->acked, p->acked_down);
     } else {
       free(sm);
-      f->err_sync++;
+      if (may_poll)
+        f->err_sync++;
     }
   }
   sl_buf_release(&k);
@@ -1061,7 +1070,7 @@ static void partitions_tick(mm_flow *f, bool force) {
       if (p->acked > p->synced && p->acked_down >= 0 &&
           (force || p->acked - p->synced >= f->cfg->offset_lag_max ||
            now - p->last_sync_ms >= MM_SYNC_IDLE_MS))
-        emit_sync(f, p, now);
+        emit_sync(f, p, now, true);
       if (p->paused && p->next - p->durable <= f->cfg->window / 2)
         part_resume(f, p);
     }
@@ -1074,7 +1083,7 @@ static void emit_heartbeat(mm_flow *f) {
   sl_buf k = SL_BUF_INIT, v = SL_BUF_INIT;
   mm_heartbeat h = {{f->sa, strlen(f->sa)}, {f->da, strlen(f->da)}, mm_now_ms()};
   if (mm_heartbeat_encode(&h, &k, &v) == 0 &&
-      produce_internal(f->prod, MM_HEARTBEATS_TOPIC, &k, &v, &f->tag_hb) == 0)
+      produce_internal(f->prod, MM_HEARTBEATS_TOPIC, &k, &v, &f->tag_hb, true) == 0)
     f->heartbeats++;
   else
     f->err_produce++;
@@ -1282,7 +1291,7 @@ static void checkpoints_tick(mm_flow *f, bool do_sync) {
                          {meta, ml}};
       sl_buf k = SL_BUF_INIT, v = SL_BUF_INIT;
       if (mm_checkpoint_encode(&c, &k, &v) == 0 &&
-          produce_internal(f->prod, f->ckpt_topic, &k, &v, &f->tag_ck) == 0) {
+          produce_internal(f->prod, f->ckpt_topic, &k, &v, &f->tag_ck, true) == 0) {
         f->checkpoints++;
         s->upstream = tp->offset;
         s->downstream = down;
