@@ -65,6 +65,7 @@ typedef struct mm_part {
   bool paused, rewind, started;
   uint32_t gen;
   int64_t next, acked, acked_down, synced, durable, last_sync_ms;
+  int64_t retry_at; /* a paused partition stays paused until then */
   fifo_ent *q;
   size_t qcap, qhead, qlen;
   synchist hist;
@@ -827,6 +828,17 @@ static void refresh_topics(mm_flow *f) {
 
 /* ---- replication ---- */
 
+/* Asks the target for the topic's metadata through the producer, so its
+ * cache learns partitions just created (librdkafka refuses a record for an
+ * unknown partition without refreshing). */
+static void target_metadata_refresh(mm_flow *f, const char *remote) {
+  const rd_kafka_metadata_t *md = NULL;
+  rd_kafka_topic_t *rkt = rd_kafka_topic_new(f->prod, remote, NULL);
+  if (rd_kafka_metadata(f->prod, 0, rkt, &md, MM_ADMIN_MS) == RD_KAFKA_RESP_ERR_NO_ERROR)
+    rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(rkt);
+}
+
 static void pause_and_rewind(mm_flow *f, mm_part *p, int64_t to) {
   rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(tl, p->t->name, p->id)->offset = to;
@@ -928,6 +940,10 @@ static void handle_record(mm_flow *f, rd_kafka_message_t *m) {
     rd_kafka_headers_destroy(out);
     f->err_produce++;
     p->errors++;
+    p->retry_at = mm_mono_ms() + 1000;
+    if (e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+        e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
+      target_metadata_refresh(f, t->remote);
     mm_log("error", "produce.failed",
            "flow=%s->%s remote=%s partition=%d offset=%lld error=%s", f->sa, f->da,
            t->remote, m->partition, (long long)m->offset, rd_kafka_err2name(e));
@@ -1071,7 +1087,7 @@ static void partitions_tick(mm_flow *f, bool force) {
           (force || p->acked - p->synced >= f->cfg->offset_lag_max ||
            now - p->last_sync_ms >= MM_SYNC_IDLE_MS))
         emit_sync(f, p, now, true);
-      if (p->paused && p->next - p->durable <= f->cfg->window / 2)
+      if (p->paused && p->next - p->durable <= f->cfg->window / 2 && now >= p->retry_at)
         part_resume(f, p);
     }
   }
