@@ -18,6 +18,13 @@ static const sd_api_entry api_table[] = {
     {1, 4, 13, sd_handle_fetch},
     {2, 1, 7, sd_handle_list_offsets},
     {3, 0, 12, sd_handle_metadata},
+    {10, 0, 4, sd_handle_find_coordinator},
+    {11, 0, 9, sd_handle_join_group},
+    {12, 0, 4, sd_handle_heartbeat},
+    {13, 0, 5, sd_handle_leave_group},
+    {14, 0, 5, sd_handle_sync_group},
+    {15, 0, 5, sd_handle_describe_groups},
+    {16, 0, 4, sd_handle_list_groups},
     {SD_API_VERSIONS_KEY, 0, 3, sd_handle_api_versions},
     {19, 0, 7, sd_handle_create_topics},
     {20, 0, 6, sd_handle_delete_topics},
@@ -27,6 +34,7 @@ static const sd_api_entry api_table[] = {
     {32, 0, 4, sd_handle_describe_configs},
     {35, 0, 4, sd_handle_describe_log_dirs},
     {37, 0, 3, sd_handle_create_partitions},
+    {42, 0, 2, sd_handle_delete_groups},
     {60, 0, 1, sd_handle_describe_cluster},
 };
 
