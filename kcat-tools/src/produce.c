@@ -145,8 +145,9 @@ static int flush_partition(prod_ctx *c, int32_t p) {
   sl_buf_reset(&c->batch);
   int rc = sl_batch_builder_finish(pp->b, &c->batch);
   if (rc == 0)
-    rc = sl_log_append(pp->log, c->batch.data, c->batch.len, SL_APPEND_LEADER,
-                       sl_log_latest_epoch(pp->log), 0, NULL, &diag);
+    rc = sl_log_append(pp->log, c->batch.data, c->batch.len,
+                       SL_APPEND_LEADER | SL_APPEND_TRUSTED, sl_log_latest_epoch(pp->log),
+                       0, NULL, &diag);
   if (rc) {
     char what[300];
     snprintf(what, sizeof(what), "append to %s-%d", c->topic, (int)p);
