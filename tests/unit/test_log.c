@@ -212,8 +212,7 @@ static void test_second_writer_locked(void **state) {
   sl_log_open_opts o;
   sl_log_open_opts_init(&o);
   o.lock = lk;
-  char *root2 = tu_mkdtemp(); /* the dir lock is per log dir root */
-  char *dir2 = part_dir(root2);
+  char *dir2 = tu_path(root, "topic-1");
   sl_log *a, *b;
   assert_int_equal(sl_log_open(dir, NULL, 0, &o, &a, NULL), SL_OK);
   assert_int_equal(sl_log_open(dir2, NULL, SL_LOG_CREATE, &o, &b, NULL), SL_OK);
