@@ -31,7 +31,7 @@
 /* Uncompressed bytes per batch before it is appended (below Kafka's default
  * max.message.bytes of 1048588 so a full batch is always accepted). */
 #define BATCH_TARGET_BYTES (1000 * 1000)
-#define READ_CHUNK (4 << 20)
+#define READ_CHUNK (256 << 10)
 #define MAX_HEADERS 64
 
 typedef struct prod_part {
