@@ -19,6 +19,7 @@
 #include "kp_create_topics.h"
 #include "kp_delete_topics.h"
 #include "sdlog.h"
+#include "upkeep.h"
 
 #define SD_KERR_TOPIC_ALREADY_EXISTS 36
 #define SD_KERR_INVALID_PARTITIONS 37
@@ -277,6 +278,7 @@ void sd_handle_delete_topics(sd_req *req) {
     if (req->version >= 6)
       memcpy(to->topic_id.b, t->id.b, 16);
     char err[512];
+    sd_cleaner_wait(b, t->name); /* a compaction round must not outlive its log */
     int rc = sd_topics_delete(&b->topics, &b->dirs, t->name, strlen(t->name), err,
                               sizeof(err));
     if (rc != 0) {
