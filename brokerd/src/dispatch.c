@@ -32,9 +32,11 @@ static const sd_api_entry api_table[] = {
     {22, 0, 4, sd_handle_init_producer_id},
     {23, 0, 4, sd_handle_offset_for_leader_epoch},
     {32, 0, 4, sd_handle_describe_configs},
+    {33, 0, 2, sd_handle_alter_configs},
     {35, 0, 4, sd_handle_describe_log_dirs},
     {37, 0, 3, sd_handle_create_partitions},
     {42, 0, 2, sd_handle_delete_groups},
+    {44, 0, 1, sd_handle_incremental_alter_configs},
     {60, 0, 1, sd_handle_describe_cluster},
 };
 
