@@ -86,6 +86,8 @@ int sd_req_alloc(sd_req *req, size_t count, size_t size, void **out);
 bool sd_req_zero_copy(const sd_req *req);
 int sd_req_file_bytes(sd_req *req, sl_log_slice *slice, kp_bytes *field);
 void sd_req_drop_files(sd_req *req);
+/* The client's address, "ip:port" ("?" if unknown); valid while the request is. */
+const char *sd_req_peer(const sd_req *req);
 /* Counts an error (an ErrorCode != 0 in the answer) for the metrics. */
 void sd_req_count_error(sd_req *req);
 /* True once sd_server_stop was called (async handlers answer at once then). */
