@@ -126,9 +126,9 @@ measure() {
 # latency NAME BROKERS RATE: prints "p50_ms p99_ms" of produce latency at RATE msgs/s.
 latency() {
   local name=$1 b=$2 rate=$3 n
-  n=$((rate * 5)) # about 5 s
+  n=$((rate * 6)) # about 6 s; the first second (connection set-up) is not counted
   perf_run -P "$b" "lat-$name" -s 1024 -c "$n" -a 1 -r "$rate" -l -A "$dir/lat-$name" > /dev/null
-  sort -n "$dir/lat-$name" | awk '{ v[NR] = $1 } END {
+  tail -n +$((rate + 1)) "$dir/lat-$name" | sort -n | awk '{ v[NR] = $1 } END {
     if (NR == 0) { print "nan nan"; exit }
     i50 = int(NR * 0.50); if (i50 < 1) i50 = 1
     i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
