@@ -171,6 +171,13 @@ void sl_log_load_report_get(const sl_log *log, sl_log_load_report *r);
  * producer id, no control batches, consecutive record offsets, keys on
  * compacted topics.  Violations: SL_EINVALID_RECORD (nothing written). */
 #define SL_APPEND_CLIENT 0x4u
+/* The batches were built in this process by sl_batch_builder (or come from
+ * a log this process verified): the CRC-32C check and the record-level parse
+ * are skipped; header sanity, sizes, offsets and producer state are still
+ * checked.  Never set it for bytes that crossed a process boundary (a
+ * client's Produce request, a file, a pipe): a corrupt batch would be
+ * written as it is. */
+#define SL_APPEND_TRUSTED 0x8u
 
 typedef struct sl_append_info {
   int64_t first_offset;    /* base offset of the first batch */
