@@ -46,5 +46,8 @@ void sd_handle_offset_for_leader_epoch(sd_req *req);
 void sd_handle_describe_cluster(sd_req *req);
 void sd_handle_describe_configs(sd_req *req);
 void sd_handle_describe_log_dirs(sd_req *req);
+void sd_handle_offset_commit(sd_req *req); /* offsets_api.c */
+void sd_handle_offset_fetch(sd_req *req);
+void sd_handle_offset_delete(sd_req *req);
 
 #endif
