@@ -1653,6 +1653,25 @@ out:
   free(all);
   return rc;
 }
+int sl_log_set_config(sl_log *log, const sl_log_config *cfg, sl_diag *diag) {
+  int rc = sl_log_config_validate(cfg, diag);
+  if (rc != SL_OK)
+    return rc;
+  pthread_mutex_lock(&log->mu);
+  if (log->readonly)
+    rc = sl_diag_set(diag, SL_EREADONLY, -1, "the log is open read-only");
+  else
+    log->cfg = *cfg;
+  pthread_mutex_unlock(&log->mu);
+  return rc;
+}
+
+void sl_log_get_config(sl_log *log, sl_log_config *out) {
+  pthread_mutex_lock(&log->mu);
+  *out = log->cfg;
+  pthread_mutex_unlock(&log->mu);
+}
+
 bool sl_log_failed(sl_log *log) {
   LOCKED_GET(bool, log->failed);
 }
