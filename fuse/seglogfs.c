@@ -6,7 +6,7 @@
  *
  *   seglogfs [-f] [-o ro,...] DIR MOUNTPOINT
  *
- * Paths are parsed into a node (what the path names); partitions are opened
+ * Paths are parsed into a fs_node (what the path names); partitions are opened
  * lazily (read-only, no lock) on first use and kept (fs_part.c).  The mount
  * is always read-only: the kernel refuses writes with EROFS and every
  * modifying operation here answers EROFS as well.
@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "fs_part.h"
+#include "fs_tree.h"
 
 /* ---- the mount's state ---- */
 
@@ -49,44 +50,16 @@ static int join(char *out, size_t cap, const char *dir, const char *name) {
   return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
-static bool topic_name_ok(const char *t, size_t n) {
-  if (n == 0 || n > 249 || (n == 1 && t[0] == '.') ||
-      (n == 2 && t[0] == '.' && t[1] == '.'))
-    return false;
-  for (size_t i = 0; i < n; i++) {
-    char c = t[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '.' || c == '_' || c == '-'))
-      return false;
-  }
-  return true;
-}
-
-/* A non-negative decimal without sign or leading zeros (except "0"). */
-static bool parse_uint(const char *s, int64_t max, int64_t *out) {
-  int64_t v = 0;
-  if (*s == 0 || (s[0] == '0' && s[1] != 0))
-    return false;
-  for (; *s; s++) {
-    if (*s < '0' || *s > '9')
-      return false;
-    if (v > (max - (*s - '0')) / 10)
-      return false;
-    v = v * 10 + (*s - '0');
-  }
-  *out = v;
-  return true;
-}
 
 /* "<topic>-<partition>": splits a partition dir name. */
 static bool split_partition_dir(const char *name, size_t *topic_len, int32_t *part) {
   const char *dash = strrchr(name, '-');
   int64_t n;
-  if (dash == NULL || !parse_uint(dash + 1, INT32_MAX, &n))
+  if (dash == NULL || !fs_parse_uint(dash + 1, INT32_MAX, &n))
     return false;
   *topic_len = (size_t)(dash - name);
   *part = (int32_t)n;
-  return topic_name_ok(name, *topic_len);
+  return fs_topic_name_ok(name, *topic_len);
 }
 
 /* The partition, opened on first use; -ENOENT when its dir is gone. */
@@ -154,222 +127,6 @@ static int scan_partitions(fs_ctx *c, const char *topic, part_dir_cb cb, void *a
 
 /* ---- paths ---- */
 
-typedef enum node_kind {
-  N_ROOT,
-  N_TOPIC,
-  N_CONFIG,
-  N_PART,
-  N_VIEW,
-  N_EARLIEST,
-  N_LATEST,
-  N_OFFSETS_DIR,
-  N_OFFSET,
-  N_AT_DIR,
-  N_AT_TIME,
-  N_SEGMENTS_DIR,
-  N_SEGMENT
-} node_kind;
-
-typedef struct node {
-  node_kind kind;
-  char topic[256];
-  int32_t part;
-  fs_view view;
-  bool has_time;
-  int64_t time_ms;
-  int64_t offset;
-  char seg[64];
-} node;
-
-static const char *const view_names[FS_NVIEWS] = {"data", "data.lp", "records.jsonl"};
-
-static bool view_by_name(const char *s, fs_view *v) {
-  for (int i = 0; i < FS_NVIEWS; i++) {
-    if (strcmp(s, view_names[i]) == 0) {
-      *v = (fs_view)i;
-      return true;
-    }
-  }
-  return false;
-}
-
-static bool digits(const char **s, int n, int *out) {
-  int v = 0;
-  for (int i = 0; i < n; i++) {
-    char ch = (*s)[i];
-    if (ch < '0' || ch > '9')
-      return false;
-    v = v * 10 + (ch - '0');
-  }
-  *s += n;
-  *out = v;
-  return true;
-}
-
-/* Epoch milliseconds, or ISO 8601: YYYY-MM-DD[THH:MM[:SS[.fff]]][Z|+HH:MM|-HH:MM]
- * (no zone = UTC). */
-static bool parse_time(const char *s, int64_t *ms) {
-  int y, mo, d, h = 0, mi = 0, sec = 0, frac_ms = 0;
-  if (parse_uint(s, INT64_MAX, ms))
-    return true;
-  if (!digits(&s, 4, &y) || *s++ != '-' || !digits(&s, 2, &mo) || *s++ != '-' ||
-      !digits(&s, 2, &d))
-    return false;
-  if (*s == 'T' || *s == 't' || *s == ' ') {
-    s++;
-    if (!digits(&s, 2, &h) || *s++ != ':' || !digits(&s, 2, &mi))
-      return false;
-    if (*s == ':') {
-      s++;
-      if (!digits(&s, 2, &sec))
-        return false;
-      if (*s == '.' || *s == ',') {
-        int scale = 100;
-        s++;
-        if (*s < '0' || *s > '9')
-          return false;
-        for (; *s >= '0' && *s <= '9'; s++, scale /= 10)
-          frac_ms += (*s - '0') * scale;
-      }
-    }
-  }
-  int64_t zone_s = 0;
-  if (*s == 'Z' || *s == 'z') {
-    s++;
-  } else if (*s == '+' || *s == '-') {
-    int sign = *s++ == '-' ? -1 : 1, zh, zm = 0;
-    if (!digits(&s, 2, &zh))
-      return false;
-    if (*s == ':')
-      s++;
-    if (*s && !digits(&s, 2, &zm))
-      return false;
-    zone_s = sign * (zh * 3600 + zm * 60);
-  }
-  if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-    return false;
-  struct tm tm = {0};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  time_t t = timegm(&tm);
-  int64_t v = ((int64_t)t - zone_s) * 1000 + frac_ms;
-  if (v < 0)
-    return false;
-  *ms = v;
-  return true;
-}
-
-static bool segment_name_ok(const char *s) {
-  static const char *const ext[] = {".log", ".index", ".timeindex", ".txnindex"};
-  for (int i = 0; i < 20; i++)
-    if (s[i] < '0' || s[i] > '9')
-      return false;
-  for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
-    if (strcmp(s + 20, ext[i]) == 0)
-      return true;
-  return false;
-}
-
-/* Syntax only: existence is checked by the callers. */
-static int parse_path(const char *path, node *n) {
-  char comp[8][256];
-  int nc = 0;
-  memset(n, 0, sizeof(*n));
-  const char *s = path;
-  while (*s) {
-    while (*s == '/')
-      s++;
-    if (!*s)
-      break;
-    const char *e = strchr(s, '/');
-    size_t len = e ? (size_t)(e - s) : strlen(s);
-    if (nc == 8 || len >= sizeof(comp[0]))
-      return -ENOENT;
-    memcpy(comp[nc], s, len);
-    comp[nc++][len] = 0;
-    s += len;
-  }
-  if (nc == 0) {
-    n->kind = N_ROOT;
-    return 0;
-  }
-  if (!topic_name_ok(comp[0], strlen(comp[0])))
-    return -ENOENT;
-  memcpy(n->topic, comp[0], strlen(comp[0]) + 1);
-  if (nc == 1) {
-    n->kind = N_TOPIC;
-    return 0;
-  }
-  if (nc == 2 && strcmp(comp[1], "config") == 0) {
-    n->kind = N_CONFIG;
-    return 0;
-  }
-  int64_t v;
-  if (!parse_uint(comp[1], INT32_MAX, &v))
-    return -ENOENT;
-  n->part = (int32_t)v;
-  if (nc == 2) {
-    n->kind = N_PART;
-    return 0;
-  }
-  const char *c2 = comp[2];
-  if (nc == 3) {
-    if (view_by_name(c2, &n->view))
-      n->kind = N_VIEW;
-    else if (strcmp(c2, "earliest") == 0)
-      n->kind = N_EARLIEST;
-    else if (strcmp(c2, "latest") == 0)
-      n->kind = N_LATEST;
-    else if (strcmp(c2, "offsets") == 0)
-      n->kind = N_OFFSETS_DIR;
-    else if (strcmp(c2, "at") == 0)
-      n->kind = N_AT_DIR;
-    else if (strcmp(c2, "segments") == 0)
-      n->kind = N_SEGMENTS_DIR;
-    else
-      return -ENOENT;
-    return 0;
-  }
-  if (nc == 4 && strcmp(c2, "offsets") == 0 &&
-      parse_uint(comp[3], INT64_MAX, &n->offset)) {
-    n->kind = N_OFFSET;
-    return 0;
-  }
-  if (nc == 4 && strcmp(c2, "segments") == 0 && strlen(comp[3]) < sizeof(n->seg) &&
-      segment_name_ok(comp[3])) {
-    memcpy(n->seg, comp[3], strlen(comp[3]) + 1);
-    n->kind = N_SEGMENT;
-    return 0;
-  }
-  if (strcmp(c2, "at") == 0 && (nc == 4 || nc == 5) && parse_time(comp[3], &n->time_ms)) {
-    n->has_time = true;
-    if (nc == 4) {
-      n->kind = N_AT_TIME;
-      return 0;
-    }
-    if (view_by_name(comp[4], &n->view)) {
-      n->kind = N_VIEW;
-      return 0;
-    }
-  }
-  return -ENOENT;
-}
-
-/* Stable inode numbers: FNV-1a of the path (1 is the root). */
-static ino_t path_ino(const char *path) {
-  uint64_t h = 1469598103934665603ULL;
-  if (strcmp(path, "/") == 0)
-    return 1;
-  for (const unsigned char *s = (const unsigned char *)path; *s; s++) {
-    h ^= *s;
-    h *= 1099511628211ULL;
-  }
-  return (ino_t)(h < 2 ? h + 2 : h);
-}
 
 /* ---- small text files ---- */
 
@@ -435,7 +192,7 @@ static int render_config(fs_ctx *c, const char *topic, char *buf, size_t cap,
   return 0;
 }
 
-static int render_text(fs_ctx *c, const node *n, char *buf, size_t cap, size_t *len) {
+static int render_text(fs_ctx *c, const fs_node *n, char *buf, size_t cap, size_t *len) {
   if (n->kind == N_CONFIG)
     return render_config(c, n->topic, buf, cap, len);
   fs_part *p;
@@ -475,32 +232,9 @@ static void op_destroy(void *private_data) {
   c->n_parts = 0;
 }
 
-static void fill_dir(struct stat *st, const char *path, const struct timespec *t) {
-  memset(st, 0, sizeof(*st));
-  st->st_ino = path_ino(path);
-  st->st_mode = S_IFDIR | 0555;
-  st->st_nlink = 2;
-  st->st_uid = getuid();
-  st->st_gid = getgid();
-  st->st_atim = st->st_mtim = st->st_ctim = *t;
-}
-
-static void fill_file(struct stat *st, const char *path, int64_t size,
-                      const struct timespec *t) {
-  memset(st, 0, sizeof(*st));
-  st->st_ino = path_ino(path);
-  st->st_mode = S_IFREG | 0444;
-  st->st_nlink = 1;
-  st->st_size = size;
-  st->st_blksize = 1 << 20; /* tools read 1 MiB at a time: fewer requests */
-  st->st_blocks = (size + 511) / 512;
-  st->st_uid = getuid();
-  st->st_gid = getgid();
-  st->st_atim = st->st_mtim = st->st_ctim = *t;
-}
 
 /* The view's start offset: the partition start, or the first at/after TIME. */
-static int view_start(fs_part *p, const node *n, int64_t *start) {
+static int view_start(fs_part *p, const fs_node *n, int64_t *start) {
   if (!n->has_time) {
     *start = 0; /* clamped to the log start */
     return 0;
@@ -510,8 +244,8 @@ static int view_start(fs_part *p, const node *n, int64_t *start) {
 
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi) {
   fs_ctx *c = ctx_get();
-  node n;
-  int rc = parse_path(path, &n);
+  fs_node n;
+  int rc = fs_parse_path(path, false, &n);
   struct stat ds;
   struct timespec t;
   fs_part *p = NULL;
@@ -522,19 +256,19 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
   t = ds.st_mtim;
   switch (n.kind) {
   case N_ROOT:
-    fill_dir(st, path, &t);
+    fs_fill_dir(st, path, 0555, &t);
     return 0;
   case N_TOPIC:
     if ((rc = topic_exists(c, n.topic)) < 0)
       return rc;
-    fill_dir(st, path, &t);
+    fs_fill_dir(st, path, 0555, &t);
     return 0;
   case N_CONFIG: {
     char buf[1024];
     size_t len;
     if ((rc = render_config(c, n.topic, buf, sizeof(buf), &len)) < 0)
       return rc;
-    fill_file(st, path, (int64_t)len, &t);
+    fs_fill_file(st, path, 0444, (int64_t)len, &t);
     return 0;
   }
   default:
@@ -550,14 +284,14 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
   case N_AT_DIR:
   case N_AT_TIME:
   case N_SEGMENTS_DIR:
-    fill_dir(st, path, &t);
+    fs_fill_dir(st, path, 0555, &t);
     return 0;
   case N_VIEW: {
     int64_t start, size;
     if ((rc = view_start(p, &n, &start)) < 0 ||
         (rc = fs_part_view_size(p, n.view, start, &size)) < 0)
       return rc;
-    fill_file(st, path, size, &t);
+    fs_fill_file(st, path, 0444, size, &t);
     return 0;
   }
   case N_EARLIEST:
@@ -566,7 +300,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
     size_t len;
     if ((rc = render_text(c, &n, buf, sizeof(buf), &len)) < 0)
       return rc;
-    fill_file(st, path, (int64_t)len, &t);
+    fs_fill_file(st, path, 0444, (int64_t)len, &t);
     return 0;
   }
   case N_OFFSET: {
@@ -574,7 +308,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
     ssize_t r = fs_part_record_value(p, n.offset, 0, NULL, 0, &size);
     if (r < 0)
       return (int)r;
-    fill_file(st, path, size, &t);
+    fs_fill_file(st, path, 0444, size, &t);
     return 0;
   }
   case N_SEGMENT: {
@@ -584,7 +318,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
       return rc;
     if (lstat(real, &rs) != 0 || !S_ISREG(rs.st_mode))
       return -ENOENT;
-    fill_file(st, path, rs.st_size, &rs.st_mtim);
+    fs_fill_file(st, path, 0444, rs.st_size, &rs.st_mtim);
     return 0;
   }
   default:
@@ -593,7 +327,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 }
 
 typedef struct fs_fh {
-  node n;
+  fs_node n;
   fs_part *p;
   int64_t start;
   fs_cursor cur;
@@ -602,11 +336,11 @@ typedef struct fs_fh {
 
 static int op_open(const char *path, struct fuse_file_info *fi) {
   fs_ctx *c = ctx_get();
-  node n;
+  fs_node n;
   int rc;
   if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
     return -EROFS;
-  if ((rc = parse_path(path, &n)) < 0)
+  if ((rc = fs_parse_path(path, false, &n)) < 0)
     return rc;
   if (n.kind == N_ROOT || n.kind == N_TOPIC || n.kind == N_PART ||
       n.kind == N_OFFSETS_DIR || n.kind == N_AT_DIR || n.kind == N_AT_TIME ||
@@ -718,7 +452,7 @@ static int add_entry(dir_fill *f, const char *name, mode_t type) {
   if (k < 0 || (size_t)k >= sizeof(child))
     return 0;
   memset(&st, 0, sizeof(st));
-  st.st_ino = path_ino(child);
+  st.st_ino = fs_path_ino(child);
   st.st_mode = type;
   return f->filler(f->buf, name, &st, 0, 0) ? 1 : 0;
 }
@@ -776,8 +510,8 @@ static int partition_cb(void *arg, const char *name, size_t tl, int32_t part) {
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
                       struct fuse_file_info *fi, enum fuse_readdir_flags flags) {
   fs_ctx *c = ctx_get();
-  node n;
-  int rc = parse_path(path, &n);
+  fs_node n;
+  int rc = fs_parse_path(path, false, &n);
   dir_fill f = {buf, filler, path, NULL, 0, 0};
   fs_part *p;
   if (rc < 0)
@@ -801,7 +535,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
     if ((rc = part_get(c, n.topic, n.part, &p)) < 0)
       return rc;
     for (int i = 0; i < FS_NVIEWS; i++)
-      add_entry(&f, view_names[i], S_IFREG);
+      add_entry(&f, fs_view_names[i], S_IFREG);
     if (n.kind == N_PART) {
       add_entry(&f, "earliest", S_IFREG);
       add_entry(&f, "latest", S_IFREG);
@@ -822,7 +556,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
     if (d == NULL)
       return -ENOENT;
     while ((de = readdir(d)) != NULL)
-      if (strlen(de->d_name) < 64 && segment_name_ok(de->d_name))
+      if (strlen(de->d_name) < 64 && fs_segment_name_ok(de->d_name))
         add_entry(&f, de->d_name, S_IFREG);
     closedir(d);
     return 0;
