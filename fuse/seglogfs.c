@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs_broker.h"
 #include "fs_part.h"
 #include "fs_tree.h"
 
@@ -645,14 +646,25 @@ typedef struct fs_opts {
   int nonopts;
   bool foreground;
   bool help;
+  fb_opts b; /* broker mode's -o options */
 } fs_opts;
 
-enum { KEY_HELP, KEY_FOREGROUND };
+enum { KEY_HELP, KEY_FOREGROUND, KEY_RO };
 
+#define FS_BOPT(t, f, v) {t, offsetof(fs_opts, b) + offsetof(fb_opts, f), v}
 static const struct fuse_opt fs_opt_spec[] = {
-    {"-b %s", offsetof(fs_opts, broker), 0}, FUSE_OPT_KEY("-h", KEY_HELP),
-    FUSE_OPT_KEY("--help", KEY_HELP),        FUSE_OPT_KEY("-f", KEY_FOREGROUND),
-    FUSE_OPT_KEY("-d", KEY_FOREGROUND),      FUSE_OPT_END};
+    {"-b %s", offsetof(fs_opts, broker), 0},
+    FUSE_OPT_KEY("-h", KEY_HELP),
+    FUSE_OPT_KEY("--help", KEY_HELP),
+    FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+    FUSE_OPT_KEY("-d", KEY_FOREGROUND),
+    FUSE_OPT_KEY("ro", KEY_RO),
+    FS_BOPT("allow_delete", allow_delete, 1),
+    FS_BOPT("metadata_ttl=%u", metadata_ttl_ms, 0),
+    FS_BOPT("delivery_timeout=%u", delivery_timeout_ms, 0),
+    FS_BOPT("partitions=%d", partitions, 0),
+    FS_BOPT("replication=%d", replication, 0),
+    FUSE_OPT_END};
 
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs) {
   fs_opts *o = data;
@@ -662,6 +674,9 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
     return 0;
   case KEY_FOREGROUND:
     o->foreground = true;
+    return 1;
+  case KEY_RO:
+    o->b.read_only = true;
     return 1;
   case FUSE_OPT_KEY_NONOPT:
     if (o->nonopts++ == 0 && o->broker == NULL) {
@@ -678,18 +693,26 @@ static void usage(const char *prog) {
   fprintf(
       stderr,
       "usage: %s [-f] [-d] [-o OPTION[,...]] DIR MOUNTPOINT\n"
-      "Shows the Kafka log directory DIR as files (read-only): see docs/FUSE.md.\n"
+      "       %s -b HOST:PORT[,...] [-f] [-d] [-o OPTION[,...]] MOUNTPOINT\n"
+      "Shows the Kafka log directory DIR (read-only), or a cluster (broker mode:\n"
+      "read, append with >>, mkdir creates topics) as files: see docs/FUSE.md.\n"
       "  -f            stay in the foreground (log lines on stderr; else syslog)\n"
       "  -d            debug (implies -f)\n"
-      "  -o OPTIONS    FUSE mount options (allow_other, ...); the mount is always ro\n"
-      "  -b HOST:PORT  broker mode (not built yet)\n"
+      "  -o OPTIONS    FUSE mount options (allow_other, ro, ...); DIR is always ro\n"
+      "broker mode -o options:\n"
+      "  allow_delete          rmdir of a topic deletes it (else EPERM)\n"
+      "  partitions=N          partitions of a topic made by mkdir (default: the\n"
+      "                        broker's num.partitions)\n"
+      "  replication=N         its replication factor (default: the broker's)\n"
+      "  delivery_timeout=MS   a write fails (EIO) after MS without delivery (30000)\n"
+      "  metadata_ttl=MS       topic list cache (1000)\n"
       "Unmount with `fusermount3 -u MOUNTPOINT` or SIGTERM.\n",
-      prog);
+      prog, prog);
 }
 
 /* Mounts, serves until fusermount3 -u or a signal (SIGTERM, SIGINT, SIGHUP:
  * libfuse's handlers end the loop), unmounts.  0 on a clean end. */
-static int run(struct fuse_args *args, fs_ctx *ctx) {
+static int run(struct fuse_args *args, const struct fuse_operations *ops, void *ctx) {
   struct fuse_cmdline_opts co;
   struct fuse *f = NULL;
   int rc = 1;
@@ -700,7 +723,7 @@ static int run(struct fuse_args *args, fs_ctx *ctx) {
     fprintf(stderr, "seglogfs: no mount point\n");
     goto done;
   }
-  f = fuse_new(args, &fs_ops, sizeof(fs_ops), ctx);
+  f = fuse_new(args, ops, sizeof(*ops), ctx);
   if (f == NULL)
     goto done;
   if (fuse_mount(f, co.mountpoint) != 0)
@@ -747,6 +770,39 @@ done:
   return rc;
 }
 
+/* Broker mode: checks that the cluster answers, then mounts read-write
+ * (unless -o ro). */
+static int run_broker(struct fuse_args *args, fs_opts *o) {
+  char err[512], fsname[600];
+  fb_ctx *bc = NULL;
+  int rc = 1;
+  if (o->nonopts != 1) {
+    usage("seglogfs");
+    return 2;
+  }
+  if (o->b.metadata_ttl_ms == 0)
+    o->b.metadata_ttl_ms = 1000;
+  if (o->b.delivery_timeout_ms == 0)
+    o->b.delivery_timeout_ms = 30000;
+  if (o->b.partitions < 0 || o->b.replication < 0) {
+    fprintf(stderr, "seglogfs: partitions and replication must be positive\n");
+    return 2;
+  }
+  if (fb_check(o->broker, err, sizeof(err)) != 0) {
+    fprintf(stderr, "seglogfs: %s\n", err);
+    return 1;
+  }
+  int k = snprintf(fsname, sizeof(fsname), "-odefault_permissions,subtype=seglogfs,fsname=seglogfs:%s",
+                   o->broker);
+  if (k < 0 || (size_t)k >= sizeof(fsname) || strchr(o->broker, ','))
+    k = snprintf(fsname, sizeof(fsname), "-odefault_permissions,subtype=seglogfs");
+  if (fuse_opt_add_arg(args, fsname) != 0 || fb_ctx_new(o->broker, &o->b, &bc) != 0)
+    return 1;
+  rc = run(args, &fb_ops, bc);
+  fb_ctx_free(bc);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
   fs_opts o = {0};
@@ -762,7 +818,7 @@ int main(int argc, char **argv) {
     goto done;
   }
   if (o.broker) {
-    fprintf(stderr, "seglogfs: broker mode (-b %s) is not built yet\n", o.broker);
+    rc = run_broker(&args, &o);
     goto done;
   }
   if (o.dir == NULL || o.nonopts != 2) {
@@ -785,7 +841,7 @@ int main(int argc, char **argv) {
     k = snprintf(fsname, sizeof(fsname), "-oro,default_permissions,subtype=seglogfs");
   if (fuse_opt_add_arg(&args, fsname) != 0)
     goto done;
-  rc = run(&args, &ctx);
+  rc = run(&args, &fs_ops, &ctx);
 done:
   fuse_opt_free_args(&args);
   free(o.dir);
