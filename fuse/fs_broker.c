@@ -69,6 +69,8 @@ typedef struct fb_part {
   pthread_mutex_t mu;
   rd_kafka_topic_t *rkt; /* on the consumer handle */
   bool started;
+  bool paused;               /* idle: fetching paused (poller_main) */
+  int64_t used_ms;           /* last walk (idle partitions stop fetching) */
   int64_t pos;               /* offset the consumer queue delivers next */
   rd_kafka_message_t *last;  /* the last message consumed */
   int64_t last_from;         /* last is the first message at or after this */
@@ -128,14 +130,38 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 }
 
 /* Delivery bookkeeping of one write/flush: the caller waits until pending is
- * 0.  Lives on the waiting caller's stack. */
+ * 0 (or gives up after the delivery timeout plus a grace period).  Freed by
+ * whoever drops the last reference: the waiter holds one, every message in
+ * flight one. */
 typedef struct fb_track {
   pthread_mutex_t mu;
   pthread_cond_t cv;
+  int refs;
   int pending;
   int failed;
   rd_kafka_resp_err_t first_err;
 } fb_track;
+
+static fb_track *track_new(void) {
+  fb_track *t = calloc(1, sizeof(*t));
+  if (t == NULL)
+    return NULL;
+  pthread_mutex_init(&t->mu, NULL);
+  pthread_cond_init(&t->cv, NULL);
+  t->refs = 1;
+  return t;
+}
+
+/* Drops one reference; t->mu held on entry, released here. */
+static void track_unref_unlock(fb_track *t) {
+  bool last = --t->refs == 0;
+  pthread_mutex_unlock(&t->mu);
+  if (last) {
+    pthread_cond_destroy(&t->cv);
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+  }
+}
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   (void)rk;
@@ -150,7 +176,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   }
   t->pending--;
   pthread_cond_broadcast(&t->cv);
-  pthread_mutex_unlock(&t->mu);
+  track_unref_unlock(t);
 }
 
 static rd_kafka_t *new_handle(const char *brokers, rd_kafka_type_t type,
@@ -174,7 +200,7 @@ static rd_kafka_t *new_handle(const char *brokers, rd_kafka_type_t type,
   } else {
     if (conf_set(conf, "enable.partition.eof", "true", err, cap) ||
         conf_set(conf, "isolation.level", "read_uncommitted", err, cap) ||
-        conf_set(conf, "fetch.wait.max.ms", "100", err, cap) ||
+        conf_set(conf, "fetch.wait.max.ms", "20", err, cap) ||
         conf_set(conf, "queued.max.messages.kbytes", "4096", err, cap) ||
         conf_set(conf, "enable.auto.commit", "false", err, cap) ||
         conf_set(conf, "enable.auto.offset.store", "false", err, cap) ||
@@ -257,10 +283,36 @@ void fb_ctx_free(fb_ctx *c) {
   free(c);
 }
 
+#define FB_IDLE_MS 2000 /* a partition not read for this long stops fetching */
+
+/* Serves the producer's delivery reports; stops the fetchers of partitions
+ * nobody read for FB_IDLE_MS (a started partition long-polls the broker). */
 static void *poller_main(void *arg) {
   fb_ctx *c = arg;
-  while (!atomic_load(&c->stop))
+  int64_t reaped = now_ms();
+  while (!atomic_load(&c->stop)) {
     rd_kafka_poll(c->prod, 100);
+    int64_t now = now_ms();
+    if (now - reaped < 500)
+      continue;
+    reaped = now;
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < c->nparts; i++) {
+      fb_part *p = c->parts[i];
+      if (pthread_mutex_trylock(&p->mu) != 0)
+        continue;
+      if (p->started && !p->paused && now - p->used_ms > FB_IDLE_MS) {
+        /* pausing is asynchronous: this thread never waits for the cluster */
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+        if (rd_kafka_pause_partitions(c->cons, l) == 0)
+          p->paused = true;
+        rd_kafka_topic_partition_list_destroy(l);
+      }
+      pthread_mutex_unlock(&p->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+  }
   return NULL;
 }
 
@@ -463,7 +515,7 @@ done:
 static int watermarks_locked(fb_ctx *c, fb_part *p) {
   int64_t lo, hi;
   rd_kafka_resp_err_t e =
-      rd_kafka_query_watermark_offsets(c->cons, p->topic, p->partition, &lo, &hi, FB_ADMIN_MS);
+      rd_kafka_query_watermark_offsets(c->prod, p->topic, p->partition, &lo, &hi, FB_ADMIN_MS);
   if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
       e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
     return -ENOENT;
@@ -488,14 +540,22 @@ static int watermarks_locked(fb_ctx *c, fb_part *p) {
 
 /* Iterates the messages with offset in [next, end). */
 typedef struct fb_walk {
+  fb_ctx *c;
   fb_part *p;
   int64_t next;
   int64_t end;
 } fb_walk;
 
 /* Puts the consumer where its next message is the first at or after `at`. */
-static int position(fb_part *p, int64_t at) {
+static int position(fb_ctx *c, fb_part *p, int64_t at) {
   rd_kafka_resp_err_t e;
+  if (p->started && p->paused) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    (void)rd_kafka_resume_partitions(c->cons, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    p->paused = false;
+  }
   if (p->started && p->pos == at)
     return 0;
   if (!p->started) {
@@ -529,10 +589,11 @@ static int walk_next(fb_walk *w, const rd_kafka_message_t **out) {
     *out = p->last;
     return 1;
   }
-  int rc = position(p, w->next);
+  int rc = position(w->c, p, w->next);
   if (rc < 0)
     return rc;
   int64_t waited_since = now_ms();
+  p->used_ms = waited_since;
   for (;;) {
     rd_kafka_message_t *m = rd_kafka_consume(p->rkt, p->partition, FB_POLL_MS);
     if (m == NULL) {
@@ -561,7 +622,7 @@ static int walk_next(fb_walk *w, const rd_kafka_message_t **out) {
       rd_kafka_message_destroy(m);
       /* the fetcher stopped: restart it at the next position we need */
       rd_kafka_consume_stop(p->rkt, p->partition);
-      p->started = false;
+      p->started = p->paused = false;
       if (e == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE || e == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
         return -FB_ESTALE;
       fs_log("%s-%d: fetching at offset %lld: %s", p->topic, (int)p->partition,
@@ -689,9 +750,9 @@ static int index_add(fb_vindex *x, int64_t offset, int64_t cum) {
 }
 
 /* Counts view v's records from end_offset to the high watermark. */
-static int index_extend(fb_part *p, fs_view v) {
+static int index_extend(fb_ctx *c, fb_part *p, fs_view v) {
   fb_vindex *x = &p->vx[v];
-  fb_walk w = {p, x->end_offset, p->hi};
+  fb_walk w = {c, p, x->end_offset, p->hi};
   const rd_kafka_message_t *m;
   int rc, err = 0;
   while ((rc = walk_next(&w, &m)) == 1) {
@@ -738,7 +799,7 @@ static size_t entry_for_pos(const fb_vindex *x, int64_t pos) {
 }
 
 /* Bytes view v renders for the counted records below offset s. */
-static int cum_at(fb_part *p, fs_view v, int64_t s, int64_t *out) {
+static int cum_at(fb_ctx *c, fb_part *p, fs_view v, int64_t s, int64_t *out) {
   fb_vindex *x = &p->vx[v];
   if (s <= x->idx[0].offset) {
     *out = 0;
@@ -750,7 +811,7 @@ static int cum_at(fb_part *p, fs_view v, int64_t s, int64_t *out) {
   }
   size_t e = entry_for_offset(x, s);
   int64_t cum = x->idx[e].cum;
-  fb_walk w = {p, x->idx[e].offset, s};
+  fb_walk w = {c, p, x->idx[e].offset, s};
   const rd_kafka_message_t *m;
   int rc, err = 0;
   while ((rc = walk_next(&w, &m)) == 1) {
@@ -770,7 +831,7 @@ static int refresh_locked(fb_ctx *c, fb_part *p, fs_view v) {
   for (int attempt = 0; attempt < 2; attempt++) {
     if ((rc = watermarks_locked(c, p)) < 0)
       return rc;
-    rc = index_extend(p, v);
+    rc = index_extend(c, p, v);
     if (rc != -FB_ESTALE)
       return rc;
     index_reset(p, p->lo);
@@ -782,7 +843,7 @@ static int view_size_locked(fb_ctx *c, fb_part *p, fs_view v, int64_t start, int
   int rc = refresh_locked(c, p, v);
   int64_t base = 0;
   if (rc == 0)
-    rc = cum_at(p, v, start, &base);
+    rc = cum_at(c, p, v, start, &base);
   if (rc == 0)
     *size = p->vx[v].end_cum - base;
   return rc == -FB_ESTALE ? -EIO : rc;
@@ -793,7 +854,7 @@ static ssize_t view_read_locked(fb_ctx *c, fb_part *p, fs_view v, int64_t start,
                                 int64_t pos, char *out, size_t len, fs_cursor *cur) {
   fb_vindex *x = &p->vx[v];
   int64_t base;
-  int rc = cum_at(p, v, start, &base);
+  int rc = cum_at(c, p, v, start, &base);
   if (rc < 0)
     return rc;
   int64_t a = base + pos;
@@ -801,7 +862,7 @@ static ssize_t view_read_locked(fb_ctx *c, fb_part *p, fs_view v, int64_t start,
     /* past what is counted: the partition may have grown */
     if ((rc = refresh_locked(c, p, v)) < 0)
       return rc;
-    if ((rc = cum_at(p, v, start, &base)) < 0)
+    if ((rc = cum_at(c, p, v, start, &base)) < 0)
       return rc;
     a = base + pos;
     if (a >= x->end_cum)
@@ -816,7 +877,7 @@ static ssize_t view_read_locked(fb_ctx *c, fb_part *p, fs_view v, int64_t start,
     from = x->idx[e].offset;
     at = x->idx[e].cum;
   }
-  fb_walk w = {p, from, x->end_offset};
+  fb_walk w = {c, p, from, x->end_offset};
   const rd_kafka_message_t *m;
   size_t done = 0;
   int err = 0;
@@ -855,7 +916,7 @@ static ssize_t view_read_locked(fb_ctx *c, fb_part *p, fs_view v, int64_t start,
 static int offset_for_time(fb_ctx *c, fb_part *p, int64_t ts, int64_t *out) {
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = ts;
-  rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(c->cons, l, FB_ADMIN_MS);
+  rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(c->prod, l, FB_ADMIN_MS);
   if (!e)
     e = l->elems[0].err;
   int64_t off = l->elems[0].offset;
@@ -883,7 +944,7 @@ static ssize_t record_value_locked(fb_ctx *c, fb_part *p, int64_t offset, int64_
     return rc;
   if (offset < p->lo || offset >= p->hi)
     return -ENOENT;
-  fb_walk w = {p, offset, p->hi};
+  fb_walk w = {c, p, offset, p->hi};
   const rd_kafka_message_t *m;
   rc = walk_next(&w, &m);
   if (rc == -FB_ESTALE || rc == 0 || (rc == 1 && m->offset != offset))
@@ -1461,27 +1522,27 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 /* Produces lines [b, b+len) split at '\n' (a final piece without one is a
  * record too) and waits for every delivery report. */
 static int produce_lines(fb_ctx *c, fb_fh *fh, const char *b, size_t len, bool tail) {
-  fb_track t;
   int rc = 0;
   if (c->prod == NULL)
     return -EIO;
-  memset(&t, 0, sizeof(t));
-  pthread_mutex_init(&t.mu, NULL);
-  pthread_cond_init(&t.cv, NULL);
+  fb_track *t = track_new();
+  if (t == NULL)
+    return -ENOMEM;
   size_t i = 0;
   while (i < len) {
     const char *nl = memchr(b + i, '\n', len - i);
     size_t l = nl ? (size_t)(nl - (b + i)) : len - i;
     if (nl == NULL && !tail)
       break;
-    pthread_mutex_lock(&t.mu);
-    t.pending++;
-    pthread_mutex_unlock(&t.mu);
+    pthread_mutex_lock(&t->mu);
+    t->pending++;
+    t->refs++;
+    pthread_mutex_unlock(&t->mu);
     for (;;) {
       rd_kafka_resp_err_t e = rd_kafka_producev(
           c->prod, RD_KAFKA_V_TOPIC(fh->n.topic), RD_KAFKA_V_PARTITION(fh->n.part),
           RD_KAFKA_V_VALUE((void *)(b + i), l), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_OPAQUE(&t), RD_KAFKA_V_END);
+          RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
       if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         struct timespec ts = {0, 5000000};
         nanosleep(&ts, NULL);
@@ -1489,27 +1550,37 @@ static int produce_lines(fb_ctx *c, fb_fh *fh, const char *b, size_t len, bool t
       }
       if (e) {
         fs_log("%s-%d: producing: %s", fh->n.topic, (int)fh->n.part, rd_kafka_err2str(e));
-        pthread_mutex_lock(&t.mu);
-        t.pending--;
-        if (t.failed++ == 0)
-          t.first_err = e;
-        pthread_mutex_unlock(&t.mu);
+        pthread_mutex_lock(&t->mu);
+        t->pending--;
+        t->refs--;
+        if (t->failed++ == 0)
+          t->first_err = e;
+        pthread_mutex_unlock(&t->mu);
       }
       break;
     }
     i += l + (nl ? 1 : 0);
   }
-  pthread_mutex_lock(&t.mu);
-  while (t.pending > 0)
-    pthread_cond_wait(&t.cv, &t.mu);
-  pthread_mutex_unlock(&t.mu);
-  if (t.failed) {
+  /* librdkafka reports every message within message.timeout.ms (plus a
+   * request in flight); the bound only guards against a report that never
+   * comes, which then counts as a failure. */
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += (time_t)(c->o.delivery_timeout_ms / 1000) + 90;
+  pthread_mutex_lock(&t->mu);
+  while (t->pending > 0)
+    if (pthread_cond_timedwait(&t->cv, &t->mu, &dl) == ETIMEDOUT)
+      break;
+  if (t->pending > 0) {
+    fs_log("%s-%d: %d records written got no delivery report in time", fh->n.topic,
+           (int)fh->n.part, t->pending);
+    rc = -EIO;
+  } else if (t->failed) {
     fs_log("%s-%d: %d of the records written were not delivered: %s", fh->n.topic,
-           (int)fh->n.part, t.failed, rd_kafka_err2str(t.first_err));
+           (int)fh->n.part, t->failed, rd_kafka_err2str(t->first_err));
     rc = -EIO;
   }
-  pthread_cond_destroy(&t.cv);
-  pthread_mutex_destroy(&t.mu);
+  track_unref_unlock(t);
   return rc;
 }
 
@@ -1662,7 +1733,7 @@ static int op_rmdir(const char *path) {
     pthread_mutex_lock(&p->mu);
     if (p->started)
       rd_kafka_consume_stop(p->rkt, p->partition);
-    p->started = false;
+    p->started = p->paused = false;
     if (p->last)
       rd_kafka_message_destroy(p->last);
     p->last = NULL;
