@@ -69,15 +69,15 @@ typedef struct fb_part {
   pthread_mutex_t mu;
   rd_kafka_topic_t *rkt; /* on the consumer handle */
   bool started;
-  bool paused;               /* idle: fetching paused (poller_main) */
-  int64_t used_ms;           /* last walk (idle partitions stop fetching) */
-  int64_t pos;               /* offset the consumer queue delivers next */
-  rd_kafka_message_t *last;  /* the last message consumed */
-  int64_t last_from;         /* last is the first message at or after this */
-  int64_t lo, hi;            /* watermarks of the last query */
-  struct timespec mtime;     /* when hi was last seen to move */
+  bool paused;              /* idle: fetching paused (poller_main) */
+  int64_t used_ms;          /* last walk (idle partitions stop fetching) */
+  int64_t pos;              /* offset the consumer queue delivers next */
+  rd_kafka_message_t *last; /* the last message consumed */
+  int64_t last_from;        /* last is the first message at or after this */
+  int64_t lo, hi;           /* watermarks of the last query */
+  struct timespec mtime;    /* when hi was last seen to move */
   fb_vindex vx[FS_NVIEWS];
-  uint64_t gen;              /* bumped when the indexes are rebuilt */
+  uint64_t gen; /* bumped when the indexes are rebuilt */
   sl_buf scratch;
 } fb_part;
 
@@ -89,8 +89,9 @@ struct fb_ctx {
   pthread_t poller;
   bool poller_on;
   atomic_bool stop;
-  pthread_mutex_t mu; /* topics and parts */
-  fb_topic *topics;   /* sorted by name */
+  atomic_bool no_list_groups; /* the cluster lacks ListGroups: logged once */
+  pthread_mutex_t mu;         /* topics and parts */
+  fb_topic *topics;           /* sorted by name */
   size_t ntopics;
   int64_t meta_at_ms; /* 0: never / invalidated */
   fb_part **parts;
@@ -179,8 +180,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   track_unref_unlock(t);
 }
 
-static rd_kafka_t *new_handle(const char *brokers, rd_kafka_type_t type,
-                              const fb_opts *o, char *err, size_t cap) {
+static rd_kafka_t *new_handle(const char *brokers, rd_kafka_type_t type, const fb_opts *o,
+                              char *err, size_t cap) {
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   char num[32];
   if (conf_set(conf, "bootstrap.servers", brokers, err, cap) ||
@@ -223,7 +224,8 @@ int fb_check(const char *brokers, char *err, size_t cap) {
     return -1;
   rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, NULL, &md, FB_ADMIN_MS);
   if (e) {
-    snprintf(err, cap, "cannot read the metadata of %s: %s", brokers, rd_kafka_err2str(e));
+    snprintf(err, cap, "cannot read the metadata of %s: %s", brokers,
+             rd_kafka_err2str(e));
   } else {
     rd_kafka_metadata_destroy(md);
   }
@@ -514,10 +516,10 @@ done:
  * their base (retention) or the end went back (truncation).  p->mu held. */
 static int watermarks_locked(fb_ctx *c, fb_part *p) {
   int64_t lo, hi;
-  rd_kafka_resp_err_t e =
-      rd_kafka_query_watermark_offsets(c->prod, p->topic, p->partition, &lo, &hi, FB_ADMIN_MS);
-  if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
-      e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
+  rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+      c->prod, p->topic, p->partition, &lo, &hi, FB_ADMIN_MS);
+  if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+      e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
     return -ENOENT;
   if (e) {
     fs_log("%s-%d: reading the watermarks: %s", p->topic, (int)p->partition,
@@ -623,7 +625,8 @@ static int walk_next(fb_walk *w, const rd_kafka_message_t **out) {
       /* the fetcher stopped: restart it at the next position we need */
       rd_kafka_consume_stop(p->rkt, p->partition);
       p->started = p->paused = false;
-      if (e == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE || e == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
+      if (e == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE ||
+          e == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
         return -FB_ESTALE;
       fs_log("%s-%d: fetching at offset %lld: %s", p->topic, (int)p->partition,
              (long long)w->next, why);
@@ -839,7 +842,8 @@ static int refresh_locked(fb_ctx *c, fb_part *p, fs_view v) {
   return rc == -FB_ESTALE ? -EIO : rc;
 }
 
-static int view_size_locked(fb_ctx *c, fb_part *p, fs_view v, int64_t start, int64_t *size) {
+static int view_size_locked(fb_ctx *c, fb_part *p, fs_view v, int64_t start,
+                            int64_t *size) {
   int rc = refresh_locked(c, p, v);
   int64_t base = 0;
   if (rc == 0)
@@ -1024,7 +1028,8 @@ static int describe_configs(fb_ctx *c, rd_kafka_ResourceType_t type, const char 
   }
   const rd_kafka_DescribeConfigs_result_t *r = rd_kafka_event_DescribeConfigs_result(ev);
   size_t nres = 0;
-  const rd_kafka_ConfigResource_t **rs = rd_kafka_DescribeConfigs_result_resources(r, &nres);
+  const rd_kafka_ConfigResource_t **rs =
+      rd_kafka_DescribeConfigs_result_resources(r, &nres);
   if (nres != 1)
     goto done;
   if (rd_kafka_ConfigResource_error(rs[0])) {
@@ -1093,7 +1098,8 @@ static int broker_setting(fb_ctx *c, const char *name, int fallback) {
 
 static int create_topic(fb_ctx *c, const char *name) {
   char err[256];
-  int parts = c->o.partitions > 0 ? c->o.partitions : broker_setting(c, "num.partitions", 1);
+  int parts =
+      c->o.partitions > 0 ? c->o.partitions : broker_setting(c, "num.partitions", 1);
   int repl = c->o.replication > 0 ? c->o.replication
                                   : broker_setting(c, "default.replication.factor", 1);
   rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(name, parts, repl, err, sizeof(err));
@@ -1170,12 +1176,19 @@ static int list_groups(fb_ctx *c, group_cb cb, void *arg) {
   } else if (rd_kafka_event_error(ev)) {
     fs_log("listing the consumer groups: %s", rd_kafka_event_error_string(ev));
   } else {
-    const rd_kafka_ListConsumerGroups_result_t *r = rd_kafka_event_ListConsumerGroups_result(ev);
+    const rd_kafka_ListConsumerGroups_result_t *r =
+        rd_kafka_event_ListConsumerGroups_result(ev);
     size_t n = 0, ne = 0;
-    const rd_kafka_ConsumerGroupListing_t **g = rd_kafka_ListConsumerGroups_result_valid(r, &n);
+    const rd_kafka_ConsumerGroupListing_t **g =
+        rd_kafka_ListConsumerGroups_result_valid(r, &n);
     const rd_kafka_error_t **errs = rd_kafka_ListConsumerGroups_result_errors(r, &ne);
-    for (size_t i = 0; i < ne; i++)
-      fs_log("listing the consumer groups: %s", rd_kafka_error_string(errs[i]));
+    for (size_t i = 0; i < ne; i++) {
+      bool unsupported =
+          rd_kafka_error_code(errs[i]) == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE;
+      if (!unsupported || !atomic_exchange(&c->no_list_groups, true))
+        fs_log("listing the consumer groups: %s%s", rd_kafka_error_string(errs[i]),
+               unsupported ? " (logged once; groups are found by their offsets)" : "");
+    }
     rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++)
       rc = cb(arg, rd_kafka_ConsumerGroupListing_group_id(g[i]));
@@ -1201,12 +1214,22 @@ static int group_find_cb(void *arg, const char *group) {
   return 0;
 }
 
+static int render_lag(fb_ctx *c, const char *group, sl_buf *out);
+
+/* A group exists when ListGroups lists it or it has committed offsets (a
+ * cluster without ListGroups, such as librdkafka's mock, still answers
+ * OffsetFetch). */
 static int group_exists(fb_ctx *c, const char *group) {
   group_find f = {group, false};
-  int rc = list_groups(c, group_find_cb, &f);
-  if (rc < 0)
-    return rc;
-  return f.found ? 0 : -ENOENT;
+  if (list_groups(c, group_find_cb, &f) == 0 && f.found)
+    return 0;
+  sl_buf b;
+  sl_buf_init(&b);
+  int rc = render_lag(c, group, &b);
+  if (rc == 0 && b.len == 0)
+    rc = -ENOENT;
+  sl_buf_release(&b);
+  return rc;
 }
 
 static int part_cmp(const void *a, const void *b) {
@@ -1217,10 +1240,35 @@ static int part_cmp(const void *a, const void *b) {
 
 /* The lag file: "<topic> <partition> <committed> <end> <lag>\n" per partition
  * with a committed offset (ListConsumerGroupOffsets), sorted. */
+static int render_lag_req(fb_ctx *c, const char *group,
+                          const rd_kafka_topic_partition_list_t *parts, sl_buf *out);
+
 static int render_lag(fb_ctx *c, const char *group, sl_buf *out) {
   if (c->prod == NULL)
     return -EIO;
-  rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
+  int rc = render_lag_req(c, group, NULL, out);
+  if (rc < 0 || out->len > 0)
+    return rc;
+  /* Nothing for "all topics": a cluster that answers OffsetFetch only for
+   * named partitions (librdkafka's mock) is asked for every partition. */
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(64);
+  pthread_mutex_lock(&c->mu);
+  rc = meta_refresh_locked(c, false);
+  for (size_t i = 0; rc == 0 && i < c->ntopics; i++)
+    for (int j = 0; j < c->topics[i].nparts; j++)
+      if (strcmp(c->topics[i].name, "__consumer_offsets") != 0)
+        rd_kafka_topic_partition_list_add(l, c->topics[i].name, c->topics[i].parts[j]);
+  pthread_mutex_unlock(&c->mu);
+  if (rc == 0 && l->cnt > 0)
+    rc = render_lag_req(c, group, l, out);
+  rd_kafka_topic_partition_list_destroy(l);
+  return rc;
+}
+
+static int render_lag_req(fb_ctx *c, const char *group,
+                          const rd_kafka_topic_partition_list_t *parts, sl_buf *out) {
+  rd_kafka_ListConsumerGroupOffsets_t *req =
+      rd_kafka_ListConsumerGroupOffsets_new(group, parts);
   rd_kafka_queue_t *q = rd_kafka_queue_new(c->prod);
   rd_kafka_AdminOptions_t *o = admin_opts(c, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
   int rc = -EIO;
@@ -1258,8 +1306,8 @@ static int render_lag(fb_ctx *c, const char *group, sl_buf *out) {
         if (e) {
           fs_log("lag of group %s: %s-%d: %s", group, tp->topic, (int)tp->partition,
                  rd_kafka_err2str(e));
-          k = snprintf(line, sizeof(line), "%s %d %lld - -\n", tp->topic, (int)tp->partition,
-                       (long long)tp->offset);
+          k = snprintf(line, sizeof(line), "%s %d %lld - -\n", tp->topic,
+                       (int)tp->partition, (long long)tp->offset);
         } else {
           int64_t lag = hi - tp->offset;
           k = snprintf(line, sizeof(line), "%s %d %lld %lld %lld\n", tp->topic,
@@ -1418,9 +1466,9 @@ typedef struct fb_fh {
   fb_part *p;
   int64_t start;
   fs_cursor cur;
-  sl_buf text;  /* config, earliest, latest, lag: rendered at open */
-  bool writer;  /* opened for writing (data) */
-  sl_buf pend;  /* written bytes after the last newline */
+  sl_buf text; /* config, earliest, latest, lag: rendered at open */
+  bool writer; /* opened for writing (data) */
+  sl_buf pend; /* written bytes after the last newline */
 } fb_fh;
 
 static int op_open(const char *path, struct fuse_file_info *fi) {
@@ -1491,7 +1539,8 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
   switch (fh->n.kind) {
   case N_VIEW: {
     pthread_mutex_lock(&fh->p->mu);
-    ssize_t r = view_read_locked(c, fh->p, fh->n.view, fh->start, off, buf, size, &fh->cur);
+    ssize_t r =
+        view_read_locked(c, fh->p, fh->n.view, fh->start, off, buf, size, &fh->cur);
     pthread_mutex_unlock(&fh->p->mu);
     return (int)r;
   }
@@ -1684,8 +1733,10 @@ static int op_mkdir(const char *path, mode_t mode) {
   (void)mode;
   if (c->o.read_only)
     return -EROFS;
-  if (rc < 0 || n.kind != N_TOPIC)
-    return rc < 0 && n.kind == N_ROOT ? rc : -EACCES;
+  if (rc < 0) /* not a name in the tree: a bad topic name at the top */
+    return strchr(path + 1, '/') == NULL ? -EINVAL : -EACCES;
+  if (n.kind != N_TOPIC)
+    return -EACCES;
   if (topic_check(c, n.topic, -1, NULL) == 0)
     return -EEXIST;
   if ((rc = create_topic(c, n.topic)) < 0)
@@ -1792,7 +1843,8 @@ typedef struct dir_fill {
 static int add_entry(dir_fill *f, const char *name, mode_t type) {
   char child[PATH_MAX];
   struct stat st;
-  int k = snprintf(child, sizeof(child), "%s/%s", strcmp(f->path, "/") ? f->path : "", name);
+  int k =
+      snprintf(child, sizeof(child), "%s/%s", strcmp(f->path, "/") ? f->path : "", name);
   if (k < 0 || (size_t)k >= sizeof(child))
     return 0;
   memset(&st, 0, sizeof(st));

@@ -40,7 +40,6 @@ bool fs_parse_uint(const char *s, int64_t max, int64_t *out) {
   return true;
 }
 
-
 const char *const fs_view_names[FS_NVIEWS] = {"data", "data.lp", "records.jsonl"};
 
 static bool view_by_name(const char *s, fs_view *v) {
@@ -248,7 +247,8 @@ ino_t fs_path_ino(const char *path) {
   return (ino_t)(h < 2 ? h + 2 : h);
 }
 
-void fs_fill_dir(struct stat *st, const char *path, mode_t perm, const struct timespec *t) {
+void fs_fill_dir(struct stat *st, const char *path, mode_t perm,
+                 const struct timespec *t) {
   memset(st, 0, sizeof(*st));
   st->st_ino = fs_path_ino(path);
   st->st_mode = S_IFDIR | perm;
@@ -259,7 +259,7 @@ void fs_fill_dir(struct stat *st, const char *path, mode_t perm, const struct ti
 }
 
 void fs_fill_file(struct stat *st, const char *path, mode_t perm, int64_t size,
-                      const struct timespec *t) {
+                  const struct timespec *t) {
   memset(st, 0, sizeof(*st));
   st->st_ino = fs_path_ino(path);
   st->st_mode = S_IFREG | perm;

@@ -61,7 +61,8 @@ bool fs_parse_uint(const char *s, int64_t max, int64_t *out);
 int fs_parse_path(const char *path, bool groups, fs_node *n);
 /* FNV-1a of the path (1 for "/"): stable across mounts and processes. */
 ino_t fs_path_ino(const char *path);
-void fs_fill_dir(struct stat *st, const char *path, mode_t perm, const struct timespec *t);
+void fs_fill_dir(struct stat *st, const char *path, mode_t perm,
+                 const struct timespec *t);
 void fs_fill_file(struct stat *st, const char *path, mode_t perm, int64_t size,
                   const struct timespec *t);
 

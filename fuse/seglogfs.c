@@ -51,7 +51,6 @@ static int join(char *out, size_t cap, const char *dir, const char *name) {
   return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
-
 /* "<topic>-<partition>": splits a partition dir name. */
 static bool split_partition_dir(const char *name, size_t *topic_len, int32_t *part) {
   const char *dash = strrchr(name, '-');
@@ -127,7 +126,6 @@ static int scan_partitions(fs_ctx *c, const char *topic, part_dir_cb cb, void *a
 }
 
 /* ---- paths ---- */
-
 
 /* ---- small text files ---- */
 
@@ -232,7 +230,6 @@ static void op_destroy(void *private_data) {
   c->parts = NULL;
   c->n_parts = 0;
 }
-
 
 /* The view's start offset: the partition start, or the first at/after TIME. */
 static int view_start(fs_part *p, const fs_node *n, int64_t *start) {
@@ -651,7 +648,8 @@ typedef struct fs_opts {
 
 enum { KEY_HELP, KEY_FOREGROUND, KEY_RO };
 
-#define FS_BOPT(t, f, v) {t, offsetof(fs_opts, b) + offsetof(fb_opts, f), v}
+#define FS_BOPT(t, f, v)                                                                 \
+  { t, offsetof(fs_opts, b) + offsetof(fb_opts, f), v }
 static const struct fuse_opt fs_opt_spec[] = {
     {"-b %s", offsetof(fs_opts, broker), 0},
     FUSE_OPT_KEY("-h", KEY_HELP),
@@ -792,8 +790,9 @@ static int run_broker(struct fuse_args *args, fs_opts *o) {
     fprintf(stderr, "seglogfs: %s\n", err);
     return 1;
   }
-  int k = snprintf(fsname, sizeof(fsname), "-odefault_permissions,subtype=seglogfs,fsname=seglogfs:%s",
-                   o->broker);
+  int k =
+      snprintf(fsname, sizeof(fsname),
+               "-odefault_permissions,subtype=seglogfs,fsname=seglogfs:%s", o->broker);
   if (k < 0 || (size_t)k >= sizeof(fsname) || strchr(o->broker, ','))
     k = snprintf(fsname, sizeof(fsname), "-odefault_permissions,subtype=seglogfs");
   if (fuse_opt_add_arg(args, fsname) != 0 || fb_ctx_new(o->broker, &o->b, &bc) != 0)
