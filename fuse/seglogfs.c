@@ -39,7 +39,80 @@ typedef struct fs_ctx {
   pthread_mutex_t mu;
   fs_part **parts;
   size_t n_parts, cap_parts;
+  pthread_mutex_t lmu; /* the cached listing of dir (scan_partitions) */
+  char **names;
+  size_t n_names;
+  bool names_valid, names_age_ok;
+  struct timespec names_mtime;
+  /* the background counter: views whose first stat stopped counting early */
+  int64_t size_wait_ns;
+  pthread_mutex_t cmu;
+  pthread_cond_t ccv;
+  struct count_job *jobs;
+  size_t n_jobs, cap_jobs;
+  bool counter_stop, counter_on;
+  pthread_t counter;
 } fs_ctx;
+
+typedef struct count_job {
+  fs_part *p;
+  fs_view v;
+} count_job;
+
+#define FS_COUNT_STEP_NS 5000000LL /* the counter holds a partition this long */
+
+/* Queues view v of p for the background counter (once). */
+static void count_enqueue(fs_ctx *c, fs_part *p, fs_view v) {
+  pthread_mutex_lock(&c->cmu);
+  bool queued = false;
+  for (size_t i = 0; i < c->n_jobs && !queued; i++)
+    queued = c->jobs[i].p == p && c->jobs[i].v == v;
+  if (!queued && c->counter_on) {
+    if (c->n_jobs == c->cap_jobs) {
+      size_t cap = c->cap_jobs ? c->cap_jobs * 2 : 16;
+      count_job *nj = realloc(c->jobs, cap * sizeof(*nj));
+      if (nj) {
+        c->jobs = nj;
+        c->cap_jobs = cap;
+      }
+    }
+    if (c->n_jobs < c->cap_jobs) {
+      c->jobs[c->n_jobs++] = (count_job){p, v};
+      pthread_cond_signal(&c->ccv);
+    }
+  }
+  pthread_mutex_unlock(&c->cmu);
+}
+
+/* Counts queued views to their end, FS_COUNT_STEP_NS at a time (readers of
+ * the partition get the lock between steps).  A job stays queued (first in
+ * line) until its view is counted, so enqueueing it again is a no-op. */
+static void *counter_main(void *arg) {
+  fs_ctx *c = arg;
+  pthread_mutex_lock(&c->cmu);
+  for (;;) {
+    while (!c->counter_stop && c->n_jobs == 0)
+      pthread_cond_wait(&c->ccv, &c->cmu);
+    if (c->counter_stop)
+      break;
+    count_job j = c->jobs[0];
+    pthread_mutex_unlock(&c->cmu);
+    int rc;
+    do
+      rc = fs_part_count(j.p, j.v, FS_COUNT_STEP_NS);
+    while (rc == 0 && !__atomic_load_n(&c->counter_stop, __ATOMIC_RELAXED));
+    pthread_mutex_lock(&c->cmu);
+    for (size_t i = 0; i < c->n_jobs; i++) {
+      if (c->jobs[i].p == j.p && c->jobs[i].v == j.v) {
+        memmove(&c->jobs[i], &c->jobs[i + 1], (c->n_jobs - i - 1) * sizeof(count_job));
+        c->n_jobs--;
+        break;
+      }
+    }
+  }
+  pthread_mutex_unlock(&c->cmu);
+  return NULL;
+}
 
 static fs_ctx *ctx_get(void) {
   return fuse_get_context()->private_data;
@@ -100,28 +173,119 @@ static int part_get(fs_ctx *c, const char *topic, int32_t partition, fs_part **o
   return rc;
 }
 
-/* Calls cb for every partition dir of the log dir (topic == NULL: all). */
-typedef int (*part_dir_cb)(void *arg, const char *topic, size_t topic_len, int32_t part);
-static int scan_partitions(fs_ctx *c, const char *topic, part_dir_cb cb, void *arg) {
+/*
+ * The log directory's partition dir names, sorted, cached while the
+ * directory's mtime stays what it was when they were read (an entry added or
+ * removed changes it).  File times are coarse (a clock tick), so a listing
+ * read less than FS_LIST_SETTLE_NS after the last change is not trusted: a
+ * change in the same tick would leave the mtime as it was.  `ls -R` of many
+ * topics then reads the directory once instead of once per topic.
+ */
+#define FS_LIST_SETTLE_NS 50000000LL
+
+static int name_cmp(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void list_free(fs_ctx *c) {
+  for (size_t i = 0; i < c->n_names; i++)
+    free(c->names[i]);
+  free(c->names);
+  c->names = NULL;
+  c->n_names = 0;
+  c->names_valid = false;
+}
+
+/* c->lmu held. */
+static int list_refresh(fs_ctx *c) {
+  struct stat st;
+  struct timespec now;
+  if (stat(c->dir, &st) != 0) {
+    fs_log("reading the log directory %s: %s", c->dir, strerror(errno));
+    return -EIO;
+  }
+  clock_gettime(CLOCK_REALTIME, &now);
+  long long age = (long long)(now.tv_sec - st.st_mtim.tv_sec) * 1000000000LL +
+                  (now.tv_nsec - st.st_mtim.tv_nsec);
+  if (c->names_valid && st.st_mtim.tv_sec == c->names_mtime.tv_sec &&
+      st.st_mtim.tv_nsec == c->names_mtime.tv_nsec && c->names_age_ok)
+    return 0;
   DIR *d = opendir(c->dir);
-  struct dirent *de;
-  int rc = 0;
   if (d == NULL) {
     fs_log("reading the log directory %s: %s", c->dir, strerror(errno));
     return -EIO;
   }
-  while (rc == 0 && (de = readdir(d)) != NULL) {
+  list_free(c);
+  size_t cap = 0;
+  struct dirent *de;
+  int rc = 0;
+  while ((de = readdir(d)) != NULL) {
     size_t tl;
     int32_t part;
     if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
       continue;
     if (!split_partition_dir(de->d_name, &tl, &part))
       continue;
-    if (topic && (strlen(topic) != tl || memcmp(topic, de->d_name, tl) != 0))
-      continue;
-    rc = cb(arg, de->d_name, tl, part);
+    if (c->n_names == cap) {
+      cap = cap ? cap * 2 : 256;
+      char **nn = realloc(c->names, cap * sizeof(*nn));
+      if (nn == NULL) {
+        rc = -ENOMEM;
+        break;
+      }
+      c->names = nn;
+    }
+    size_t len = strlen(de->d_name) + 1;
+    if ((c->names[c->n_names] = malloc(len)) == NULL) {
+      rc = -ENOMEM;
+      break;
+    }
+    memcpy(c->names[c->n_names++], de->d_name, len);
   }
   closedir(d);
+  if (rc < 0) {
+    list_free(c);
+    return rc;
+  }
+  if (c->n_names)
+    qsort(c->names, c->n_names, sizeof(char *), name_cmp);
+  c->names_valid = true;
+  c->names_mtime = st.st_mtim;
+  c->names_age_ok = age >= FS_LIST_SETTLE_NS;
+  return 0;
+}
+
+/* Calls cb for every partition dir of the log dir (topic == NULL: all). */
+typedef int (*part_dir_cb)(void *arg, const char *topic, size_t topic_len, int32_t part);
+static int scan_partitions(fs_ctx *c, const char *topic, part_dir_cb cb, void *arg) {
+  pthread_mutex_lock(&c->lmu);
+  int rc = list_refresh(c);
+  size_t i = 0, tlen = topic ? strlen(topic) : 0;
+  if (rc == 0 && topic) {
+    /* the first name >= "<topic>-": the topic's dirs follow it */
+    char key[300];
+    snprintf(key, sizeof(key), "%s-", topic);
+    size_t lo = 0, hi = c->n_names;
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      if (strcmp(c->names[mid], key) < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    i = lo;
+  }
+  for (; rc == 0 && i < c->n_names; i++) {
+    const char *name = c->names[i];
+    size_t tl;
+    int32_t part;
+    if (topic && (strncmp(name, topic, tlen) != 0 || name[tlen] != '-'))
+      break;
+    if (!split_partition_dir(name, &tl, &part) || (topic && tl != tlen))
+      continue;
+    rc = cb(arg, name, tl, part);
+  }
+  pthread_mutex_unlock(&c->lmu);
   return rc;
 }
 
@@ -219,16 +383,32 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
   cfg->entry_timeout = 1.0;  /* names are stable */
   cfg->negative_timeout = 0; /* a new topic shows up at once */
   cfg->direct_io = 1;        /* reads go to us: see docs/FUSE.md ("Caching") */
-  return ctx_get();
+  fs_ctx *c = ctx_get();
+  /* started here: fuse_daemonize has forked by now */
+  if (pthread_create(&c->counter, NULL, counter_main, c) == 0)
+    c->counter_on = true;
+  return c;
 }
 
 static void op_destroy(void *private_data) {
   fs_ctx *c = private_data;
+  if (c->counter_on) {
+    pthread_mutex_lock(&c->cmu);
+    __atomic_store_n(&c->counter_stop, true, __ATOMIC_RELAXED);
+    pthread_cond_signal(&c->ccv);
+    pthread_mutex_unlock(&c->cmu);
+    pthread_join(c->counter, NULL);
+    c->counter_on = false;
+  }
+  free(c->jobs);
+  c->jobs = NULL;
+  c->n_jobs = 0;
   for (size_t i = 0; i < c->n_parts; i++)
     fs_part_free(c->parts[i]);
   free(c->parts);
   c->parts = NULL;
   c->n_parts = 0;
+  list_free(c);
 }
 
 /* The view's start offset: the partition start, or the first at/after TIME. */
@@ -286,9 +466,12 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
     return 0;
   case N_VIEW: {
     int64_t start, size;
+    bool exact = true;
     if ((rc = view_start(p, &n, &start)) < 0 ||
-        (rc = fs_part_view_size(p, n.view, start, &size)) < 0)
+        (rc = fs_part_view_size(p, n.view, start, c->size_wait_ns, &size, &exact)) < 0)
       return rc;
+    if (!exact)
+      count_enqueue(c, p, n.view);
     fs_fill_file(st, path, 0444, size, &t);
     return 0;
   }
@@ -643,8 +826,13 @@ typedef struct fs_opts {
   int nonopts;
   bool foreground;
   bool help;
-  fb_opts b; /* broker mode's -o options */
+  fb_opts b;             /* broker mode's -o options */
+  unsigned size_wait_ms; /* offline: -o size_wait=MS (FS_SIZE_WAIT_MS) */
 } fs_opts;
+
+/* How long a stat of a view counts before answering with the bytes counted
+ * so far (docs/FUSE.md, "Sizes of large partitions"). */
+#define FS_SIZE_WAIT_MS 100
 
 enum { KEY_HELP, KEY_FOREGROUND, KEY_RO };
 
@@ -662,6 +850,7 @@ static const struct fuse_opt fs_opt_spec[] = {
     FS_BOPT("delivery_timeout=%u", delivery_timeout_ms, 0),
     FS_BOPT("partitions=%d", partitions, 0),
     FS_BOPT("replication=%d", replication, 0),
+    {"size_wait=%u", offsetof(fs_opts, size_wait_ms), 0},
     FUSE_OPT_END};
 
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs) {
@@ -809,6 +998,10 @@ int main(int argc, char **argv) {
   int rc = 2;
   memset(&ctx, 0, sizeof(ctx));
   pthread_mutex_init(&ctx.mu, NULL);
+  pthread_mutex_init(&ctx.lmu, NULL);
+  pthread_mutex_init(&ctx.cmu, NULL);
+  pthread_cond_init(&ctx.ccv, NULL);
+  o.size_wait_ms = UINT32_MAX;
   if (fuse_opt_parse(&args, &o, fs_opt_spec, opt_proc) != 0)
     goto done;
   if (o.help) {
@@ -824,6 +1017,10 @@ int main(int argc, char **argv) {
     usage(argv[0]);
     goto done;
   }
+  /* size_wait=0: every stat counts to the end (sizes always exact) */
+  ctx.size_wait_ns =
+      (int64_t)(o.size_wait_ms == UINT32_MAX ? FS_SIZE_WAIT_MS : o.size_wait_ms) *
+      1000000LL;
   ctx.dir = realpath(o.dir, NULL);
   struct stat st;
   if (ctx.dir == NULL || stat(ctx.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -847,5 +1044,8 @@ done:
   free(o.broker);
   free(ctx.dir);
   pthread_mutex_destroy(&ctx.mu);
+  pthread_mutex_destroy(&ctx.lmu);
+  pthread_mutex_destroy(&ctx.cmu);
+  pthread_cond_destroy(&ctx.ccv);
   return rc;
 }
