@@ -61,6 +61,7 @@ typedef struct fb_vindex {
   int64_t end_offset; /* records below this are counted */
   int64_t end_cum;    /* their bytes */
   int64_t since;      /* view bytes since the last entry */
+  bool complete;      /* counted to the high watermark of the last query */
 } fb_vindex;
 
 typedef struct fb_part {
@@ -77,7 +78,8 @@ typedef struct fb_part {
   int64_t lo, hi;           /* watermarks of the last query */
   struct timespec mtime;    /* when hi was last seen to move */
   fb_vindex vx[FS_NVIEWS];
-  uint64_t gen; /* bumped when the indexes are rebuilt */
+  uint64_t gen;           /* bumped when the indexes are rebuilt */
+  unsigned count_pending; /* views the background count must finish */
   sl_buf scratch;
 } fb_part;
 
@@ -86,8 +88,8 @@ struct fb_ctx {
   fb_opts o;
   rd_kafka_t *prod; /* producer, also admin and metadata */
   rd_kafka_t *cons; /* legacy consumer for reads */
-  pthread_t poller;
-  bool poller_on;
+  pthread_t poller, counter;
+  bool poller_on, counter_on;
   atomic_bool stop;
   atomic_bool no_list_groups; /* the cluster lacks ListGroups: logged once */
   pthread_mutex_t mu;         /* topics and parts */
@@ -287,8 +289,47 @@ void fb_ctx_free(fb_ctx *c) {
 
 #define FB_IDLE_MS 2000 /* a partition not read for this long stops fetching */
 
-/* Serves the producer's delivery reports; stops the fetchers of partitions
- * nobody read for FB_IDLE_MS (a started partition long-polls the broker). */
+static int index_extend(fb_ctx *c, fb_part *p, fs_view v, int64_t deadline_ms,
+                        int64_t upto);
+
+/* One step of the background count: 5 ms of counting of one view whose
+ * stat answered before the count was done.  true when there was work. */
+static bool count_step(fb_ctx *c) {
+  fb_part *p = NULL;
+  pthread_mutex_lock(&c->mu);
+  for (size_t i = 0; i < c->nparts && p == NULL; i++)
+    if (c->parts[i]->count_pending && pthread_mutex_trylock(&c->parts[i]->mu) == 0)
+      p = c->parts[i]; /* parts live until the mount ends */
+  pthread_mutex_unlock(&c->mu);
+  if (p == NULL)
+    return false;
+  for (int v = 0; v < FS_NVIEWS; v++) {
+    if (!(p->count_pending & (1u << v)))
+      continue;
+    int rc = index_extend(c, p, (fs_view)v, now_ms() + 5, -1);
+    if (rc < 0 || p->vx[v].complete)
+      p->count_pending &= ~(1u << v); /* errors: the next stat retries */
+    break;
+  }
+  pthread_mutex_unlock(&p->mu);
+  return true;
+}
+
+/* The background count (its own thread: a fetch may block for a while). */
+static void *counter_main(void *arg) {
+  fb_ctx *c = arg;
+  while (!atomic_load(&c->stop)) {
+    if (!count_step(c)) {
+      struct timespec ts = {0, 20000000};
+      nanosleep(&ts, NULL);
+    }
+  }
+  return NULL;
+}
+
+/* Serves the producer's delivery reports (nothing else that could block
+ * here: writers wait for them) and pauses the fetchers of partitions nobody read for
+ * FB_IDLE_MS (a started partition long-polls the broker). */
 static void *poller_main(void *arg) {
   fb_ctx *c = arg;
   int64_t reaped = now_ms();
@@ -336,16 +377,22 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
     fs_log("creating the consumer: %s", err);
   if (c->prod && pthread_create(&c->poller, NULL, poller_main, c) == 0)
     c->poller_on = true;
+  if (c->cons && pthread_create(&c->counter, NULL, counter_main, c) == 0)
+    c->counter_on = true;
   return c;
 }
 
 static void op_destroy(void *private_data) {
   fb_ctx *c = private_data;
+  atomic_store(&c->stop, true);
+  if (c->counter_on) {
+    pthread_join(c->counter, NULL);
+    c->counter_on = false;
+  }
   for (size_t i = 0; i < c->nparts; i++)
     part_free(c->parts[i]);
   c->nparts = 0;
   if (c->poller_on) {
-    atomic_store(&c->stop, true);
     pthread_join(c->poller, NULL);
     c->poller_on = false;
   }
@@ -455,6 +502,7 @@ static void index_reset(fb_part *p, int64_t base) {
     x->end_offset = base;
     x->end_cum = 0;
     x->since = 0;
+    x->complete = false;
   }
   p->gen++;
 }
@@ -752,13 +800,23 @@ static int index_add(fb_vindex *x, int64_t offset, int64_t cum) {
   return 0;
 }
 
-/* Counts view v's records from end_offset to the high watermark. */
-static int index_extend(fb_ctx *c, fb_part *p, fs_view v) {
+/* Counts view v's records from end_offset to the high watermark, or until
+ * now_ms() passes deadline_ms (0: none) or more than `upto` bytes (-1: no
+ * limit) are counted; x->complete tells which. */
+static int index_extend(fb_ctx *c, fb_part *p, fs_view v, int64_t deadline_ms,
+                        int64_t upto) {
   fb_vindex *x = &p->vx[v];
   fb_walk w = {c, p, x->end_offset, p->hi};
   const rd_kafka_message_t *m;
   int rc, err = 0;
+  int64_t n = 0;
+  x->complete = false;
   while ((rc = walk_next(&w, &m)) == 1) {
+    /* stop early only after one message (progress), and not in the middle
+     * of a message: the next walk starts at end_offset */
+    if (n++ > 0 &&
+        ((deadline_ms && now_ms() > deadline_ms) || (upto >= 0 && x->end_cum > upto)))
+      return 0;
     if (x->since >= FB_INDEX_EVERY) {
       if ((rc = index_add(x, m->offset, x->end_cum)) < 0)
         return rc;
@@ -771,8 +829,10 @@ static int index_extend(fb_ctx *c, fb_part *p, fs_view v) {
     x->since += len;
     x->end_offset = m->offset + 1;
   }
-  if (rc == 0)
+  if (rc == 0) {
     x->end_offset = w.end > x->end_offset ? w.end : x->end_offset;
+    x->complete = true;
+  }
   return rc;
 }
 
@@ -828,13 +888,15 @@ static int cum_at(fb_ctx *c, fb_part *p, fs_view v, int64_t s, int64_t *out) {
   return 0;
 }
 
-/* Brings the watermarks and view v's index up to date.  p->mu held. */
-static int refresh_locked(fb_ctx *c, fb_part *p, fs_view v) {
+/* Brings the watermarks and view v's index up to date (see index_extend
+ * for deadline_ms and upto).  p->mu held. */
+static int refresh_locked(fb_ctx *c, fb_part *p, fs_view v, int64_t deadline_ms,
+                          int64_t upto) {
   int rc = 0;
   for (int attempt = 0; attempt < 2; attempt++) {
     if ((rc = watermarks_locked(c, p)) < 0)
       return rc;
-    rc = index_extend(c, p, v);
+    rc = index_extend(c, p, v, deadline_ms, upto);
     if (rc != -FB_ESTALE)
       return rc;
     index_reset(p, p->lo);
@@ -843,8 +905,8 @@ static int refresh_locked(fb_ctx *c, fb_part *p, fs_view v) {
 }
 
 static int view_size_locked(fb_ctx *c, fb_part *p, fs_view v, int64_t start,
-                            int64_t *size) {
-  int rc = refresh_locked(c, p, v);
+                            int64_t deadline_ms, int64_t *size) {
+  int rc = refresh_locked(c, p, v, deadline_ms, -1);
   int64_t base = 0;
   if (rc == 0)
     rc = cum_at(c, p, v, start, &base);
@@ -863,8 +925,9 @@ static ssize_t view_read_locked(fb_ctx *c, fb_part *p, fs_view v, int64_t start,
     return rc;
   int64_t a = base + pos;
   if (a >= x->end_cum) {
-    /* past what is counted: the partition may have grown */
-    if ((rc = refresh_locked(c, p, v)) < 0)
+    /* past what is counted: the partition may have grown; count only as
+     * far as this read needs (the rest is the background count's) */
+    if ((rc = refresh_locked(c, p, v, 0, a + (int64_t)len)) < 0)
       return rc;
     if ((rc = cum_at(c, p, v, start, &base)) < 0)
       return rc;
@@ -1427,7 +1490,10 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
     pthread_mutex_lock(&p->mu);
     rc = view_start_locked(c, p, &n, &start);
     if (rc == 0)
-      rc = view_size_locked(c, p, n.view, start, &size);
+      rc = view_size_locked(c, p, n.view, start,
+                            c->o.size_wait_ms ? now_ms() + c->o.size_wait_ms : 0, &size);
+    if (rc == 0 && !p->vx[n.view].complete)
+      p->count_pending |= 1u << n.view; /* poller_main finishes the count */
     struct timespec t = p->mtime;
     pthread_mutex_unlock(&p->mu);
     if (rc < 0)

@@ -16,10 +16,11 @@
 typedef struct fb_opts {
   unsigned metadata_ttl_ms;     /* -o metadata_ttl=MS: topic list cache (1000) */
   unsigned delivery_timeout_ms; /* -o delivery_timeout=MS: message.timeout.ms (30000) */
-  int partitions;    /* -o partitions=N for mkdir (0: broker's num.partitions) */
-  int replication;   /* -o replication=N for mkdir (0: broker's default) */
-  bool allow_delete; /* -o allow_delete: rmdir deletes the topic */
-  bool read_only;    /* -o ro */
+  int partitions;        /* -o partitions=N for mkdir (0: broker's num.partitions) */
+  int replication;       /* -o replication=N for mkdir (0: broker's default) */
+  unsigned size_wait_ms; /* -o size_wait=MS: a stat counts this long (0: to the end) */
+  bool allow_delete;     /* -o allow_delete: rmdir deletes the topic */
+  bool read_only;        /* -o ro */
 } fb_opts;
 
 typedef struct fb_ctx fb_ctx;

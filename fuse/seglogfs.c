@@ -971,6 +971,7 @@ static int run_broker(struct fuse_args *args, fs_opts *o) {
     o->b.metadata_ttl_ms = 1000;
   if (o->b.delivery_timeout_ms == 0)
     o->b.delivery_timeout_ms = 30000;
+  o->b.size_wait_ms = o->size_wait_ms == UINT32_MAX ? FS_SIZE_WAIT_MS : o->size_wait_ms;
   if (o->b.partitions < 0 || o->b.replication < 0) {
     fprintf(stderr, "seglogfs: partitions and replication must be positive\n");
     return 2;
