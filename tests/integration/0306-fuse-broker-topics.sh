@@ -38,7 +38,8 @@ wait "$FSPID" || st=$?
 [ "$st" = 0 ] || fuse_fail "SIGTERM: exit status $st"
 mountpoint -q "$M" && fuse_fail "still mounted after SIGTERM"
 
-fuse_mount "$M" "$T/fs2.log" -b "$B" -o allow_delete,partitions=2
+fuse_mount "$M" "$T/fs2.log" -b "$B" -o allow_delete,partitions=2,allow_other
+grep " $M " /proc/mounts | grep -q allow_other || fuse_fail "-o allow_other not in the mount options"
 mkdir "$M/two" || fuse_fail "mkdir with partitions=2"
 [ "$(L two)" = 2 ] || fuse_fail "partitions=2: '$(L two)'"
 rmdir "$M/made" || fuse_fail "rmdir with allow_delete"
