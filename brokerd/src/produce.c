@@ -9,7 +9,9 @@
  * idempotent batch gets its original offsets back.  With a topic
  * compression.type other than "producer", batches in another codec are
  * rebuilt in that codec first (recompress.c); the topic's max.message.bytes
- * and message.timestamp.type are the log's config (sl_log_append).  docs/BROKER.md,
+ * and message.timestamp.type are the log's config (sl_log_append); acks=-1
+ * gets NOT_ENOUGH_REPLICAS while the topic's min.insync.replicas exceeds the
+ * ISR (this node).  docs/BROKER.md,
  * "APIs".
  */
 #include <stdio.h>
@@ -31,6 +33,10 @@ static kp_str arena_str(sd_req *req, const char *s) {
   return (kp_str){p, (int32_t)n};
 }
 
+static int16_t req_acks(const sd_req *req) {
+  return ((const kp_produce_request *)req->body)->acks;
+}
+
 static void produce_partition(sd_req *req, const sd_topic *t,
                               const kp_produce_request_partition_produce_data *in,
                               kp_produce_response_partition_produce_response *out,
@@ -43,6 +49,20 @@ static void produce_partition(sd_req *req, const sd_topic *t,
   const sd_partition *p = t ? sd_topic_partition(t, in->index) : NULL;
   if (p == NULL) {
     out->error_code = SD_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    return;
+  }
+  if (req_acks(req) == -1 && t->min_isr > 1) {
+    /* Kafka refuses acks=all while the ISR (this node) is below the topic's
+     * min.insync.replicas. */
+    char msg[400];
+    snprintf(msg, sizeof(msg),
+             "The size of the current ISR Set(%d) is insufficient to satisfy the min.isr "
+             "requirement of %d for partition %s-%d",
+             (int)req->broker->node_id, (int)t->min_isr, t->name, (int)in->index);
+    out->error_code = SD_KERR_NOT_ENOUGH_REPLICAS;
+    out->error_message = arena_str(req, msg);
+    out->log_start_offset = sl_log_start_offset(p->log);
+    sd_req_count_error(req);
     return;
   }
   if (in->records.len <= 0) {

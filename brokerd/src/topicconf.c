@@ -94,7 +94,9 @@ static const tckey keys[] = {
     {"min.compaction.lag.ms", SD_TC_LONG, 0, LMAX, NULL, SD_CFG_CLEANER_MIN_LAG_MS, D_KEY,
      NULL, true, "Shortest time a record stays uncompacted."},
     {"min.insync.replicas", SD_TC_INT, 1, INT32_MAX, NULL, SD_CFG_MIN_ISR, D_KEY, NULL,
-     false, "Stored; replicas that must acknowledge acks=all (one node: always 1)."},
+     false,
+     "In-sync replicas needed for acks=all; the ISR is this one node, so above 1 "
+     "acks=all gets NOT_ENOUGH_REPLICAS."},
     {"preallocate", SD_TC_BOOLEAN, 0, 0, NULL, SD_CFG_PREALLOCATE, D_KEY, NULL, true,
      "Preallocate new segment files."},
     {"retention.bytes", SD_TC_LONG, LMIN, LMAX, NULL, SD_CFG_RETENTION_BYTES, D_KEY, NULL,

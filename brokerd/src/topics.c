@@ -44,6 +44,8 @@ static int topic_effective(sd_topic *tp, const sd_datadirs *dirs, char *err, siz
     return SL_EINVAL;
   snprintf(tp->compression, sizeof(tp->compression), "%s",
            sd_topicconf_compression(&tp->conf, dirs->compression_type));
+  const char *mi = sd_topicconf_get(&tp->conf, "min.insync.replicas");
+  tp->min_isr = mi ? (int32_t)strtol(mi, NULL, 10) : dirs->min_isr; /* validated INT */
   return 0;
 }
 
@@ -409,6 +411,7 @@ int sd_topics_set_config(sd_topics *t, sd_datadirs *dirs, const char *name, size
   tp->conf = next.conf;
   tp->log_cfg = next.log_cfg;
   memcpy(tp->compression, next.compression, sizeof(tp->compression));
+  tp->min_isr = next.min_isr;
   for (int j = 0; j < tp->n_parts; j++) {
     sl_diag diag;
     sl_diag_clear(&diag);

@@ -1,5 +1,6 @@
 """0112: a topic's configs govern Produce: max.message.bytes (MESSAGE_TOO_LARGE,
-also on partitions added later, raised live by AlterConfigs),
+also on partitions added later, raised live by AlterConfigs), min.insync.replicas
+(acks=all refused with NOT_ENOUGH_REPLICAS while the one-node ISR is smaller),
 message.timestamp.type=LogAppendTime (the broker's clock replaces the
 producer's timestamp), compression.type (checked by the shell script).
 
@@ -10,7 +11,7 @@ import time
 
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import MessageSizeTooLargeError
+from kafka.errors import MessageSizeTooLargeError, NotEnoughReplicasError
 
 port, step = int(sys.argv[1]), sys.argv[2]
 bootstrap = "127.0.0.1:%d" % port
@@ -78,6 +79,19 @@ if step == "before":
     got = read_all("lat")
     check(len(got) == 2 and got[1].timestamp == 2000 and got[1].timestamp_type == 0,
           "CreateTime after the alter %r" % (got,))
+    # min.insync.replicas=2 on a one-node ISR: acks=all refused, acks=1 served.
+    ac.create_topics([NewTopic("misr", 1, 1, config={"min.insync.replicas": "2"})])["misr"].result(10)
+    try:
+        producer.send("misr", b"all").get(timeout=20)
+        check(False, "acks=all accepted with min.insync.replicas=2")
+    except NotEnoughReplicasError:
+        pass
+    one = KafkaProducer(bootstrap_servers=bootstrap, acks=1, retries=0)
+    check(one.send("misr", b"one").get(timeout=20).offset == 0, "acks=1 with min.insync.replicas=2")
+    one.close()
+    r = ConfigResource("topic", "misr", set_config={"min.insync.replicas": "1"})
+    ac.alter_configs([r])[r].result(10)
+    check(producer.send("misr", b"all").get(timeout=20).offset == 1, "acks=all after the alter")
 else:
     # After a kill -9: the altered limit holds for both partitions.
     check(send("small", b"e" * 3000, partition=1) == 1, "3000 bytes fit after restart")
