@@ -36,6 +36,8 @@ typedef struct sd_topic {
   sl_log_config log_cfg; /* effective: the broker's defaults + conf */
   char compression[16];  /* effective compression.type */
   int32_t min_isr;       /* effective min.insync.replicas */
+  /* Effective message.timestamp.before/after.max.ms (INT64_MAX: no limit). */
+  int64_t ts_before_ms, ts_after_ms;
 } sd_topic;
 
 typedef struct sd_topics {

@@ -1,6 +1,7 @@
 """0112: a topic's configs govern Produce: max.message.bytes (MESSAGE_TOO_LARGE,
 also on partitions added later, raised live by AlterConfigs), min.insync.replicas
 (acks=all refused with NOT_ENOUGH_REPLICAS while the one-node ISR is smaller),
+message.timestamp.before/after/difference.max.ms (INVALID_TIMESTAMP),
 message.timestamp.type=LogAppendTime (the broker's clock replaces the
 producer's timestamp), compression.type (checked by the shell script).
 
@@ -11,7 +12,7 @@ import time
 
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import MessageSizeTooLargeError, NotEnoughReplicasError
+from kafka.errors import InvalidTimestampError, MessageSizeTooLargeError, NotEnoughReplicasError
 
 port, step = int(sys.argv[1]), sys.argv[2]
 bootstrap = "127.0.0.1:%d" % port
@@ -92,6 +93,28 @@ if step == "before":
     r = ConfigResource("topic", "misr", set_config={"min.insync.replicas": "1"})
     ac.alter_configs([r])[r].result(10)
     check(producer.send("misr", b"all").get(timeout=20).offset == 1, "acks=all after the alter")
+    # Timestamp limits on CreateTime topics: INVALID_TIMESTAMP outside the window.
+    fs = ac.create_topics([
+        NewTopic("tslim", 1, 1, config={"message.timestamp.before.max.ms": "3600000",
+                                        "message.timestamp.after.max.ms": "60000"}),
+        NewTopic("tsdiff", 1, 1, config={"message.timestamp.difference.max.ms": "5000"}),
+        NewTopic("tslat", 1, 1, config={"message.timestamp.difference.max.ms": "5000",
+                                        "message.timestamp.type": "LogAppendTime"})])
+    for f in fs.values():
+        f.result(10)
+
+    def ts_send(topic, ts):
+        try:
+            return producer.send(topic, b"t", timestamp_ms=ts).get(timeout=20).offset
+        except InvalidTimestampError:
+            return "invalid"
+    now = int(time.time() * 1000)
+    check(ts_send("tslim", now - 2 * 3600000) == "invalid", "2 h old refused")
+    check(ts_send("tslim", now + 86400000) == "invalid", "1 day ahead refused")
+    check(ts_send("tslim", now - 600000) == 0, "10 min old accepted")
+    check(ts_send("tsdiff", now - 60000) == "invalid", "difference.max.ms: 1 min old refused")
+    check(ts_send("tsdiff", int(time.time() * 1000)) == 0, "difference.max.ms: now accepted")
+    check(ts_send("tslat", 1000) == 0, "LogAppendTime topics ignore the limits")
 else:
     # After a kill -9: the altered limit holds for both partitions.
     check(send("small", b"e" * 3000, partition=1) == 1, "3000 bytes fit after restart")
