@@ -19,6 +19,7 @@ typedef struct sd_server sd_server;
 typedef struct sd_fetch_wait sd_fetch_wait;
 typedef struct sd_groups sd_groups;
 typedef struct sd_offsets sd_offsets;
+typedef struct sd_cleaner sd_cleaner;
 
 typedef struct sd_broker {
   uv_loop_t *loop;
@@ -32,6 +33,7 @@ typedef struct sd_broker {
   /* Periodic log work (upkeep.c). */
   uv_timer_t retention_timer, tick_timer, checkpoint_timer;
   bool upkeep_running;
+  sd_cleaner *cleaner;      /* background log compaction (upkeep.c) */
   int64_t last_producer_id; /* producer_id.c */
   sd_groups *groups;        /* group coordinator: membership (group.c, groups.h) */
   sd_offsets *offsets;      /* group coordinator: __consumer_offsets (offsets.c) */
