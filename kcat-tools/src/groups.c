@@ -458,6 +458,11 @@ static void grp_info_release(grp_info *g) {
   memset(g, 0, sizeof(*g));
 }
 
+static int grp_fetch_offsets(rd_kafka_t *rk, rd_kafka_queue_t *q, const char *group,
+                             grp_info *g);
+
+/* DescribeConsumerGroups for one group into g (and with offsets its
+ * committed offsets). */
 static int grp_fetch(rd_kafka_t *rk, rd_kafka_queue_t *q, const char *group,
                      bool offsets, grp_info *g) {
   memset(g, 0, sizeof(*g));
@@ -493,9 +498,14 @@ static int grp_fetch(rd_kafka_t *rk, rd_kafka_queue_t *q, const char *group,
     return CLI_ERROR;
   }
   g->desc = d[0];
-  if (!offsets)
-    return CLI_OK;
-  o = grp_options(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+  return offsets ? grp_fetch_offsets(rk, q, group, g) : CLI_OK;
+}
+
+/* The group's committed offsets (OffsetFetch, all partitions) into g. */
+static int grp_fetch_offsets(rd_kafka_t *rk, rd_kafka_queue_t *q, const char *group,
+                             grp_info *g) {
+  size_t n = 0;
+  rd_kafka_AdminOptions_t *o = grp_options(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
   rd_kafka_ListConsumerGroupOffsets_t *lo = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
   rd_kafka_ListConsumerGroupOffsets(rk, &lo, 1, o, q);
   rd_kafka_ListConsumerGroupOffsets_destroy(lo);
@@ -927,7 +937,7 @@ static int grp_reset_one(rd_kafka_t *rk, rd_kafka_queue_t *q, const grp_args *a,
                          const char *group, grp_table *t) {
   grp_info g;
   rd_kafka_topic_partition_list_t *plan = NULL;
-  int rc = grp_fetch(rk, q, group, true, &g);
+  int rc = grp_fetch(rk, q, group, false, &g);
   if (rc)
     goto out;
   rd_kafka_consumer_group_state_t st = rd_kafka_ConsumerGroupDescription_state(g.desc);
@@ -939,7 +949,9 @@ static int grp_reset_one(rd_kafka_t *rk, rd_kafka_queue_t *q, const grp_args *a,
     goto out;
   }
   plan = rd_kafka_topic_partition_list_new(16);
-  rc = grp_reset_partitions(rk, a, &g, plan);
+  rc = grp_fetch_offsets(rk, q, group, &g);
+  if (rc == CLI_OK)
+    rc = grp_reset_partitions(rk, a, &g, plan);
   if (rc)
     goto out;
   if (plan->cnt == 0) {

@@ -16,6 +16,15 @@ report assignments, revocations and every record they receive.
         stay assigned throughout, that their owners keep receiving records
         while the newcomer waits for its assignment, and that nothing is lost
         or delivered twice.
+    hold BOOT TOPIC GROUP STOPFILE CLIENT-ID...
+        confluent-kafka members (range) with those client ids stay in the
+        group, consuming and committing, until STOPFILE exists (at most 120 s);
+        then they close (LeaveGroup).
+    commit BOOT GROUP TOPIC PARTITION:OFFSET...
+        Commits offsets for GROUP without joining it (a simple group, as
+        kafka-consumer-groups' admin commits).
+    produce-ts BOOT TOPIC PARTITIONS N BASE STEP
+        N records to each partition; record i has timestamp BASE + i*STEP (ms).
 Exit 0 on success; a message and exit 1 otherwise.  Every wait is bounded.
 """
 import sys
@@ -308,8 +317,59 @@ def coop(boot, topic, group):
           % sorted(moved))
 
 
+def hold(boot, topic, group, stopfile, ids):
+    import os
+    cs = []
+    for cid in ids:
+        c = Consumer({"bootstrap.servers": boot, "group.id": group, "client.id": cid,
+                      "auto.offset.reset": "earliest", "enable.auto.commit": True,
+                      "auto.commit.interval.ms": 200, "heartbeat.interval.ms": 500,
+                      "partition.assignment.strategy": "range"})
+        c.subscribe([topic])
+        cs.append(c)
+    end = time.monotonic() + 120
+    while not os.path.exists(stopfile) and time.monotonic() < end:
+        for c in cs:
+            c.poll(0.05)
+    for c in cs:
+        c.close()
+
+
+def commit(boot, group, topic, specs):
+    c = Consumer({"bootstrap.servers": boot, "group.id": group,
+                  "enable.auto.commit": False})
+    tps = []
+    for sp in specs:
+        p, o = sp.split(":")
+        tps.append(TopicPartition(topic, int(p), int(o)))
+    res = c.commit(offsets=tps, asynchronous=False)
+    for tp in res:
+        if tp.error:
+            fail("commit %s-%d: %s" % (tp.topic, tp.partition, tp.error))
+    c.close()
+
+
+def produce_ts(boot, topic, nparts, n, base, step):
+    p = Producer({"bootstrap.servers": boot, "linger.ms": 5})
+    bad = []
+    for part in range(nparts):
+        for i in range(n):
+            p.produce(topic, value=("p%d-%d" % (part, i)).encode(), partition=part,
+                      timestamp=base + i * step,
+                      on_delivery=lambda e, m: e and bad.append(e))
+    if p.flush(30) != 0 or bad:
+        fail("produce: %s" % bad[:3])
+
+
 def main():
     mode = sys.argv[1]
+    if mode == "hold":
+        return hold(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:])
+    if mode == "commit":
+        return commit(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+    if mode == "produce-ts":
+        return produce_ts(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
+                          int(sys.argv[6]), int(sys.argv[7]))
     if mode == "share":
         share(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]),
               sys.argv[7:])

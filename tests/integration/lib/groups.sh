@@ -108,3 +108,36 @@ if p.flush(30) != 0 or bad:
     sys.exit("delivery failed: %s" % (bad[:3],))
 PY
 }
+
+# groups_wait_state GROUP STATE [MEMBERS]: polls `seglog groups describe
+# --state` (60 s at most) until GROUP is in STATE (with MEMBERS members).
+groups_wait_state() {
+  local g=$1 want=$2 n=${3:-} i line
+  for i in $(seq 1 300); do
+    line=$(timeout 30 "$GROUPS_S" groups describe -b "$B" -g "$g" --state 2>/dev/null |
+      awk -v g="$g" '$1 == g { print $(NF-1), $NF }') || true
+    if [ -n "$n" ] && [ "$line" = "$want $n" ]; then return 0; fi
+    if [ -z "$n" ] && [ "${line% *}" = "$want" ]; then return 0; fi
+    sleep 0.2
+  done
+  broker_fail "group $g did not reach $want ${n:+with $n members} (last: '$line')"
+}
+
+# groups_hold GROUP TOPIC CLIENT-ID...: background confluent-kafka members
+# (lib/group_clients.py hold) until groups_release GROUP.
+GROUPS_HOLD_PIDS=()
+groups_hold() {
+  local g=$1 t=$2
+  shift 2
+  rm -f "$T/stop-$g"
+  "$BROKER_PY" "$(dirname "${BASH_SOURCE[0]}")/group_clients.py" hold "$B" "$t" "$g" \
+    "$T/stop-$g" "$@" 2>"$T/hold-$g.err" &
+  GROUPS_HOLD_PIDS+=($!)
+  eval "GROUPS_HOLD_$(echo "$g" | tr -c 'A-Za-z0-9\n' _)=$!"
+}
+groups_release() {
+  local v
+  v="GROUPS_HOLD_$(echo "$1" | tr -c 'A-Za-z0-9\n' _)"
+  touch "$T/stop-$1"
+  timeout 60 tail --pid="${!v}" -f /dev/null || true
+}
