@@ -228,8 +228,12 @@ int net_consume(const net_consume_args *a, net_emit_fn emit, void *ctx) {
   if (a->group) {
     /* kcat -G: commit as we go; -o picks where a group without offsets starts. */
     static const char *const gdefaults[] = {"enable.auto.commit", "true", NULL};
+    /* Only what was printed is committed: a record read past the pinned end
+     * (-e), past -c or after e@TS stays unconsumed for the group. */
     if (rd_kafka_conf_set(conf, "group.id", a->group, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, gdefaults[0], gdefaults[1], errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr,
+                          sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "auto.offset.reset",
                           a->start == NET_START_END ? "latest" : "earliest", errstr,
                           sizeof(errstr))) {
@@ -410,6 +414,8 @@ poll:;
         r.headers = hbuf;
       }
       rc = emit(ctx, &r);
+      if (rc == CLI_OK && a->group)
+        rd_kafka_offset_store(m->rkt, m->partition, m->offset); /* commits offset+1 */
       printed++;
       p->next = m->offset + 1;
       if (a->count >= 0 && printed >= a->count) {
