@@ -1380,6 +1380,11 @@ int cmd_groups(int argc, char **argv) {
     case OPT_STATE:
       state_view = true;
       a->states = optarg;
+      /* kafka-consumer-groups takes `--state Stable` as well as `--state` */
+      if (!optarg && is_list && optind < argc - 1 && argv[optind + 1][0] != '-') {
+        a->states = argv[optind + 1];
+        optind++;
+      }
       break;
     case OPT_VERBOSE:
       a->verbose = true;

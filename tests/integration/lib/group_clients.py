@@ -49,7 +49,8 @@ class Member:
         self.lock = threading.Lock()
         self.assigned = set()
         self.records = []  # (partition, offset, value, time)
-        self.revoked = []  # sets revoked, in order
+        self.revoked = []  # sets revoked (or lost), in order
+        self.lost = []  # sets lost (on_lost), in order
         self.first_assign_time = None
         self.stop = False
         self.error = None
@@ -104,8 +105,13 @@ class Member:
             else:
                 cons.unassign()
 
+        def on_lost(cons, parts):
+            with self.lock:
+                self.lost.append({p.partition for p in parts})
+            on_revoke(cons, parts)
+
         c.subscribe([self.topic], on_assign=on_assign, on_revoke=on_revoke,
-                    on_lost=on_revoke)
+                    on_lost=on_lost)
         while not self.stop:
             m = c.poll(0.1)
             if m is None:
@@ -286,6 +292,11 @@ def coop(boot, topic, group):
     time.sleep(1.0)
     moved = c3.snapshot()[0]
     final = {m.name: m.snapshot()[0] for m in all3}
+    with c1.lock, c2.lock:  # closing revokes everything: look before that
+        revocations = {m.name: list(m.revoked) for m in (c1, c2)}
+        lost = [(m.name, m.lost) for m in (c1, c2) if m.lost]
+    if lost:
+        fail("partitions lost (on_lost: the broker dropped a member): %s" % lost)
     for m in all3:
         m.stop = True
     for m in all3:
@@ -293,8 +304,7 @@ def coop(boot, topic, group):
         if m.error:
             fail(m.error)
     for m in (c1, c2):
-        revoked = set().union(*m.revoked[revokes_before[m.name]:]) if \
-            len(m.revoked) > revokes_before[m.name] else set()
+        revoked = set().union(set(), *revocations[m.name][revokes_before[m.name]:])
         kept = before[m.name] - moved
         if final[m.name] != kept:
             fail("%s: owns %s after the rebalance, expected %s" % (m.name, sorted(final[m.name]), sorted(kept)))
@@ -302,7 +312,8 @@ def coop(boot, topic, group):
             fail("%s: partitions %s it kept were revoked (eager, not incremental); "
                  "before %s, revocations %s, newcomer %s, c1 %s, c2 %s"
                  % (m.name, sorted(revoked & kept), sorted(before[m.name]),
-                    [sorted(x) for x in m.revoked], sorted(moved),
+                    [sorted(x) for x in revocations[m.name]],
+                    sorted(moved),
                     sorted(final["c1"]), sorted(final["c2"])))
         if revoked != before[m.name] & moved:
             fail("%s: revoked %s, expected exactly the moved %s"
