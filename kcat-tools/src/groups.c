@@ -380,7 +380,8 @@ static int grp_list(grp_args *a) {
       n++;
       p += len + (comma ? 1 : 0);
     }
-    rd_kafka_error_t *err = rd_kafka_AdminOptions_set_match_consumer_group_states(o, st, n);
+    rd_kafka_error_t *err =
+        rd_kafka_AdminOptions_set_match_consumer_group_states(o, st, n);
     if (err) {
       cli_err("--state: %s", rd_kafka_error_string(err));
       rd_kafka_error_destroy(err);
@@ -419,11 +420,12 @@ static int grp_list(grp_args *a) {
   for (size_t i = 0; i < n && rc == CLI_OK; i++) {
     /* librdkafka lists only consumer-protocol groups: protocol type
      * "consumer", or "" for a group that only commits offsets. */
-    const char *row[] = {
-        rd_kafka_ConsumerGroupListing_group_id(sorted[i]),
-        rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupListing_state(sorted[i])),
-        rd_kafka_ConsumerGroupListing_is_simple_consumer_group(sorted[i]) ? "-"
-                                                                          : "consumer"};
+    const char *row[] = {rd_kafka_ConsumerGroupListing_group_id(sorted[i]),
+                         rd_kafka_consumer_group_state_name(
+                             rd_kafka_ConsumerGroupListing_state(sorted[i])),
+                         rd_kafka_ConsumerGroupListing_is_simple_consumer_group(sorted[i])
+                             ? "-"
+                             : "consumer"};
     if (grp_table_add(&t, row))
       rc = CLI_ERROR;
   }
@@ -463,8 +465,8 @@ static int grp_fetch_offsets(rd_kafka_t *rk, rd_kafka_queue_t *q, const char *gr
 
 /* DescribeConsumerGroups for one group into g (and with offsets its
  * committed offsets). */
-static int grp_fetch(rd_kafka_t *rk, rd_kafka_queue_t *q, const char *group,
-                     bool offsets, grp_info *g) {
+static int grp_fetch(rd_kafka_t *rk, rd_kafka_queue_t *q, const char *group, bool offsets,
+                     grp_info *g) {
   memset(g, 0, sizeof(*g));
   rd_kafka_AdminOptions_t *o = grp_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
   const char *groups[] = {group};
@@ -505,8 +507,10 @@ static int grp_fetch(rd_kafka_t *rk, rd_kafka_queue_t *q, const char *group,
 static int grp_fetch_offsets(rd_kafka_t *rk, rd_kafka_queue_t *q, const char *group,
                              grp_info *g) {
   size_t n = 0;
-  rd_kafka_AdminOptions_t *o = grp_options(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
-  rd_kafka_ListConsumerGroupOffsets_t *lo = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
+  rd_kafka_AdminOptions_t *o =
+      grp_options(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+  rd_kafka_ListConsumerGroupOffsets_t *lo =
+      rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
   rd_kafka_ListConsumerGroupOffsets(rk, &lo, 1, o, q);
   rd_kafka_ListConsumerGroupOffsets_destroy(lo);
   rd_kafka_AdminOptions_destroy(o);
@@ -523,7 +527,8 @@ static int grp_fetch_offsets(rd_kafka_t *rk, rd_kafka_queue_t *q, const char *gr
                    : "no result");
     rc = CLI_ERROR;
   } else {
-    g->committed = rd_kafka_topic_partition_list_copy(rd_kafka_group_result_partitions(gr[0]));
+    g->committed =
+        rd_kafka_topic_partition_list_copy(rd_kafka_group_result_partitions(gr[0]));
     for (int i = 0; g->committed && i < g->committed->cnt; i++) {
       rd_kafka_topic_partition_t *tp = &g->committed->elems[i];
       if (tp->err) {
@@ -538,7 +543,8 @@ static int grp_fetch_offsets(rd_kafka_t *rk, rd_kafka_queue_t *q, const char *gr
 }
 
 static const char *grp_state(const grp_info *g) {
-  return rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(g->desc));
+  return rd_kafka_consumer_group_state_name(
+      rd_kafka_ConsumerGroupDescription_state(g->desc));
 }
 
 static bool grp_is_dead(const grp_info *g) {
@@ -585,7 +591,8 @@ static const rd_kafka_MemberDescription_t *grp_owner(const grp_info *g, const ch
                                                      int32_t p) {
   size_t n = rd_kafka_ConsumerGroupDescription_member_count(g->desc);
   for (size_t i = 0; i < n; i++) {
-    const rd_kafka_MemberDescription_t *m = rd_kafka_ConsumerGroupDescription_member(g->desc, i);
+    const rd_kafka_MemberDescription_t *m =
+        rd_kafka_ConsumerGroupDescription_member(g->desc, i);
     const rd_kafka_topic_partition_list_t *l =
         rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m));
     if (l && rd_kafka_topic_partition_list_find(l, topic, p))
@@ -610,8 +617,8 @@ static void grp_assignment_str(const rd_kafka_topic_partition_list_t *l, sl_buf 
       sl_buf_append(out, c->elems[i].topic, strlen(c->elems[i].topic));
       sl_buf_append(out, "(", 1);
     }
-    int len = snprintf(num, sizeof(num), "%d%s", (int)c->elems[i].partition,
-                       last ? ")" : ",");
+    int len =
+        snprintf(num, sizeof(num), "%d%s", (int)c->elems[i].partition, last ? ")" : ",");
     sl_buf_append(out, num, (size_t)len);
   }
   rd_kafka_topic_partition_list_destroy(c);
@@ -634,11 +641,12 @@ static int grp_describe_offsets(rd_kafka_t *rk, const char *group, const grp_inf
                                       g->committed->elems[i].partition);
   size_t nm = rd_kafka_ConsumerGroupDescription_member_count(g->desc);
   for (size_t i = 0; i < nm; i++) {
-    const rd_kafka_topic_partition_list_t *a = rd_kafka_MemberAssignment_partitions(
-        rd_kafka_MemberDescription_assignment(
+    const rd_kafka_topic_partition_list_t *a =
+        rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(
             rd_kafka_ConsumerGroupDescription_member(g->desc, i)));
     for (int k = 0; a && k < a->cnt; k++)
-      if (!rd_kafka_topic_partition_list_find(l, a->elems[k].topic, a->elems[k].partition))
+      if (!rd_kafka_topic_partition_list_find(l, a->elems[k].topic,
+                                              a->elems[k].partition))
         rd_kafka_topic_partition_list_add(l, a->elems[k].topic, a->elems[k].partition);
   }
   qsort(l->elems, (size_t)l->cnt, sizeof(*l->elems), grp_tp_cmp);
@@ -682,7 +690,8 @@ static int grp_describe_members(const char *group, const grp_info *g, bool verbo
                                 grp_table *t) {
   size_t nm = rd_kafka_ConsumerGroupDescription_member_count(g->desc);
   for (size_t i = 0; i < nm; i++) {
-    const rd_kafka_MemberDescription_t *m = rd_kafka_ConsumerGroupDescription_member(g->desc, i);
+    const rd_kafka_MemberDescription_t *m =
+        rd_kafka_ConsumerGroupDescription_member(g->desc, i);
     const rd_kafka_topic_partition_list_t *a =
         rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m));
     char np[16];
@@ -725,7 +734,8 @@ static int grp_describe(grp_args *a) {
     rd_kafka_AdminOptions_t *o = grp_options(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
     rd_kafka_ListConsumerGroups(rk, o, q);
     rd_kafka_AdminOptions_destroy(o);
-    lev = grp_wait(q, RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, "list groups (ListGroups)");
+    lev =
+        grp_wait(q, RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, "list groups (ListGroups)");
     if (!lev) {
       rc = CLI_ERROR;
       goto out;
@@ -746,9 +756,9 @@ static int grp_describe(grp_args *a) {
   switch (a->view) {
   case GRP_VIEW_OFFSETS: {
     t.ncols = 9;
-    const char *h[] = {"GROUP",         "TOPIC", "PARTITION", "CURRENT-OFFSET",
-                       "LOG-END-OFFSET", "LAG",   "CONSUMER-ID", "HOST",
-                       "CLIENT-ID"};
+    const char *h[] = {"GROUP",          "TOPIC",          "PARTITION",
+                       "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG",
+                       "CONSUMER-ID",    "HOST",           "CLIENT-ID"};
     rc = grp_table_add(&t, h) ? CLI_ERROR : CLI_OK;
     break;
   }
@@ -791,7 +801,8 @@ static int grp_describe(grp_args *a) {
         else
           snprintf(coord, sizeof(coord), "-");
         snprintf(nmem, sizeof(nmem), "%zu", nm);
-        const char *assignor = rd_kafka_ConsumerGroupDescription_partition_assignor(g.desc);
+        const char *assignor =
+            rd_kafka_ConsumerGroupDescription_partition_assignor(g.desc);
         const char *row[] = {groups[i], coord, assignor && *assignor ? assignor : "-",
                              grp_state(&g), nmem};
         r = grp_table_add(&t, row) ? CLI_ERROR : CLI_OK;
@@ -878,8 +889,8 @@ static int grp_reset_plan(rd_kafka_t *rk, const grp_args *a, const grp_info *g,
       grp_list_offsets(rk, hi, RD_KAFKA_OFFSET_END))
     goto out;
   if (a->reset == GRP_RESET_DATETIME || a->reset == GRP_RESET_DURATION) {
-    int64_t ts = a->reset == GRP_RESET_DATETIME ? a->reset_value
-                                                : cli_now_ms() - a->reset_value;
+    int64_t ts =
+        a->reset == GRP_RESET_DATETIME ? a->reset_value : cli_now_ms() - a->reset_value;
     bt = rd_kafka_topic_partition_list_copy(plan);
     if (!bt || grp_list_offsets(rk, bt, ts < 0 ? 0 : ts))
       goto out;
@@ -941,7 +952,8 @@ static int grp_reset_one(rd_kafka_t *rk, rd_kafka_queue_t *q, const grp_args *a,
   if (rc)
     goto out;
   rd_kafka_consumer_group_state_t st = rd_kafka_ConsumerGroupDescription_state(g.desc);
-  if (st != RD_KAFKA_CONSUMER_GROUP_STATE_EMPTY && st != RD_KAFKA_CONSUMER_GROUP_STATE_DEAD) {
+  if (st != RD_KAFKA_CONSUMER_GROUP_STATE_EMPTY &&
+      st != RD_KAFKA_CONSUMER_GROUP_STATE_DEAD) {
     cli_err("assignments can only be reset if the group '%s' is inactive, but the "
             "current state is %s (%zu members); stop its consumers first",
             group, grp_state(&g), rd_kafka_ConsumerGroupDescription_member_count(g.desc));
@@ -977,8 +989,10 @@ static int grp_reset_one(rd_kafka_t *rk, rd_kafka_queue_t *q, const grp_args *a,
   }
   if (!a->execute)
     goto out;
-  rd_kafka_AdminOptions_t *o = grp_options(rk, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
-  rd_kafka_AlterConsumerGroupOffsets_t *ao = rd_kafka_AlterConsumerGroupOffsets_new(group, plan);
+  rd_kafka_AdminOptions_t *o =
+      grp_options(rk, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
+  rd_kafka_AlterConsumerGroupOffsets_t *ao =
+      rd_kafka_AlterConsumerGroupOffsets_new(group, plan);
   rd_kafka_AlterConsumerGroupOffsets(rk, &ao, 1, o, q);
   rd_kafka_AlterConsumerGroupOffsets_destroy(ao);
   rd_kafka_AdminOptions_destroy(o);
@@ -1056,8 +1070,10 @@ static int grp_delete_offsets(rd_kafka_t *rk, rd_kafka_queue_t *q, const grp_arg
   }
   if (rc)
     goto out;
-  rd_kafka_AdminOptions_t *o = grp_options(rk, RD_KAFKA_ADMIN_OP_DELETECONSUMERGROUPOFFSETS);
-  rd_kafka_DeleteConsumerGroupOffsets_t *d = rd_kafka_DeleteConsumerGroupOffsets_new(group, l);
+  rd_kafka_AdminOptions_t *o =
+      grp_options(rk, RD_KAFKA_ADMIN_OP_DELETECONSUMERGROUPOFFSETS);
+  rd_kafka_DeleteConsumerGroupOffsets_t *d =
+      rd_kafka_DeleteConsumerGroupOffsets_new(group, l);
   rd_kafka_DeleteConsumerGroupOffsets(rk, &d, 1, o, q);
   rd_kafka_DeleteConsumerGroupOffsets_destroy(d);
   rd_kafka_AdminOptions_destroy(o);
@@ -1180,12 +1196,15 @@ static int grp_topic_alter(const net_conf *nc, const char *topic, const char **s
   int rc = CLI_ERROR;
   rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
   rd_kafka_event_t *ev = NULL;
-  rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
-  rd_kafka_ConfigResource_t *nres = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+  rd_kafka_ConfigResource_t *res =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+  rd_kafka_ConfigResource_t *nres =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
   rd_kafka_AdminOptions_t *o = grp_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
   rd_kafka_DescribeConfigs(rk, &res, 1, o, q);
   rd_kafka_AdminOptions_destroy(o);
-  ev = grp_wait(q, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, "topic configs (DescribeConfigs)");
+  ev = grp_wait(q, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT,
+                "topic configs (DescribeConfigs)");
   if (!ev)
     goto out;
   size_t n = 0;
@@ -1212,12 +1231,14 @@ static int grp_topic_alter(const net_conf *nc, const char *topic, const char **s
   /* Keep every dynamic config not deleted or replaced. */
   for (size_t k = 0; k < ne; k++) {
     const char *name = rd_kafka_ConfigEntry_name(ents[k]);
-    if (rd_kafka_ConfigEntry_source(ents[k]) != RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG ||
+    if (rd_kafka_ConfigEntry_source(ents[k]) !=
+            RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG ||
         grp_in(name, del, ndel, strlen(name)) || grp_in(name, set, nset, strlen(name)))
       continue;
     if (rd_kafka_ConfigEntry_is_sensitive(ents[k])) {
       cli_err("topic %s has a sensitive config '%s' whose value the broker does not "
-              "return; AlterConfigs would lose it", topic, name);
+              "return; AlterConfigs would lose it",
+              topic, name);
       goto out;
     }
     rd_kafka_ConfigResource_set_config(nres, name, rd_kafka_ConfigEntry_value(ents[k]));
@@ -1303,7 +1324,8 @@ int cmd_groups(int argc, char **argv) {
     return cli_usage_error("groups wants list, describe, reset-offsets or delete");
   const char *sub = argv[1];
   bool is_list = strcmp(sub, "list") == 0, is_describe = strcmp(sub, "describe") == 0,
-       is_reset = strcmp(sub, "reset-offsets") == 0, is_delete = strcmp(sub, "delete") == 0;
+       is_reset = strcmp(sub, "reset-offsets") == 0,
+       is_delete = strcmp(sub, "delete") == 0;
   if (!is_list && !is_describe && !is_reset && !is_delete)
     return cli_usage_error("unknown groups subcommand '%s'", sub);
   grp_args *a = calloc(1, sizeof(*a));
@@ -1405,8 +1427,8 @@ int cmd_groups(int argc, char **argv) {
       break;
     case OPT_SHIFT:
       rc = grp_set_reset(a, GRP_RESET_SHIFT);
-      if (rc == CLI_OK && cli_parse_i64(optarg, INT64_MIN / 2, INT64_MAX / 2,
-                                        &a->reset_value))
+      if (rc == CLI_OK &&
+          cli_parse_i64(optarg, INT64_MIN / 2, INT64_MAX / 2, &a->reset_value))
         rc = cli_usage_error("bad --shift-by '%s'", optarg);
       break;
     case OPT_DATETIME:
@@ -1473,9 +1495,10 @@ int cmd_groups(int argc, char **argv) {
   }
   if (is_reset) {
     if (a->reset == GRP_RESET_NONE) {
-      rc = cli_usage_error("reset-offsets needs one of --to-earliest, --to-latest, "
-                           "--to-offset N, --to-datetime TS, --by-duration D, --shift-by N, "
-                           "--to-current");
+      rc = cli_usage_error(
+          "reset-offsets needs one of --to-earliest, --to-latest, "
+          "--to-offset N, --to-datetime TS, --by-duration D, --shift-by N, "
+          "--to-current");
     } else if (a->all_topics == (a->ntopics > 0)) {
       rc = cli_usage_error("reset-offsets needs --topic T[:P,...] (repeatable) or "
                            "--all-topics");
@@ -1505,12 +1528,13 @@ int cmd_topics_alter(int argc, char **argv) {
   const char *props[GRP_MAX_PROPS], *set[GRP_MAX_CONFIGS], *del[GRP_MAX_CONFIGS];
   int nprops = 0, nset = 0, ndel = 0, opt;
   enum { OPT_ADD = 1, OPT_DEL };
-  static const struct option longopts[] = {{"add-config", required_argument, NULL, OPT_ADD},
-                                           {"config", required_argument, NULL, OPT_ADD},
-                                           {"delete-config", required_argument, NULL, OPT_DEL},
-                                           {"bootstrap-server", required_argument, NULL, 'b'},
-                                           {"topic", required_argument, NULL, 't'},
-                                           {NULL, 0, NULL, 0}};
+  static const struct option longopts[] = {
+      {"add-config", required_argument, NULL, OPT_ADD},
+      {"config", required_argument, NULL, OPT_ADD},
+      {"delete-config", required_argument, NULL, OPT_DEL},
+      {"bootstrap-server", required_argument, NULL, 'b'},
+      {"topic", required_argument, NULL, 't'},
+      {NULL, 0, NULL, 0}};
   optind = 1;
   while ((opt = getopt_long(argc, argv, "b:X:t:d:", longopts, NULL)) != -1) {
     switch (opt) {
@@ -1556,7 +1580,8 @@ int cmd_topics_alter(int argc, char **argv) {
   if (!brokers || !topic)
     return cli_usage_error("-b BROKERS and -t TOPIC are required");
   if (nset + ndel == 0)
-    return cli_usage_error("nothing to alter: give --add-config K=V or --delete-config K");
+    return cli_usage_error(
+        "nothing to alter: give --add-config K=V or --delete-config K");
   for (int i = 0; i < nset; i++) {
     const char *eq = strchr(set[i], '=');
     if (!eq || eq == set[i])
