@@ -26,7 +26,7 @@ kcat_stop() {
 }
 trap 'kcat_stop; broker_cleanup' EXIT
 for k in 1 2; do
-  kcat -b "$B" -G g0145 -X auto.offset.reset=earliest -X enable.auto.commit=true \
+  kcat -u -b "$B" -G g0145 -X auto.offset.reset=earliest -X enable.auto.commit=true \
     -X auto.commit.interval.ms=200 -f '%p %o %s\n' t >"$T/k$k.out" 2>"$T/k$k.err" &
   KPIDS+=($!)
 done
