@@ -2,7 +2,7 @@
 # 0140: three confluent-kafka consumers in one group over a 6-partition topic:
 # once the group is stable each owns 2 partitions, and together they receive
 # every record produced afterwards exactly once, each from a partition it owns
-# (lib/group_clients.py share).  Against seglogd; skips only when its
+# (lib/group_members.py share).  Against seglogd; skips only when its
 # ApiVersions lacks JoinGroup (lib/groups.sh).
 set -euo pipefail
 : "${SEGLOG_BUILD:?SEGLOG_BUILD must point at the build directory}"
@@ -12,7 +12,7 @@ source "$here/lib/broker.sh"
 # shellcheck source=lib/groups.sh
 source "$here/lib/groups.sh"
 broker_init
-L="$here/lib/group_clients.py"
+L="$here/lib/group_members.py"
 
 GROUPS_MOCK_TOPICS="t:6"
 groups_start "$T/broker.log"

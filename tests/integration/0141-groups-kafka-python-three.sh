@@ -8,7 +8,7 @@ source "$here/lib/broker.sh"
 # shellcheck source=lib/groups.sh
 source "$here/lib/groups.sh"
 broker_init
-L="$here/lib/group_clients.py"
+L="$here/lib/group_members.py"
 
 GROUPS_MOCK_TOPICS="t:6"
 groups_start "$T/broker.log"

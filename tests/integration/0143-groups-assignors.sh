@@ -11,7 +11,7 @@ source "$here/lib/broker.sh"
 # shellcheck source=lib/groups.sh
 source "$here/lib/groups.sh"
 broker_init
-L="$here/lib/group_clients.py"
+L="$here/lib/group_members.py"
 
 GROUPS_MOCK_TOPICS="a0:6 a1:6 a2:6 a3:6 a4:6"
 groups_start "$T/broker.log"

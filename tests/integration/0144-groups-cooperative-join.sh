@@ -4,7 +4,7 @@
 # writing; a third member joins.  Only the partitions that move to the
 # newcomer are revoked, the others stay assigned (no stop-the-world), their
 # owners keep receiving records while the newcomer waits for its assignment,
-# and every record is delivered exactly once (lib/group_clients.py coop).
+# and every record is delivered exactly once (lib/group_members.py coop).
 set -euo pipefail
 : "${SEGLOG_BUILD:?SEGLOG_BUILD must point at the build directory}"
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,7 +13,7 @@ source "$here/lib/broker.sh"
 # shellcheck source=lib/groups.sh
 source "$here/lib/groups.sh"
 broker_init
-L="$here/lib/group_clients.py"
+L="$here/lib/group_members.py"
 
 GROUPS_MOCK_TOPICS="t:6"
 groups_start "$T/broker.log"

@@ -17,7 +17,7 @@ source "$here/lib/broker.sh"
 source "$here/lib/groups.sh"
 broker_init
 S="$SEGLOG_BUILD/kcat-tools/seglog"
-L="$here/lib/group_clients.py"
+L="$here/lib/group_members.py"
 groups_start "$T/broker.log"
 trap 'for p in "${GROUPS_HOLD_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; broker_cleanup' EXIT
 expect() {

@@ -1,394 +1,197 @@
-"""Consumer-group members for the group tests (0140-0149): confluent-kafka
-("ck") and kafka-python ("kp") consumers, each polled by its own thread, that
-report assignments, revocations and every record they receive.
+"""Consumer groups of real clients against seglogd (tests 0130-0133).
 
-    share BOOT TOPIC GROUP PARTITIONS N MEMBER...
-        MEMBER is CLIENT:ASSIGNOR (ck:range, ck:roundrobin,
-        ck:cooperative-sticky, kp:range, kp:roundrobin, kp:sticky).  Starts the
-        members, waits until the group is stable (every partition assigned to
-        exactly one member and every member owns PARTITIONS/len(MEMBERS)),
-        produces N records, and checks that together the members receive each
-        exactly once, each from a partition it owns.
-    coop BOOT TOPIC GROUP
-        Two ck:cooperative-sticky members share a 6-partition topic while a
-        producer keeps writing; a third joins.  Checks that only the partitions
-        that move to the newcomer are revoked (incremental), that the others
-        stay assigned throughout, that their owners keep receiving records
-        while the newcomer waits for its assignment, and that nothing is lost
-        or delivered twice.
-    hold BOOT TOPIC GROUP STOPFILE CLIENT-ID...
-        confluent-kafka members (range) with those client ids stay in the
-        group, consuming and committing, until STOPFILE exists (at most 120 s);
-        then they close (LeaveGroup).
-    commit BOOT GROUP TOPIC PARTITION:OFFSET...
-        Commits offsets for GROUP without joining it (a simple group, as
-        kafka-consumer-groups' admin commits).
-    produce-ts BOOT TOPIC PARTITIONS N BASE STEP
-        N records to each partition; record i has timestamp BASE + i*STEP (ms).
-Exit 0 on success; a message and exit 1 otherwise.  Every wait is bounded.
-"""
+usage: group_clients.py BOOTSTRAP SCENARIO [ARGS...]
+
+Scenarios (each exits 0 on success, prints FAIL lines and exits 1 otherwise):
+  share CLIENTS        3 consumers of one group (CLIENTS: "ccc" confluent-kafka,
+                       "kkk" kafka-python, "cck" mixed) over a 6-partition topic:
+                       each gets 2 partitions, every record arrives exactly once;
+                       then one closes and the other two take over its partitions
+                       long before the session timeout (45 s) could expire it.
+  member GROUP TOPIC [K=V...]  one confluent-kafka consumer (extra config as
+                       K=V) that prints "ASSIGNED p,p,..." / "REVOKED ..." /
+                       "ERROR name" lines and consumes until killed.
+  topic NAME PARTS     creates a topic.
+Timeouts here only detect hangs; nothing asserts how fast anything was."""
+import signal
 import sys
 import threading
 import time
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: F401
+from confluent_kafka.admin import AdminClient, NewTopic
 
-DEADLINE = 60.0
+BOOT = sys.argv[1]
+SCENARIO = sys.argv[2]
+failures = []
 
 
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, flush=True)
+
+
+def create_topic(name, parts):
+    a = AdminClient({"bootstrap.servers": BOOT})
+    for _, f in a.create_topics([NewTopic(name, parts, 1)]).items():
+        try:
+            f.result(30)
+        except Exception as e:  # already there from an earlier step
+            if "TOPIC_ALREADY_EXISTS" not in str(e):
+                raise
+
+
+def produce(topic, first, count, parts):
+    p = Producer({"bootstrap.servers": BOOT, "linger.ms": 5})
+    for i in range(first, first + count):
+        p.produce(topic, key=b"k%d" % i, value=b"v%d" % i, partition=i % parts)
+    check(p.flush(30) == 0, "produce %d..%d" % (first, first + count))
 
 
 class Member:
-    def __init__(self, name, spec, boot, topic, group):
-        self.name = name
-        self.client, self.assignor = spec.split(":", 1)
-        self.boot, self.topic, self.group = boot, topic, group
+    """One consumer on its own thread: records what it receives and owns."""
+
+    def __init__(self, kind, group, topic, idx, session_ms=45000):
+        self.kind, self.idx = kind, idx
+        self.got = []
+        self.parts = set()
+        self.stop = threading.Event()
+        self.closed = threading.Event()
         self.lock = threading.Lock()
-        self.assigned = set()
-        self.records = []  # (partition, offset, value, time)
-        self.revoked = []  # sets revoked (or lost), in order
-        self.lost = []  # sets lost (on_lost), in order
-        self.first_assign_time = None
-        self.stop = False
-        self.error = None
-        self.thread = threading.Thread(target=self.run, daemon=True)
+        if kind == "c":
+            self.c = Consumer({"bootstrap.servers": BOOT, "group.id": group,
+                               "client.id": "conf-%d" % idx, "auto.offset.reset": "earliest",
+                               "session.timeout.ms": session_ms,
+                               "heartbeat.interval.ms": 500, "auto.commit.interval.ms": 200})
+            self.c.subscribe([topic], on_assign=self._assigned, on_revoke=self._revoked)
+        else:
+            from kafka import KafkaConsumer
+            self.c = KafkaConsumer(topic, bootstrap_servers=BOOT, group_id=group,
+                                   client_id="kpy-%d" % idx, auto_offset_reset="earliest",
+                                   session_timeout_ms=session_ms, heartbeat_interval_ms=500,
+                                   auto_commit_interval_ms=200, api_version=(2, 0))
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
 
-    def start(self):
-        self.start_time = time.monotonic()
-        self.thread.start()
-
-    def _on_assign(self, parts):
+    def _assigned(self, c, tps):
         with self.lock:
-            if self.client == "ck" and self.assignor == "cooperative-sticky":
-                self.assigned |= parts  # incremental
-            else:
-                self.assigned = set(parts)
-            if parts and self.first_assign_time is None:
-                self.first_assign_time = time.monotonic()
+            self.parts = {tp.partition for tp in tps}
 
-    def _on_revoke(self, parts):
+    def _revoked(self, c, tps):
         with self.lock:
-            self.revoked.append(set(parts))
-            self.assigned -= set(parts)
+            self.parts = set()
 
-    def run(self):
+    def owned(self):
+        if self.kind == "k":
+            return {tp.partition for tp in self.c.assignment()}
+        with self.lock:
+            return set(self.parts)
+
+    def _run(self):
         try:
-            if self.client == "ck":
-                self.run_ck()
-            else:
-                self.run_kp()
-        except Exception as e:  # reported by the main thread
-            self.error = "%s: %r" % (self.name, e)
+            while not self.stop.is_set():
+                if self.kind == "c":
+                    m = self.c.poll(0.1)
+                    if m is not None and not m.error():
+                        self.got.append(m.value())
+                else:
+                    for recs in self.c.poll(timeout_ms=100).values():
+                        self.got.extend(r.value for r in recs)
+        finally:
+            self.c.close()
+            self.closed.set()
 
-    def run_ck(self):
-        c = Consumer({"bootstrap.servers": self.boot, "group.id": self.group,
-                      "client.id": self.name, "auto.offset.reset": "earliest",
-                      "partition.assignment.strategy": self.assignor,
-                      "enable.auto.commit": True, "auto.commit.interval.ms": 200,
-                      "session.timeout.ms": 10000, "heartbeat.interval.ms": 500})
-        coop = self.assignor == "cooperative-sticky"
-
-        def on_assign(cons, parts):
-            self._on_assign({p.partition for p in parts})
-            if coop:
-                cons.incremental_assign(parts)
-            else:
-                cons.assign(parts)
-
-        def on_revoke(cons, parts):
-            self._on_revoke({p.partition for p in parts})
-            if coop:
-                cons.incremental_unassign(parts)
-            else:
-                cons.unassign()
-
-        def on_lost(cons, parts):
-            with self.lock:
-                self.lost.append({p.partition for p in parts})
-            on_revoke(cons, parts)
-
-        c.subscribe([self.topic], on_assign=on_assign, on_revoke=on_revoke,
-                    on_lost=on_lost)
-        while not self.stop:
-            m = c.poll(0.1)
-            if m is None:
-                continue
-            if m.error():
-                if m.error().code() == -191:  # _PARTITION_EOF
-                    continue
-                raise RuntimeError(str(m.error()))
-            with self.lock:
-                self.records.append((m.partition(), m.offset(), m.value().decode(),
-                                     time.monotonic()))
-        c.close()
-
-    def run_kp(self):
-        from kafka import KafkaConsumer
-        from kafka.consumer.subscription_state import ConsumerRebalanceListener
-        from kafka.coordinator.assignors.range import RangePartitionAssignor
-        from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
-        from kafka.coordinator.assignors.sticky.sticky_assignor import (
-            StickyPartitionAssignor)
-        cls = {"range": RangePartitionAssignor, "roundrobin": RoundRobinPartitionAssignor,
-               "sticky": StickyPartitionAssignor}[self.assignor]
-        member = self
-
-        class Listener(ConsumerRebalanceListener):
-            def on_partitions_revoked(self, revoked):
-                member._on_revoke({tp.partition for tp in revoked})
-
-            def on_partitions_assigned(self, assigned):
-                member._on_assign({tp.partition for tp in assigned})
-
-        c = KafkaConsumer(bootstrap_servers=self.boot, group_id=self.group,
-                          client_id=self.name, auto_offset_reset="earliest",
-                          partition_assignment_strategy=[cls],
-                          enable_auto_commit=True, auto_commit_interval_ms=200,
-                          session_timeout_ms=10000, heartbeat_interval_ms=500)
-        c.subscribe([self.topic], listener=Listener())
-        while not self.stop:
-            batch = c.poll(timeout_ms=100)
-            now = time.monotonic()
-            with self.lock:
-                for tp, recs in batch.items():
-                    for r in recs:
-                        self.records.append((tp.partition, r.offset, r.value.decode(), now))
-        c.close()
-
-    def snapshot(self):
-        with self.lock:
-            return set(self.assigned), list(self.records)
+    def close(self):
+        self.stop.set()
+        self.closed.wait(60)
 
 
-def wait_for(cond, what, members):
-    end = time.monotonic() + DEADLINE
-    while time.monotonic() < end:
-        for m in members:
-            if m.error:
-                fail(m.error)
+def wait_for(cond, secs, what):
+    deadline = time.time() + secs
+    while time.time() < deadline:
         if cond():
-            return
-        time.sleep(0.05)
-    state = ", ".join("%s=%s" % (m.name, sorted(m.snapshot()[0])) for m in members)
-    fail("timed out waiting for %s (%s)" % (what, state))
+            return True
+        time.sleep(0.1)
+    check(False, what)
+    return False
 
 
-def stable(members, nparts, each):
-    seen = set()
+def scenario_share(clients):
+    group, topic = "share-" + clients, "t-" + clients
+    create_topic(topic, 6)
+    members = [Member(k, group, topic, i) for i, k in enumerate(clients)]
+
+    def split(n):
+        owned = [m.owned() for m in members]
+        return (all(len(o) == n for o in owned) and
+                sorted(p for o in owned for p in o) == list(range(6)))
+
+    if not wait_for(lambda: split(2), 60, "each of 3 members owns 2 partitions"):
+        print([m.owned() for m in members])
+    produce(topic, 0, 600, 6)
+    total = lambda: sum(len(m.got) for m in members)  # noqa: E731
+    wait_for(lambda: total() >= 600, 60, "600 records consumed")
+    time.sleep(1)  # would show duplicates, if any
+    got = [v for m in members for v in m.got]
+    check(len(got) == 600 and set(got) == {b"v%d" % i for i in range(600)},
+          "every record exactly once (%d received, %d distinct)" % (len(got), len(set(got))))
     for m in members:
-        a = m.snapshot()[0]
-        if len(a) != each or seen & a:
-            return False
-        seen |= a
-    return seen == set(range(nparts))
-
-
-def produce(boot, topic, nparts, values):
-    p = Producer({"bootstrap.servers": boot, "linger.ms": 5})
-    bad = []
-    for i, v in enumerate(values):
-        p.produce(topic, value=v.encode(), partition=i % nparts,
-                  on_delivery=lambda e, m: e and bad.append(e))
-        p.poll(0)
-    if p.flush(30) != 0 or bad:
-        fail("produce: %s" % bad[:3])
-
-
-def check_exactly_once(members, want):
-    got = []
+        check(len(m.got) > 0, "member %d (%s) received records" % (m.idx, m.kind))
+    # One member closes (LeaveGroup): the others take over its partitions now,
+    # not after session.timeout.ms (45 s, beyond the wait below).
+    gone = members.pop()
+    gone.close()
+    wait_for(lambda: all(len(m.owned()) == 3 for m in members), 30,
+             "the other members own 3 partitions each after a close")
+    produce(topic, 600, 300, 6)
+    wait_for(lambda: sum(len(m.got) for m in members) >= 600 - len(gone.got) + 300, 60,
+             "records after the rebalance consumed")
+    new = [v for m in members for v in m.got if int(v[1:]) >= 600]
+    check(sorted(new) == sorted(b"v%d" % i for i in range(600, 900)),
+          "every record after the rebalance exactly once (%d)" % len(new))
     for m in members:
-        for part, off, val, _ in m.snapshot()[1]:
-            got.append(val)
-    dup = len(got) - len(set(got))
-    if dup:
-        fail("%d records delivered more than once" % dup)
-    missing = set(want) - set(got)
-    if missing:
-        fail("%d records never delivered (e.g. %s)" % (len(missing), sorted(missing)[:3]))
-    extra = set(got) - set(want)
-    if extra:
-        fail("unexpected records %s" % sorted(extra)[:3])
+        m.close()
 
 
-def share(boot, topic, group, nparts, n, specs):
-    members = [Member("m%d-%s" % (i, s.replace(":", "-")), s, boot, topic, group)
-               for i, s in enumerate(specs)]
-    each = nparts // len(members)
-    for m in members:
-        m.start()
-    wait_for(lambda: stable(members, nparts, each), "a stable group", members)
-    owned = {m.name: m.snapshot()[0] for m in members}
-    want = ["v%d" % i for i in range(n)]
-    produce(boot, topic, nparts, want)
-    wait_for(lambda: sum(len(m.snapshot()[1]) for m in members) >= n,
-             "%d records" % n, members)
-    time.sleep(1.0)  # anything delivered twice would show up now
-    final = {m.name: m.snapshot()[0] for m in members}
-    for m in members:
-        m.stop = True
-    for m in members:
-        m.thread.join(30)
-        if m.error:
-            fail(m.error)
-    for m in members:
-        assigned, recs = final[m.name], m.snapshot()[1]
-        if assigned != owned[m.name]:
-            fail("%s: assignment changed from %s to %s in a steady group"
-                 % (m.name, sorted(owned[m.name]), sorted(assigned)))
-        parts = {r[0] for r in recs}
-        if not parts <= owned[m.name]:
-            fail("%s received records of partitions %s it does not own (%s)"
-                 % (m.name, sorted(parts - owned[m.name]), sorted(owned[m.name])))
-        if not recs:
-            fail("%s received nothing" % m.name)
-    check_exactly_once(members, want)
-    print("share: %s -> %s" % (" ".join(specs),
-                               " ".join("%s" % sorted(owned[m.name]) for m in members)))
+def scenario_member(group, topic, extra):
+    conf = {"bootstrap.servers": BOOT, "group.id": group, "auto.offset.reset": "earliest",
+            "heartbeat.interval.ms": 500}
+    for kv in extra:
+        k, v = kv.split("=", 1)
+        conf[k] = v
+    c = Consumer(conf)
+    last = [None]
+
+    def on_assign(cons, tps):
+        parts = ",".join(str(tp.partition) for tp in sorted(tps, key=lambda t: t.partition))
+        if parts != last[0]:
+            print("ASSIGNED " + parts, flush=True)
+            last[0] = parts
+
+    def on_revoke(cons, tps):
+        print("REVOKED " + ",".join(str(tp.partition) for tp in tps), flush=True)
+        last[0] = None
+
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    c.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
+    while not stop:
+        m = c.poll(0.2)
+        if m is not None and m.error():
+            print("ERROR %s" % m.error().name(), flush=True)
+    c.close()  # LeaveGroup (dynamic members)
+    print("CLOSED", flush=True)
 
 
-def coop(boot, topic, group):
-    nparts = 6
-    c1 = Member("c1", "ck:cooperative-sticky", boot, topic, group)
-    c2 = Member("c2", "ck:cooperative-sticky", boot, topic, group)
-    c1.start()
-    c2.start()
-    wait_for(lambda: stable([c1, c2], nparts, 3), "two stable members", [c1, c2])
-    before = {m.name: m.snapshot()[0] for m in (c1, c2)}
-    revokes_before = {m.name: len(m.revoked) for m in (c1, c2)}
-    # A producer writes to every partition until the end.
-    stop = threading.Event()
-    sent = []
-
-    def producer():
-        p = Producer({"bootstrap.servers": boot, "linger.ms": 0})
-        i = 0
-        while not stop.is_set():
-            v = "c%d" % i
-            p.produce(topic, value=v.encode(), partition=i % nparts)
-            sent.append(v)
-            i += 1
-            p.poll(0)
-            time.sleep(0.005)
-        if p.flush(30) != 0:
-            sent.append("<unflushed>")
-
-    pt = threading.Thread(target=producer, daemon=True)
-    pt.start()
-    time.sleep(0.5)
-    c3 = Member("c3", "ck:cooperative-sticky", boot, topic, group)
-    c3.start()
-    all3 = [c1, c2, c3]
-    wait_for(lambda: stable(all3, nparts, 2), "three stable members", all3)
-    joined = c3.start_time
-    assigned_at = c3.first_assign_time
-    time.sleep(0.5)
-    stop.set()
-    pt.join(40)
-    wait_for(lambda: sum(len(m.snapshot()[1]) for m in all3) >= len(sent),
-             "%d records" % len(sent), all3)
-    time.sleep(1.0)
-    moved = c3.snapshot()[0]
-    final = {m.name: m.snapshot()[0] for m in all3}
-    with c1.lock, c2.lock:  # closing revokes everything: look before that
-        revocations = {m.name: list(m.revoked) for m in (c1, c2)}
-        lost = [(m.name, m.lost) for m in (c1, c2) if m.lost]
-    if lost:
-        fail("partitions lost (on_lost: the broker dropped a member): %s" % lost)
-    for m in all3:
-        m.stop = True
-    for m in all3:
-        m.thread.join(30)
-        if m.error:
-            fail(m.error)
-    for m in (c1, c2):
-        revoked = set().union(set(), *revocations[m.name][revokes_before[m.name]:])
-        kept = before[m.name] - moved
-        if final[m.name] != kept:
-            fail("%s: owns %s after the rebalance, expected %s" % (m.name, sorted(final[m.name]), sorted(kept)))
-        if revoked & kept:
-            fail("%s: partitions %s it kept were revoked (eager, not incremental); "
-                 "before %s, revocations %s, newcomer %s, c1 %s, c2 %s"
-                 % (m.name, sorted(revoked & kept), sorted(before[m.name]),
-                    [sorted(x) for x in revocations[m.name]],
-                    sorted(moved),
-                    sorted(final["c1"]), sorted(final["c2"])))
-        if revoked != before[m.name] & moved:
-            fail("%s: revoked %s, expected exactly the moved %s"
-                 % (m.name, sorted(revoked), sorted(before[m.name] & moved)))
-        during = [r for r in m.snapshot()[1]
-                  if r[0] in kept and joined <= r[3] <= assigned_at]
-        if not during:
-            fail("%s received nothing from its kept partitions %s while the newcomer "
-                 "waited for its assignment" % (m.name, sorted(kept)))
-    check_exactly_once(all3, sent)
-    print("coop: moved %s to the newcomer; kept partitions consumed throughout"
-          % sorted(moved))
-
-
-def hold(boot, topic, group, stopfile, ids):
-    import os
-    cs = []
-    for cid in ids:
-        c = Consumer({"bootstrap.servers": boot, "group.id": group, "client.id": cid,
-                      "auto.offset.reset": "earliest", "enable.auto.commit": True,
-                      "auto.commit.interval.ms": 200, "heartbeat.interval.ms": 500,
-                      "partition.assignment.strategy": "range"})
-        c.subscribe([topic])
-        cs.append(c)
-    end = time.monotonic() + 120
-    while not os.path.exists(stopfile) and time.monotonic() < end:
-        for c in cs:
-            c.poll(0.05)
-    for c in cs:
-        c.close()
-
-
-def commit(boot, group, topic, specs):
-    c = Consumer({"bootstrap.servers": boot, "group.id": group,
-                  "enable.auto.commit": False})
-    tps = []
-    for sp in specs:
-        p, o = sp.split(":")
-        tps.append(TopicPartition(topic, int(p), int(o)))
-    res = c.commit(offsets=tps, asynchronous=False)
-    for tp in res:
-        if tp.error:
-            fail("commit %s-%d: %s" % (tp.topic, tp.partition, tp.error))
-    c.close()
-
-
-def produce_ts(boot, topic, nparts, n, base, step):
-    p = Producer({"bootstrap.servers": boot, "linger.ms": 5})
-    bad = []
-    for part in range(nparts):
-        for i in range(n):
-            p.produce(topic, value=("p%d-%d" % (part, i)).encode(), partition=part,
-                      timestamp=base + i * step,
-                      on_delivery=lambda e, m: e and bad.append(e))
-    if p.flush(30) != 0 or bad:
-        fail("produce: %s" % bad[:3])
-
-
-def main():
-    mode = sys.argv[1]
-    if mode == "hold":
-        return hold(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:])
-    if mode == "commit":
-        return commit(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
-    if mode == "produce-ts":
-        return produce_ts(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
-                          int(sys.argv[6]), int(sys.argv[7]))
-    if mode == "share":
-        share(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]),
-              sys.argv[7:])
-    elif mode == "coop":
-        coop(sys.argv[2], sys.argv[3], sys.argv[4])
-    else:
-        fail("unknown mode " + mode)
-
-
-if __name__ == "__main__":
-    main()
+if SCENARIO == "share":
+    scenario_share(sys.argv[3])
+elif SCENARIO == "member":
+    scenario_member(sys.argv[3], sys.argv[4], sys.argv[5:])
+elif SCENARIO == "topic":
+    create_topic(sys.argv[3], int(sys.argv[4]))
+else:
+    sys.exit("unknown scenario " + SCENARIO)
+if failures:
+    sys.exit(1)
+print("ok")

@@ -124,13 +124,13 @@ groups_wait_state() {
 }
 
 # groups_hold GROUP TOPIC CLIENT-ID...: background confluent-kafka members
-# (lib/group_clients.py hold) until groups_release GROUP.
+# (lib/group_members.py hold) until groups_release GROUP.
 GROUPS_HOLD_PIDS=()
 groups_hold() {
   local g=$1 t=$2
   shift 2
   rm -f "$T/stop-$g"
-  "$BROKER_PY" "$(dirname "${BASH_SOURCE[0]}")/group_clients.py" hold "$B" "$t" "$g" \
+  "$BROKER_PY" "$(dirname "${BASH_SOURCE[0]}")/group_members.py" hold "$B" "$t" "$g" \
     "$T/stop-$g" "$@" 2>"$T/hold-$g.err" &
   GROUPS_HOLD_PIDS+=($!)
   eval "GROUPS_HOLD_$(echo "$g" | tr -c 'A-Za-z0-9\n' _)=$!"
