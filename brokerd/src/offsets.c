@@ -18,6 +18,7 @@
 #include "kp_records.h"
 #include "offsets_int.h"
 #include "sdlog.h"
+#include "topicconf.h"
 #include "seglog/batch.h"
 
 static const sd_topic *offsets_topic(const sd_broker *b) {
@@ -350,24 +351,30 @@ static void on_expiry(uv_timer_t *t) {
 
 /* ---- lifecycle ------------------------------------------------------- */
 
+/* Kafka's GroupCoordinator.offsetsTopicConfigs. */
 static int ensure_topic(sd_broker *b, char *err, size_t errcap) {
   if (offsets_topic(b) != NULL)
     return 0;
   int32_t n = (int32_t)sd_cfg_i(b->cfg, SD_CFG_OFFSETS_TOPIC_PARTITIONS);
-  char e[512];
-  int rc = sd_topics_create(&b->topics, &b->dirs, SD_OFFSETS_TOPIC,
-                            strlen(SD_OFFSETS_TOPIC), n, NULL, e, sizeof(e));
+  char seg[32], e[512];
+  snprintf(seg, sizeof(seg), "%lld",
+           (long long)sd_cfg_i(b->cfg, SD_CFG_OFFSETS_TOPIC_SEGMENT_BYTES));
+  sd_topicconf conf = {0};
+  int rc = sd_topicconf_set(&conf, "cleanup.policy", "compact", e, sizeof(e));
+  if (rc == 0)
+    rc = sd_topicconf_set(&conf, "segment.bytes", seg, e, sizeof(e));
+  if (rc == 0)
+    rc = sd_topicconf_set(&conf, "compression.type", "producer", e, sizeof(e));
+  if (rc == 0)
+    rc = sd_topics_create_with_config(&b->topics, &b->dirs, SD_OFFSETS_TOPIC,
+                                      strlen(SD_OFFSETS_TOPIC), n, &conf, NULL, e,
+                                      sizeof(e));
+  sd_topicconf_release(&conf);
   if (rc != 0) {
     snprintf(err, errcap, "cannot create %s: %s", SD_OFFSETS_TOPIC, e);
     return -1;
   }
   return 0;
-}
-
-static void mark_internal(sd_broker *b) {
-  const sd_topic *t = offsets_topic(b);
-  if (t != NULL)
-    b->topics.topics[t - b->topics.topics].internal = true;
 }
 
 int sd_offsets_init(sd_broker *b, char *err, size_t errcap) {
@@ -381,7 +388,6 @@ int sd_offsets_init(sd_broker *b, char *err, size_t errcap) {
   b->offsets = o;
   if (ensure_topic(b, err, errcap) != 0)
     return -1;
-  mark_internal(b);
   int rc = sd_offsets_replay(b);
   if (rc != 0) {
     snprintf(err, errcap, "cannot replay %s: %s", SD_OFFSETS_TOPIC, sl_errname(rc));

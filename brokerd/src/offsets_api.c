@@ -47,6 +47,31 @@ static bool partition_known(const sd_broker *b, kp_str topic, int32_t partition)
 
 /* ---- OffsetCommit ---------------------------------------------------- */
 
+/* v2-4 RetentionTimeMs: the expire timestamp (-1: none); saturating, the
+ * value is the client's. */
+static int64_t expire_of(const sd_req *req, const kp_offset_commit_request *rq,
+                         int64_t now) {
+  if (req->version < 2 || req->version > 4 || rq->retention_time_ms == -1)
+    return -1;
+  int64_t t;
+  if (__builtin_add_overflow(now, rq->retention_time_ms, &t))
+    t = rq->retention_time_ms > 0 ? INT64_MAX : INT64_MIN;
+  return t == -1 ? -2 : t; /* -1 would mean "none" */
+}
+
+/* The stored value of one committed partition, as Kafka's handleOffsetCommit
+ * builds its OffsetAndMetadata. */
+static void commit_value(const sd_req *req, const kp_offset_commit_request *rq,
+                         const kp_offset_commit_request_partition *pi, int64_t now,
+                         sd_oval *v) {
+  v->offset = pi->committed_offset;
+  v->leader_epoch = req->version >= 6 ? pi->committed_leader_epoch : -1;
+  v->metadata = pi->committed_metadata.len < 0 ? KP_STR("") : pi->committed_metadata;
+  v->commit_ts =
+      req->version == 1 && pi->commit_timestamp != -1 ? pi->commit_timestamp : now;
+  v->expire_ts = expire_of(req, rq, now);
+}
+
 void sd_handle_offset_commit(sd_req *req) {
   sd_broker *b = req->broker;
   const kp_offset_commit_request *rq = req->body;
@@ -106,14 +131,7 @@ void sd_handle_offset_commit(sd_req *req) {
         continue;
       const kp_offset_commit_request_partition *pi = &ti->partitions[j];
       sd_oval v;
-      v.offset = pi->committed_offset;
-      v.leader_epoch = req->version >= 6 ? pi->committed_leader_epoch : -1;
-      v.metadata = pi->committed_metadata.len < 0 ? KP_STR("") : pi->committed_metadata;
-      v.commit_ts =
-          req->version == 1 && pi->commit_timestamp != -1 ? pi->commit_timestamp : now;
-      v.expire_ts = req->version >= 2 && req->version <= 4 && rq->retention_time_ms != -1
-                        ? now + rq->retention_time_ms
-                        : -1;
+      commit_value(req, rq, pi, now, &v);
       rc = sd_orecs_add_offset(&recs, rq->group_id, ti->name, pi->partition_index, &v);
     }
   }
@@ -137,15 +155,7 @@ void sd_handle_offset_commit(sd_req *req) {
       if (po->error_code == SD_KERR_NONE && g != NULL) {
         const kp_offset_commit_request_partition *pi = &ti->partitions[j];
         sd_oval v;
-        v.offset = pi->committed_offset;
-        v.leader_epoch = req->version >= 6 ? pi->committed_leader_epoch : -1;
-        v.metadata = pi->committed_metadata.len < 0 ? KP_STR("") : pi->committed_metadata;
-        v.commit_ts =
-            req->version == 1 && pi->commit_timestamp != -1 ? pi->commit_timestamp : now;
-        v.expire_ts =
-            req->version >= 2 && req->version <= 4 && rq->retention_time_ms != -1
-                ? now + rq->retention_time_ms
-                : -1;
+        commit_value(req, rq, pi, now, &v);
         if (sd_offsets_put(g, ti->name, pi->partition_index, &v) != 0)
           po->error_code = SD_KERR_UNKNOWN_SERVER_ERROR;
       }
