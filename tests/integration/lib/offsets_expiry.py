@@ -8,7 +8,9 @@ offsets.retention.check.interval.ms=500.  argv: port.  Topics "xt" and
   after the commit;
 - a Stable group keeps the offsets of its subscribed topic, and loses those of
   a topic it does not subscribe to 60 s after their commit;
-- groups left without offsets disappear from ListGroups."""
+- groups left without offsets disappear from ListGroups, as does an Empty
+  group that never committed (at the next check, as Kafka's
+  cleanupGroupMetadata)."""
 import multiprocessing
 import sys
 import time
@@ -67,6 +69,15 @@ end = time.time() + 30
 while not emp.assignment() and time.time() < end:
     emp.poll(0.2)
 emp.commit(offsets=[TopicPartition("xt", 0, 7)], asynchronous=False)
+# A group that never commits: gone once Empty, at the next check.
+nc = Consumer({"bootstrap.servers": BS, "group.id": "nocommit", "enable.auto.commit": False})
+nc.subscribe(["xt"])
+end = time.time() + 30
+while not nc.assignment() and time.time() < end:
+    nc.poll(0.2)
+err, groups = list_groups(c, 2)
+check("nocommit" in {g["group"] for g in groups}, "nocommit not listed while active")
+nc.close()
 t_commit_emp = time.time()
 time.sleep(max(0.0, 10 - (time.time() - t0)))
 emp.close()
@@ -78,6 +89,11 @@ while fetch(c, "ret", "xt") != -1 and time.time() < end:
     time.sleep(0.2)
 check(fetch(c, "ret", "xt") == -1, "v2 retention offset still there")
 check(time.time() - t0 >= 2, "v2 retention offset gone too early")
+end = time.time() + 10
+while "nocommit" in {g["group"] for g in list_groups(c, 2)[1]} and time.time() < end:
+    time.sleep(0.2)
+check("nocommit" not in {g["group"] for g in list_groups(c, 2)[1]},
+      "an Empty group without offsets is still listed")
 
 # Wait until 60 s after the simple commit (plus checks): simple is gone,
 # emp (Empty only since t_empty) is not, act keeps xt and loses other.
