@@ -8,8 +8,9 @@
 #     seglogd (writing to disk under BUILD) and against `seglog mock-cluster`
 #     (librdkafka's mock cluster, one broker, in its own process);
 #   - iperf3 measures loopback TCP bandwidth;
-#   - produce latency (p50/p99, rdkafka_performance -l -A) at half of the
-#     acks=1 peak message rate, against both.
+#   - produce latency (p50/p99, bench/rdperf/prodlat.c) at half of the
+#     acks=1 peak message rate, against both, with the client's default
+#     linger.ms and with linger.ms=0.
 # Prints `name: value unit (ratio X.XX of BASELINE)` lines; best of REPS.
 # Usage: bench/06-broker.sh BUILD_DIR [MSGS] [REPS]
 # Environment: SEGLOG_FETCH_SENDFILE=0 runs seglogd with the copying Fetch
@@ -42,6 +43,11 @@ if [ ! -x "$PERF" ] || [ "$EX" -nt "$PERF" ] || [ "$SRCDIR/rdperf/src/rd.h" -nt 
   mkdir -p "$BUILD/bench"
   # The example is librdkafka's code, not ours: built as shipped, warnings off.
   cc -O2 -w -I "$SRCDIR/rdperf/src" -o "$PERF" "$EX" -lrdkafka -lm
+fi
+PRODLAT="$BUILD/bench/prodlat"
+if [ ! -x "$PRODLAT" ] || [ "$SRCDIR/rdperf/prodlat.c" -nt "$PRODLAT" ]; then
+  cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -o "$PRODLAT" \
+    "$SRCDIR/rdperf/prodlat.c" -lrdkafka
 fi
 
 dir=$(mktemp -d "$BUILD/bench-broker.XXXXXX")
@@ -79,7 +85,7 @@ SD_PORT=$(free_port)
 SD_METRICS=$(free_port)
 "$SEGLOGD" --override "listeners=PLAINTEXT://127.0.0.1:$SD_PORT" \
   --override "metrics.listener=127.0.0.1:$SD_METRICS" \
-  --override "log.dirs=$dir/data" 2> "$dir/seglogd.log" &
+  --override "log.dirs=$dir/data" --override num.partitions=4 2> "$dir/seglogd.log" &
 PIDS+=($!)
 wait_port "$SD_PORT"
 SD="127.0.0.1:$SD_PORT"
@@ -102,7 +108,7 @@ for x in ${BENCH_X:-}; do XOPTS+=(-X "$x"); done
 perf_run() {
   local mode=$1 brokers=$2 topic=$3 out
   shift 3
-  out=$(timeout 120 "$PERF" "$mode" -t "$topic" -p 0 -b "$brokers" -q "${XOPTS[@]}" "$@" 2>&1) || {
+  out=$(timeout 120 "$PERF" "$mode" -t "$topic" -b "$brokers" -q "${XOPTS[@]}" "$@" 2>&1) || {
     echo "bench-broker: rdkafka_performance $mode $* against $brokers failed:" >&2
     echo "$out" >&2
     exit 1
@@ -117,22 +123,27 @@ best() { sort -k2 -g -r | head -1; }
 # measure TARGET BROKERS: sets R_<target>_{p1,pall,c} = "msgs/s MB/s"
 measure() {
   local name=$1 b=$2 r p1 pall c
-  p1=$(for r in $(seq "$REPS"); do perf_run -P "$b" "a1-$r" -s 1024 -c "$MSGS" -a 1; done | best)
-  pall=$(for r in $(seq "$REPS"); do perf_run -P "$b" "all-$r" -s 1024 -c "$MSGS" -a -1; done | best)
-  c=$(for r in $(seq $((REPS * 5))); do perf_run -C "$b" "a1-1" -o "-$WINDOW" -c "$WINDOW"; done | best)
+  p1=$(for r in $(seq "$REPS"); do perf_run -P "$b" "a1-$r" -p 0 -s 1024 -c "$MSGS" -a 1; done | best)
+  pall=$(for r in $(seq "$REPS"); do perf_run -P "$b" "all-$r" -p 0 -s 1024 -c "$MSGS" -a -1; done | best)
+  # consume: MSGS messages spread over the 4 partitions
+  for r in 0 1 2 3; do perf_run -P "$b" cons -p "$r" -s 1024 -c $((MSGS / 4)) -a 1 > /dev/null; done
+  c=$(for r in $(seq $((REPS * 3))); do
+    perf_run -C "$b" cons -p 0 -p 1 -p 2 -p 3 -o "-$WINDOW" -c $((WINDOW * 4))
+  done | best)
   eval "R_${name}_p1=\"$p1\"; R_${name}_pall=\"$pall\"; R_${name}_c=\"$c\""
 }
 
-# latency NAME BROKERS RATE: prints "p50_ms p99_ms" of produce latency at RATE msgs/s.
+# latency BROKERS TOPIC RATE [k=v...]: prints "p50 p99 max n failed rate" (ms)
+# of produce latency at RATE msgs/s (acks=1), 5 s after 1 s of warm-up.
+# rdkafka_performance's own -r/-l pacing busy-polls a core and falls behind
+# the rate on this machine, so bench/rdperf/prodlat.c does this part.
 latency() {
-  local name=$1 b=$2 rate=$3 n
-  n=$((rate * 6)) # about 6 s; the first second (connection set-up) is not counted
-  perf_run -P "$b" "lat-$name" -s 1024 -c "$n" -a 1 -r "$rate" -l -A "$dir/lat-$name" > /dev/null
-  tail -n +$((rate + 1)) "$dir/lat-$name" | sort -n | awk '{ v[NR] = $1 } END {
-    if (NR == 0) { print "nan nan"; exit }
-    i50 = int(NR * 0.50); if (i50 < 1) i50 = 1
-    i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
-    printf "%.2f %.2f\n", v[i50] / 1000, v[i99] / 1000 }'
+  local b=$1 topic=$2 rate=$3
+  shift 3
+  timeout 60 "$PRODLAT" "$b" "$topic" "$rate" 5 1 "$@" || {
+    echo "bench-broker: prodlat against $b failed" >&2
+    exit 1
+  }
 }
 
 # --- loopback TCP ---
@@ -150,23 +161,26 @@ for ((i = 0; i < 50; i++)); do # (a probe connection would confuse iperf3)
 done
 [ -n "$TCP_MBS" ] || { echo "bench-broker: iperf3 failed" >&2; exit 1; }
 
-# The mock keeps only the newest ~5 MiB of a partition, so consume is
-# compared over the last WINDOW messages (both brokers, same topic contents);
-# seglogd is also timed consuming all MSGS.
+# The mock keeps only the newest ~5 MiB of a partition (and auto-creates
+# topics with 4 partitions; seglogd gets num.partitions=4 to match), so
+# consume is compared over the last WINDOW messages of each of 4 partitions;
+# seglogd is also timed consuming all MSGS of one partition.
 WINDOW=3500
 measure mock "$MOCK"
 measure seglogd "$SD"
-R_seglogd_call=$(for r in $(seq "$REPS"); do perf_run -C "$SD" "a1-$r" -o beginning -c "$MSGS"; done | best)
+R_seglogd_call=$(for r in $(seq "$REPS"); do perf_run -C "$SD" "a1-$r" -p 0 -o beginning -c "$MSGS"; done | best)
 
 # Half of the slower acks=1 peak, so both brokers can keep up.
 peak=$(printf '%s\n%s\n' "${R_mock_p1% *}" "${R_seglogd_p1% *}" | sort -n | head -1)
 half=$((peak / 2))
-L_mock=$(latency mock "$MOCK" "$half")
-L_seglogd=$(latency seglogd "$SD" "$half")
+L_mock=$(latency "$MOCK" lat "$half")
+L_seglogd=$(latency "$SD" lat "$half")
+L0_mock=$(latency "$MOCK" lat0 "$half" linger.ms=0)
+L0_seglogd=$(latency "$SD" lat0 "$half" linger.ms=0)
 
 fetch_mode=sendfile
 [ "${SEGLOG_FETCH_SENDFILE:-1}" = 0 ] && fetch_mode=copy
-echo "# produce: $MSGS messages of 1024 bytes to one partition, best of $REPS; consume: the last $WINDOW of them, best of $((REPS * 5)) ([all]: all $MSGS); MB = 10^6 bytes"
+echo "# produce: $MSGS messages of 1024 bytes to one partition, best of $REPS; consume: the last $WINDOW of each of 4 partitions, best of $((REPS * 3)) ([all]: $MSGS from one partition); MB = 10^6 bytes"
 rdver=$({ "$PERF" 2>&1 || true; } | sed -n 's/^librdkafka version \([^ ]*\).*/\1/p')
 echo "# seglogd: log.dirs under the build dir, Fetch path: $fetch_mode; mock: seglog mock-cluster; librdkafka $rdver"
 awk -v v="$TCP_MBS" 'BEGIN { printf "loopback_tcp[iperf3]: %.0f MB/s\n", v }'
@@ -183,5 +197,12 @@ line "seglogd_produce[acks=all]" "$R_seglogd_pall" "mock_produce[acks=all]" "$R_
 line "mock_consume" "$R_mock_c" "mock_consume" "$R_mock_c"
 line "seglogd_consume" "$R_seglogd_c" "mock_consume" "$R_mock_c"
 line "seglogd_consume[all]" "$R_seglogd_call" "seglogd_consume[all]" "$R_seglogd_call"
-echo "mock_produce_latency[acks=1,$half msgs/s]: p50 ${L_mock% *} ms, p99 ${L_mock#* } ms"
-echo "seglogd_produce_latency[acks=1,$half msgs/s]: p50 ${L_seglogd% *} ms, p99 ${L_seglogd#* } ms"
+lat() { # name "p50 p99 max n failed rate"
+  awk -v n="$1" -v l="$2" 'BEGIN { split(l, x, " ")
+    printf "%s: p50 %.2f ms, p99 %.2f ms, max %.1f ms (%d messages, %d/s achieved)\n",
+      n, x[1], x[2], x[3], x[4], x[6] }'
+}
+lat "mock_produce_latency[acks=1,$half/s]" "$L_mock"
+lat "seglogd_produce_latency[acks=1,$half/s]" "$L_seglogd"
+lat "mock_produce_latency[acks=1,linger.ms=0,$half/s]" "$L0_mock"
+lat "seglogd_produce_latency[acks=1,linger.ms=0,$half/s]" "$L0_seglogd"
