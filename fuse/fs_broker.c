@@ -41,12 +41,13 @@
 #include "slclient/envelope.h"
 
 #define FB_INDEX_EVERY (64 * 1024) /* view bytes between index entries */
-#define FB_POLL_MS 200             /* one rd_kafka_consume wait */
+#define FB_POLL_MS 20              /* one rd_kafka_consume wait */
 #define FB_STALL_MS 15000          /* no message while one is due: EIO */
 #define FB_ADMIN_MS 15000          /* admin requests and metadata */
-#define FB_READER_MS 1000 /* the background count leaves a partition read this recently  \
-                           */
-#define FB_ESTALE 1000    /* internal: the log start passed the walk */
+#define FB_READER_MS                                                                     \
+  1000                 /* the background count leaves a partition read this recently     \
+                        */
+#define FB_ESTALE 1000 /* internal: the log start passed the walk */
 #define FB_MAX_HEADERS 64
 
 /* ---- state ---- */
@@ -207,7 +208,7 @@ static rd_kafka_t *new_handle(const char *brokers, rd_kafka_type_t type, const f
     if (conf_set(conf, "enable.partition.eof", "true", err, cap) ||
         conf_set(conf, "isolation.level", "read_uncommitted", err, cap) ||
         conf_set(conf, "fetch.wait.max.ms", "20", err, cap) ||
-        conf_set(conf, "queued.max.messages.kbytes", "4096", err, cap) ||
+        conf_set(conf, "queued.max.messages.kbytes", "16384", err, cap) ||
         conf_set(conf, "enable.auto.commit", "false", err, cap) ||
         conf_set(conf, "enable.auto.offset.store", "false", err, cap) ||
         conf_set(conf, "auto.offset.reset", "error", err, cap))
@@ -656,6 +657,13 @@ static int walk_next(fb_walk *w, const rd_kafka_message_t **out) {
   for (;;) {
     rd_kafka_message_t *m = rd_kafka_consume(p->rkt, p->partition, FB_POLL_MS);
     if (m == NULL) {
+      /* A message is due but none came: librdkafka 2.0 backs a partition's
+       * fetcher off for a second once its queue was full (a reader slower
+       * than the fetch); a seek to where we are restarts it at once. */
+      rd_kafka_resp_err_t e = rd_kafka_seek(p->rkt, p->partition, p->pos, FB_ADMIN_MS);
+      if (e)
+        fs_log("%s-%d: restarting the fetch at offset %lld: %s", p->topic,
+               (int)p->partition, (long long)p->pos, rd_kafka_err2str(e));
       if (now_ms() - waited_since > FB_STALL_MS) {
         fs_log("%s-%d: no message at offset %lld for %d ms (high watermark %lld)",
                p->topic, (int)p->partition, (long long)w->next, FB_STALL_MS,
@@ -938,8 +946,9 @@ static ssize_t view_read_locked(fb_ctx *c, fb_part *p, fs_view v, int64_t start,
   if ((rc = cum_at(c, p, v, start, &base)) < 0)
     return rc;
   int64_t a = base + pos;
-  if (a >= x->end_cum) {
-    /* past what is counted: the partition may have grown */
+  if (a >= x->end_cum && x->end_offset >= p->hi) {
+    /* past what is counted and known: the partition may have grown (while
+     * records below the last known high watermark are left, walk to it) */
     if ((rc = watermarks_locked(c, p)) < 0) /* may rebuild the index */
       return rc;
     if ((rc = cum_at(c, p, v, start, &base)) < 0)
