@@ -16,6 +16,7 @@
 
 #include "dispatch.h"
 #include "kerrors.h"
+#include "offline.h"
 #include "kp_produce.h"
 #include "recompress.h"
 #include "sdlog.h"
@@ -41,6 +42,12 @@ static void produce_partition(sd_req *req, const sd_topic *t,
   const sd_partition *p = t ? sd_topic_partition(t, in->index) : NULL;
   if (p == NULL) {
     out->error_code = SD_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    return;
+  }
+  if (sd_partition_offline(req->broker, t, p, NULL)) {
+    out->error_code = SD_KERR_KAFKA_STORAGE_ERROR;
+    out->error_message = arena_str(req, "partition offline after a storage failure");
+    sd_req_count_error(req);
     return;
   }
   if (in->records.len <= 0) {
@@ -83,6 +90,7 @@ static void produce_partition(sd_req *req, const sd_topic *t,
     out->error_message = arena_str(req, sl_diag_format(&diag, buf, sizeof(buf)));
     out->log_start_offset = sl_log_start_offset(p->log);
     SD_DEBUG("produce to %s-%d failed: %s", t->name, in->index, buf);
+    sd_partition_offline(req->broker, t, p, buf); /* logs a failure that latched now */
     sd_req_count_error(req);
     return;
   }
