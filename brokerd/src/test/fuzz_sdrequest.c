@@ -127,8 +127,9 @@ static sdt_broker *broker(void) {
   /* Each partition holds files open: a runaway CreateTopics meets EMFILE
    * (an error answer) long before it can exhaust the machine. */
   struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 2048) {
-    rl.rlim_cur = 2048;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max > 2048) {
+    rl.rlim_cur = rl.rlim_max =
+        2048; /* the hard limit too: the server raises the soft one */
     setrlimit(RLIMIT_NOFILE, &rl);
   }
   sd_log_set_level(SD_LOG_ERROR);
