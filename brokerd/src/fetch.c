@@ -17,7 +17,7 @@
 
 #include "dispatch.h"
 #include "kerrors.h"
-#include "offline.h"
+#include "faults.h"
 #include "kp_fetch.h"
 #include "kp_list_offsets.h"
 #include "sdlog.h"

@@ -11,7 +11,7 @@
 
 #include "dispatch.h"
 #include "kerrors.h"
-#include "offline.h"
+#include "faults.h"
 #include "kp_metadata.h"
 #include "sdlog.h"
 

@@ -13,7 +13,7 @@
 
 #include "broker.h"
 #include "kp_api.h"
-#include "offline.h"
+#include "faults.h"
 #include "sdlog.h"
 
 /* Upper bounds of the latency buckets, seconds. */

@@ -34,7 +34,7 @@ typedef struct sd_metrics {
   int64_t connections_paused; /* reading stopped: client slow to read answers */
   uint64_t protocol_errors;   /* connections closed over a bad frame */
   uint64_t accept_errors;     /* accept failures (EMFILE...) on the listeners */
-  /* Partitions already reported offline (offline.c). */
+  /* Partitions already reported offline (faults.c). */
   sd_offline_part offline[SD_OFFLINE_MAX];
   int n_offline;
   /* HTTP endpoint */

@@ -9,7 +9,7 @@
 
 #include "dispatch.h"
 #include "kerrors.h"
-#include "offline.h"
+#include "faults.h"
 #include "kp_create_partitions.h"
 #include "kp_delete_records.h"
 #include "kp_describe_cluster.h"

@@ -16,7 +16,7 @@
 
 #include "dispatch.h"
 #include "kerrors.h"
-#include "offline.h"
+#include "faults.h"
 #include "kp_produce.h"
 #include "recompress.h"
 #include "sdlog.h"

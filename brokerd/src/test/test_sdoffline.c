@@ -20,7 +20,7 @@
 #include "kp_list_offsets.h"
 #include "kp_metadata.h"
 #include "kp_produce.h"
-#include "offline.h"
+#include "faults.h"
 #include "sdt_inproc.h"
 #include "seglog/batch.h"
 

@@ -1,11 +1,13 @@
 /*
- * offline.c - partitions taken offline by a latched storage failure (see
- * offline.h; docs/BROKER.md, "Storage failures").  The state is the log's own
+ * faults.c - storage faults as the broker reports them (see faults.h;
+ * docs/BROKER.md, "Storage failures"): what recovery cut at start, and
+ * partitions taken offline by a latched storage failure.  The state of the
+ * latter is the log's own
  * latch (sl_log_failed); this file only decides what the broker says about
  * it and makes sure each failure is logged once: the partitions already
  * reported are remembered by topic id and index in the metrics state.
  */
-#include "offline.h"
+#include "faults.h"
 
 #include <string.h>
 
@@ -39,6 +41,28 @@ int sd_partitions_offline_count(const sd_broker *b) {
     for (int j = 0; j < tp->n_parts; j++)
       if (tp->parts[j].log != NULL && sl_log_failed(tp->parts[j].log))
         n++;
+  }
+  return n;
+}
+
+int sd_faults_report_recovery(const sd_topics *t) {
+  int n = 0;
+  for (int i = 0; i < t->n; i++) {
+    const sd_topic *tp = &t->topics[i];
+    for (int j = 0; j < tp->n_parts; j++) {
+      sl_log_load_report r;
+      sl_log_load_report_get(tp->parts[j].log, &r);
+      if (r.bytes_truncated <= 0 && r.segments_deleted <= 0)
+        continue;
+      n++;
+      SD_WARN("recovery of %s-%d truncated a torn or corrupt tail: %lld bytes cut from "
+              "%s at position %lld, %d later segments deleted; the log ends at offset "
+              "%lld",
+              tp->name, (int)tp->parts[j].index, (long long)r.bytes_truncated,
+              r.first_bad_file[0] ? r.first_bad_file : "?",
+              (long long)r.first_bad_position, (int)r.segments_deleted,
+              (long long)sl_log_end_offset(tp->parts[j].log));
+    }
   }
   return n;
 }
