@@ -19,6 +19,7 @@ typedef struct sd_server sd_server;
 typedef struct sd_fetch_wait sd_fetch_wait;
 typedef struct sd_groups sd_groups;
 typedef struct sd_offsets sd_offsets;
+typedef struct sd_cleaner sd_cleaner;
 
 typedef struct sd_broker {
   uv_loop_t *loop;
@@ -34,6 +35,7 @@ typedef struct sd_broker {
   bool upkeep_running;
   /* producer_id.c: ids below this are reserved on disk (0: not loaded yet). */
   int64_t producer_id_block_end;
+  sd_cleaner *cleaner;      /* background log compaction (upkeep.c) */
   int64_t last_producer_id; /* producer_id.c */
   sd_groups *groups;        /* group coordinator: membership (group.c, groups.h) */
   sd_offsets *offsets;      /* group coordinator: __consumer_offsets (offsets.c) */

@@ -88,6 +88,13 @@ typedef enum sd_ctype {
     INT64_MAX, NULL)                                                                     \
   X(COMPRESSION_TYPE, "compression.type", SD_CT_STRING, "producer", 0, 0,                \
     "uncompressed,zstd,lz4,snappy,gzip,producer")                                        \
+  X(GROUP_MIN_SESSION_TIMEOUT_MS, "group.min.session.timeout.ms", SD_CT_INT, "6000",     \
+    INT32_MIN, INT32_MAX, NULL)                                                          \
+  X(GROUP_MAX_SESSION_TIMEOUT_MS, "group.max.session.timeout.ms", SD_CT_INT, "1800000",  \
+    INT32_MIN, INT32_MAX, NULL)                                                          \
+  X(GROUP_INITIAL_REBALANCE_DELAY_MS, "group.initial.rebalance.delay.ms", SD_CT_INT,     \
+    "3000", 0, INT32_MAX, NULL)                                                          \
+  X(GROUP_MAX_SIZE, "group.max.size", SD_CT_INT, "2147483647", 1, INT32_MAX, NULL)       \
   X(METRICS_LISTENER, "metrics.listener", SD_CT_STRING, "127.0.0.1:9644", 0, 0, NULL)    \
   X(LOG_LEVEL, "log.level", SD_CT_STRING, "info", 0, 0, "error,warn,info,debug")
 

@@ -61,6 +61,20 @@ int sd_log_config_from(const sd_config *c, sl_log_config *o, char *err, size_t e
   return 0;
 }
 
+/* sl_logdir_opts.topic_config: each log opens with its topic's stored overrides. */
+static int topic_config_hook(void *ctx, const char *topic, sl_log_config *cfg) {
+  sd_datadirs *d = ctx;
+  sd_tcfile_topic *t = sd_tcfile_find(&d->tconf, topic);
+  if (t == NULL || t->conf.n == 0)
+    return 0;
+  char err[512];
+  if (sd_topicconf_apply(&t->conf, &d->log_cfg, cfg, err, sizeof(err)) != 0) {
+    SD_ERROR("stored config of topic %s: %s", topic, err);
+    return SL_EINVAL;
+  }
+  return 0;
+}
+
 int sd_datadirs_open(sd_datadirs *d, const sd_config *c, char *err, size_t errcap) {
   memset(d, 0, sizeof(*d));
   int32_t node_id = (int32_t)sd_cfg_i(c, SD_CFG_NODE_ID);
@@ -68,6 +82,13 @@ int sd_datadirs_open(sd_datadirs *d, const sd_config *c, char *err, size_t errca
   char dbuf[700];
   if (sd_log_config_from(c, &d->log_cfg, err, errcap) != 0)
     return -1;
+  snprintf(d->compression_type, sizeof(d->compression_type), "%s",
+           sd_cfg_s(c, SD_CFG_COMPRESSION_TYPE));
+  if (sd_tcfile_read_all(c->log_dirs, c->n_log_dirs, &d->tconf, dbuf, sizeof(dbuf)) !=
+      0) {
+    fail(err, errcap, "log.dirs: per-topic configs: %s", dbuf);
+    return -1;
+  }
   for (int i = 0; i < c->n_log_dirs; i++) {
     const char *dir = c->log_dirs[i];
     d->paths[i] = strdup(dir);
@@ -85,6 +106,8 @@ int sd_datadirs_open(sd_datadirs *d, const sd_config *c, char *err, size_t errca
     sl_logdir_opts_init(&opts);
     opts.create = true;
     opts.default_config = &d->log_cfg;
+    opts.topic_config = topic_config_hook;
+    opts.topic_config_ctx = d;
     sl_diag diag;
     sl_diag_clear(&diag);
     int rc = sl_logdir_open(dir, &opts, &d->ld[i], &diag);
@@ -164,6 +187,7 @@ fail:
     d->paths[i] = NULL;
   }
   d->n = 0;
+  sd_tcfile_release(&d->tconf);
   return -1;
 }
 
@@ -189,5 +213,6 @@ int sd_datadirs_close(sd_datadirs *d) {
     d->paths[i] = NULL;
   }
   d->n = 0;
+  sd_tcfile_release(&d->tconf);
   return status;
 }

@@ -16,13 +16,19 @@
 
 #include "config.h"
 #include "seglog/logdir.h"
+#include "topicconf.h"
 
 typedef struct sd_datadirs {
   int n;
   char *paths[SD_MAX_LOG_DIRS];
   sl_logdir *ld[SD_MAX_LOG_DIRS];
   char cluster_id[64];
-  sl_log_config log_cfg; /* the broker-wide defaults for every partition */
+  sl_log_config log_cfg;     /* the broker-wide defaults for every partition */
+  char compression_type[16]; /* the broker's compression.type */
+  /* The stored per-topic configs read at open (the copy with the highest
+   * generation); each log opens with its topic's overrides.  sd_topics_load
+   * takes them over and empties this. */
+  sd_tcfile tconf;
 } sd_datadirs;
 
 /* The log config the broker keys give (log.segment.bytes, log.retention.ms...). */

@@ -45,6 +45,17 @@ void sd_handle_delete_records(sd_req *req);
 void sd_handle_offset_for_leader_epoch(sd_req *req);
 void sd_handle_describe_cluster(sd_req *req);
 void sd_handle_describe_configs(sd_req *req);
+void sd_handle_alter_configs(sd_req *req);             /* alter_configs.c */
+void sd_handle_incremental_alter_configs(sd_req *req); /* alter_configs.c */
 void sd_handle_describe_log_dirs(sd_req *req);
+/* Group membership (group_api.c). */
+void sd_handle_find_coordinator(sd_req *req);
+void sd_handle_join_group(sd_req *req);
+void sd_handle_heartbeat(sd_req *req);
+void sd_handle_leave_group(sd_req *req);
+void sd_handle_sync_group(sd_req *req);
+void sd_handle_describe_groups(sd_req *req);
+void sd_handle_list_groups(sd_req *req);
+void sd_handle_delete_groups(sd_req *req);
 
 #endif

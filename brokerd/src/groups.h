@@ -114,4 +114,8 @@ int16_t sd_groups_check_offset_delete(sd_broker *b, kp_str group, kp_str topic);
  * group becomes Dead and is removed, its metadata tombstoned. */
 void sd_groups_offsets_gone(sd_broker *b, kp_str group);
 
+/* Prometheus lines of the membership half (groups per state, rebalances)
+ * into buf, snprintf-style: returns the length they need.  For metrics.c. */
+size_t sd_groups_metrics_render(const sd_broker *b, char *buf, size_t cap);
+
 #endif

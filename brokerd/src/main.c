@@ -20,6 +20,7 @@
 #include "broker.h"
 #include "dispatch.h"
 #include "faults.h"
+#include "groups.h"
 #include "sdlog.h"
 #include "server.h"
 #include "upkeep.h"
@@ -73,6 +74,7 @@ static void on_signal(uv_signal_t *s, int signum) {
           signum == SIGINT ? "SIGINT" : "SIGTERM");
   sd_metrics_close(&d->b.metrics);
   sd_upkeep_stop(&d->b);
+  sd_groups_stop(&d->b); /* parked JoinGroup/SyncGroup answer before the drain */
   uv_timer_start(&d->grace, on_grace, SHUTDOWN_GRACE_MS, 0);
   uv_unref((uv_handle_t *)&d->grace);
   sd_server_stop(&d->b, on_stopped);
@@ -176,6 +178,10 @@ int main(int argc, char **argv) {
   }
   loop_ready = true;
   d.b.loop = &d.loop;
+  if (sd_groups_init(&d.b, err, sizeof(err)) != 0) {
+    SD_ERROR("%s", err);
+    goto out;
+  }
   if (sd_server_start(&d.b, err, sizeof(err)) != 0) {
     SD_ERROR("%s", err);
     goto out;
@@ -207,6 +213,7 @@ out:
   if (loop_ready) {
     drain_loop(&d.loop);
     sd_server_free(&d.b);
+    sd_groups_free(&d.b);
   }
   if (topics_open)
     sd_topics_release(&d.b.topics);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "groups.h"
 #include "kp_api.h"
 #include "faults.h"
 #include "sdlog.h"
@@ -173,6 +174,9 @@ char *sd_metrics_render(const sd_metrics *m, const sd_broker *b, size_t *len) {
       put(&t, "seglog_log_size_bytes{topic=\"%s\",partition=\"%d\"} %lld\n", tp->name,
           tp->parts[j].index, (long long)sl_log_size_bytes(tp->parts[j].log));
   }
+  char groups[2048]; /* group coordinator series (group_api.c) */
+  if (sd_groups_metrics_render(b, groups, sizeof(groups)) < sizeof(groups))
+    put(&t, "%s", groups);
   if (t.oom) {
     free(t.p);
     return NULL;

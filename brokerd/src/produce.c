@@ -6,9 +6,11 @@
  * log end offset (the ISR is this node alone) and parked fetches wake.
  * acks=0 gets no answer; acks=1 and acks=-1 are answered after the append
  * (with one replica both mean "written to the leader's log").  A retried
- * idempotent batch gets its original offsets back.  With compression.type
- * other than "producer", batches in another codec are rebuilt in that codec
- * first (recompress.c).  docs/BROKER.md, "APIs".
+ * idempotent batch gets its original offsets back.  With a topic
+ * compression.type other than "producer", batches in another codec are
+ * rebuilt in that codec first (recompress.c); the topic's max.message.bytes
+ * and message.timestamp.type are the log's config (sl_log_append).  docs/BROKER.md,
+ * "APIs".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,8 +68,7 @@ static void produce_partition(sd_req *req, const sd_topic *t,
   uint8_t *rebuilt = NULL;
   sl_compression target;
   int rc = 0;
-  if (sd_compression_target(sd_cfg_s(req->broker->cfg, SD_CFG_COMPRESSION_TYPE),
-                            &target)) {
+  if (sd_compression_target(t->compression, &target)) { /* the topic's compression.type */
     size_t rlen = 0;
     rc = sd_recompress(data, len, target, &rebuilt, &rlen, &diag);
     if (rc == 0) {

@@ -360,6 +360,10 @@ int sd_req_alloc(sd_req *req, size_t count, size_t size, void **out) {
   return rc;
 }
 
+const char *sd_req_peer(const sd_req *req) {
+  return req->conn != NULL ? req->conn->peer : "?";
+}
+
 void sd_req_count_error(sd_req *req) {
   sd_metrics_error(&req->broker->metrics, req->hdr.request_api_key);
 }

@@ -64,6 +64,8 @@ void sd_req_abort(sd_req *req, const char *why);
 /* kp_arena_alloc from the request's arena; on failure the request is
  * aborted ("out of memory") and the caller must return at once. */
 int sd_req_alloc(sd_req *req, size_t count, size_t size, void **out);
+/* The client's address, "ip:port" ("?" if unknown); valid while the request is. */
+const char *sd_req_peer(const sd_req *req);
 /* Counts an error (an ErrorCode != 0 in the answer) for the metrics. */
 void sd_req_count_error(sd_req *req);
 /* True once sd_server_stop was called (async handlers answer at once then). */

@@ -38,6 +38,61 @@ static int cmp_part(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* The effective config of a topic from its overrides. */
+static int topic_effective(sd_topic *tp, const sd_datadirs *dirs, char *err, size_t cap) {
+  if (sd_topicconf_apply(&tp->conf, &dirs->log_cfg, &tp->log_cfg, err, cap) != 0)
+    return SL_EINVAL;
+  snprintf(tp->compression, sizeof(tp->compression), "%s",
+           sd_topicconf_compression(&tp->conf, dirs->compression_type));
+  return 0;
+}
+
+/*
+ * Writes seglog-topic-configs.properties to every log directory: the
+ * overrides of every topic in the registry, with `name`'s replaced by `conf`
+ * (NULL: `name` left out; name NULL: the registry as it is).  Returns 0 or
+ * SL_EIO with err.
+ */
+static int store_write(sd_topics *t, sd_datadirs *dirs, const char *name, size_t len,
+                       const sl_uuid *id, const sd_topicconf *conf, char *err,
+                       size_t cap) {
+  sd_tcfile f;
+  memset(&f, 0, sizeof(f));
+  int rc = 0;
+  bool named_done = false;
+  for (int i = 0; rc == 0 && i < t->n; i++) {
+    const sd_topic *tp = &t->topics[i];
+    bool is_named =
+        name != NULL && strlen(tp->name) == len && memcmp(tp->name, name, len) == 0;
+    const sd_topicconf *c = is_named ? conf : &tp->conf;
+    if (is_named)
+      named_done = true;
+    if (c == NULL || c->n == 0)
+      continue;
+    if (sd_tcfile_put(&f, tp->name, &tp->id, c) != 0)
+      rc = fail(err, cap, SL_ENOMEM, "out of memory");
+  }
+  if (rc == 0 && name != NULL && !named_done && conf != NULL && conf->n > 0) {
+    char *nm = strndup(name, len);
+    if (nm == NULL || sd_tcfile_put(&f, nm, id, conf) != 0)
+      rc = fail(err, cap, SL_ENOMEM, "out of memory");
+    free(nm);
+  }
+  f.generation = t->conf_generation + 1;
+  char werr[600];
+  for (int d = 0; rc == 0 && d < dirs->n; d++) {
+    if (sd_tcfile_write(dirs->paths[d], &f, werr, sizeof(werr)) != 0) {
+      SD_ERROR("per-topic configs: %s", werr);
+      rc = fail(err, cap, SL_EIO, "%s", werr);
+    }
+  }
+  /* Even after a partial failure a newer copy may be on disk: never reuse
+   * its generation. */
+  t->conf_generation = f.generation;
+  sd_tcfile_release(&f);
+  return rc;
+}
+
 static sd_topic *topic_get(sd_topics *t, const char *name, size_t len) {
   for (int i = 0; i < t->n; i++)
     if (strlen(t->topics[i].name) == len && memcmp(t->topics[i].name, name, len) == 0)
@@ -127,8 +182,55 @@ int sd_topics_load(sd_topics *t, sd_datadirs *dirs, char *err, size_t errcap) {
       }
     }
   }
+  /* The stored per-topic configs: each topic takes its entry (the logs
+   * already opened with it); entries of topics that no longer exist, or of
+   * an earlier topic with the same name, are dropped. */
+  t->conf_generation = dirs->tconf.generation;
+  bool rewrite = false;
+  for (int i = 0; i < t->n; i++) {
+    sd_topic *tp = &t->topics[i];
+    sd_tcfile_topic *e = sd_tcfile_find(&dirs->tconf, tp->name);
+    if (e != NULL && !sl_uuid_is_zero(&e->id) && !sl_uuid_equal(&e->id, &tp->id)) {
+      SD_WARN("stored config of topic %s belongs to an earlier topic id; dropped",
+              tp->name);
+      e = NULL;
+    }
+    if (e != NULL) {
+      if (sl_uuid_is_zero(&e->id))
+        rewrite = true;
+      tp->conf = e->conf;
+      memset(&e->conf, 0, sizeof(e->conf));
+    }
+    char cerr[600];
+    if (topic_effective(tp, dirs, cerr, sizeof(cerr)) != 0) {
+      sd_topics_release(t);
+      return fail(err, errcap, -1, "stored config of topic %s: %s", tp->name, cerr);
+    }
+    for (int j = 0; j < tp->n_parts; j++) {
+      sl_diag diag;
+      sl_diag_clear(&diag);
+      if (sl_log_set_config(tp->parts[j].log, &tp->log_cfg, &diag) != 0) {
+        char buf[700];
+        sd_topics_release(t);
+        return fail(err, errcap, -1, "config of %s-%d: %s", tp->name,
+                    (int)tp->parts[j].index, sl_diag_format(&diag, buf, sizeof(buf)));
+      }
+    }
+  }
+  int with_conf = 0;
+  for (int i = 0; i < t->n; i++)
+    with_conf += t->topics[i].conf.n > 0;
+  for (int i = 0; i < dirs->tconf.n; i++)
+    rewrite = rewrite || dirs->tconf.t[i].conf.n > 0; /* not taken: stale */
+  sd_tcfile_release(&dirs->tconf);
   sort_all(t);
-  SD_INFO("serving %d topics, %d partitions", t->n, parts);
+  if (rewrite) {
+    char werr[600];
+    if (store_write(t, dirs, NULL, 0, NULL, NULL, werr, sizeof(werr)) != 0)
+      SD_WARN("cannot rewrite the per-topic configs: %s", werr);
+  }
+  SD_INFO("serving %d topics, %d partitions (%d with config overrides)", t->n, parts,
+          with_conf);
   return 0;
 }
 
@@ -138,6 +240,7 @@ void sd_topics_release(sd_topics *t) {
   for (int i = 0; i < t->n; i++) {
     free(t->topics[i].parts);
     free(t->topics[i].name);
+    sd_topicconf_release(&t->topics[i].conf);
   }
   free(t->topics);
   t->topics = NULL;
@@ -146,22 +249,49 @@ void sd_topics_release(sd_topics *t) {
 
 int sd_topics_create(sd_topics *t, sd_datadirs *dirs, const char *name, size_t len,
                      int32_t partitions, const sd_topic **out, char *err, size_t errcap) {
+  return sd_topics_create_with_config(t, dirs, name, len, partitions, NULL, out, err,
+                                      errcap);
+}
+
+int sd_topics_create_with_config(sd_topics *t, sd_datadirs *dirs, const char *name,
+                                 size_t len, int32_t partitions, const sd_topicconf *conf,
+                                 const sd_topic **out, char *err, size_t errcap) {
   if (!sd_topic_name_valid(name, len))
     return fail(err, errcap, SL_EINVAL, "invalid topic name");
   if (sd_topics_find(t, name, len) != NULL)
     return fail(err, errcap, SL_EEXISTS, "topic exists");
   if (partitions < 1 || partitions > 100000)
     return fail(err, errcap, SL_EINVAL, "invalid partition count %d", (int)partitions);
-  sl_uuid id;
-  if (sl_uuid_random(&id, NULL) != 0)
-    return fail(err, errcap, SL_EIO, "no randomness for a topic id");
-  char *tname = strndup(name, len);
-  if (tname == NULL)
+  sd_topic nt0;
+  memset(&nt0, 0, sizeof(nt0));
+  if (sd_topicconf_copy(&nt0.conf, conf) != 0)
     return fail(err, errcap, SL_ENOMEM, "out of memory");
-  int rc = 0;
-  sd_partition *parts = calloc((size_t)partitions, sizeof(*parts));
-  if (parts == NULL)
-    rc = fail(err, errcap, SL_ENOMEM, "out of memory");
+  int rc = topic_effective(&nt0, dirs, err, errcap);
+  if (rc != 0) {
+    sd_topicconf_release(&nt0.conf);
+    return rc;
+  }
+  sl_uuid id;
+  if (sl_uuid_random(&id, NULL) != 0) {
+    sd_topicconf_release(&nt0.conf);
+    return fail(err, errcap, SL_EIO, "no randomness for a topic id");
+  }
+  char *tname = strndup(name, len);
+  if (tname == NULL) {
+    sd_topicconf_release(&nt0.conf);
+    return fail(err, errcap, SL_ENOMEM, "out of memory");
+  }
+  /* The config is durable before any partition exists: a crash in between
+   * leaves an entry without partitions, dropped at the next start. */
+  bool stored = nt0.conf.n > 0;
+  if (stored)
+    rc = store_write(t, dirs, tname, len, &id, &nt0.conf, err, errcap);
+  sd_partition *parts = NULL;
+  if (rc == 0) {
+    parts = calloc((size_t)partitions, sizeof(*parts));
+    if (parts == NULL)
+      rc = fail(err, errcap, SL_ENOMEM, "out of memory");
+  }
   int32_t made = 0;
   for (; rc == 0 && made < partitions; made++) {
     /* Spread partitions over the directories, fewest partitions first. */
@@ -172,7 +302,8 @@ int sd_topics_create(sd_topics *t, sd_datadirs *dirs, const char *name, size_t l
     sl_log *log = NULL;
     sl_diag diag;
     sl_diag_clear(&diag);
-    rc = sl_logdir_create_partition(dirs->ld[best], tname, made, NULL, &id, &log, &diag);
+    rc = sl_logdir_create_partition(dirs->ld[best], tname, made, &nt0.log_cfg, &id, &log,
+                                    &diag);
     if (rc != 0) {
       char buf[700];
       fail(err, errcap, rc, "%s", sl_diag_format(&diag, buf, sizeof(buf)));
@@ -183,32 +314,79 @@ int sd_topics_create(sd_topics *t, sd_datadirs *dirs, const char *name, size_t l
     parts[made].dir = best;
     parts[made].leader_epoch = 0;
   }
+  sd_topic *nt = NULL;
+  if (rc == 0) {
+    nt = realloc(t->topics, sizeof(*nt) * (size_t)(t->n + 1));
+    if (nt == NULL)
+      rc = fail(err, errcap, SL_ENOMEM, "out of memory");
+  }
   if (rc != 0) {
     /* Undo what was created, so a retry starts from nothing. */
     for (int32_t i = 0; i < made; i++)
       sl_logdir_delete_partition(dirs->ld[parts[i].dir], tname, i, NULL);
+    if (stored) {
+      char werr[600];
+      if (store_write(t, dirs, tname, len, NULL, NULL, werr, sizeof(werr)) != 0)
+        SD_WARN("topic %s: cannot drop its stored config: %s", tname, werr);
+    }
     free(parts);
     free(tname);
+    sd_topicconf_release(&nt0.conf);
     return rc;
-  }
-  sd_topic *nt = realloc(t->topics, sizeof(*nt) * (size_t)(t->n + 1));
-  if (nt == NULL) {
-    free(parts);
-    free(tname);
-    return fail(err, errcap, SL_ENOMEM, "out of memory");
   }
   t->topics = nt;
   sd_topic *tp = &nt[t->n++];
-  memset(tp, 0, sizeof(*tp));
+  *tp = nt0;
   tp->name = tname;
   tp->id = id;
   tp->parts = parts;
   tp->n_parts = partitions;
-  tp->internal = false;
+  tp->internal = strcmp(tname, "__consumer_offsets") == 0 ||
+                 strcmp(tname, "__transaction_state") == 0;
   sort_all(t);
-  SD_INFO("created topic %s with %d partitions", tname, (int)partitions);
+  SD_INFO("created topic %s with %d partitions%s", tname, (int)partitions,
+          stored ? " and config overrides" : "");
   if (out)
     *out = sd_topics_find(t, name, len);
+  return 0;
+}
+
+int sd_topics_set_config(sd_topics *t, sd_datadirs *dirs, const char *name, size_t len,
+                         const sd_topicconf *conf, bool validate_only, char *err,
+                         size_t errcap) {
+  const sd_topic *found = sd_topics_find(t, name, len);
+  if (found == NULL)
+    return fail(err, errcap, SL_ENOT_FOUND, "The topic '%.*s' does not exist.", (int)len,
+                name);
+  sd_topic *tp = &t->topics[found - t->topics];
+  sd_topic next;
+  memset(&next, 0, sizeof(next));
+  if (sd_topicconf_copy(&next.conf, conf) != 0)
+    return fail(err, errcap, SL_ENOMEM, "out of memory");
+  int rc = topic_effective(&next, dirs, err, errcap);
+  if (rc != 0 || validate_only || sd_topicconf_equal(&next.conf, &tp->conf)) {
+    sd_topicconf_release(&next.conf);
+    return rc;
+  }
+  rc = store_write(t, dirs, tp->name, strlen(tp->name), &tp->id, &next.conf, err, errcap);
+  if (rc != 0) {
+    sd_topicconf_release(&next.conf);
+    return rc;
+  }
+  sd_topicconf_release(&tp->conf);
+  tp->conf = next.conf;
+  tp->log_cfg = next.log_cfg;
+  memcpy(tp->compression, next.compression, sizeof(tp->compression));
+  for (int j = 0; j < tp->n_parts; j++) {
+    sl_diag diag;
+    sl_diag_clear(&diag);
+    if (sl_log_set_config(tp->parts[j].log, &tp->log_cfg, &diag) != 0) {
+      char buf[700];
+      SD_WARN("config of %s-%d: %s", tp->name, (int)tp->parts[j].index,
+              sl_diag_format(&diag, buf, sizeof(buf)));
+    }
+  }
+  SD_INFO("topic %s: config overrides replaced (%d set)", tp->name, tp->conf.n);
   return 0;
 }
 
@@ -234,8 +412,8 @@ int sd_topics_add_partitions(sd_topics *t, sd_datadirs *dirs, const char *name,
     sl_log *log = NULL;
     sl_diag diag;
     sl_diag_clear(&diag);
-    int rc =
-        sl_logdir_create_partition(dirs->ld[d], tp->name, i, NULL, &tp->id, &log, &diag);
+    int rc = sl_logdir_create_partition(dirs->ld[d], tp->name, i, &tp->log_cfg, &tp->id,
+                                        &log, &diag);
     if (rc != 0) {
       char buf[700];
       return fail(err, errcap, rc, "%s", sl_diag_format(&diag, buf, sizeof(buf)));
@@ -275,11 +453,18 @@ int sd_topics_delete(sd_topics *t, sd_datadirs *dirs, const char *name, size_t l
   tp->n_parts = kept;
   if (kept == 0) {
     SD_INFO("deleted topic %s", tp->name);
+    /* The stored config goes after the partitions: a crash in between leaves
+     * an entry without partitions, dropped at the next start. */
+    bool had_conf = tp->conf.n > 0;
     free(tp->parts);
     free(tp->name);
+    sd_topicconf_release(&tp->conf);
     memmove(&t->topics[idx], &t->topics[idx + 1],
             sizeof(*t->topics) * (size_t)(t->n - idx - 1));
     t->n--;
+    char werr[600];
+    if (had_conf && store_write(t, dirs, NULL, 0, NULL, NULL, werr, sizeof(werr)) != 0)
+      SD_WARN("cannot drop a deleted topic's stored config: %s", werr);
   }
   return rc;
 }

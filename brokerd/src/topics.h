@@ -16,6 +16,7 @@
 
 #include "datadir.h"
 #include "seglog/log.h"
+#include "topicconf.h"
 #include "seglog/meta.h"
 
 typedef struct sd_partition {
@@ -31,11 +32,15 @@ typedef struct sd_topic {
   bool internal;       /* __consumer_offsets, __transaction_state */
   sd_partition *parts; /* sorted by index */
   int n_parts;
+  sd_topicconf conf;     /* the topic's config overrides (topicconf.h) */
+  sl_log_config log_cfg; /* effective: the broker's defaults + conf */
+  char compression[16];  /* effective compression.type */
 } sd_topic;
 
 typedef struct sd_topics {
   sd_topic *topics; /* sorted by name; pointers into it change when a topic is added */
   int n;
+  int64_t conf_generation; /* of the last seglog-topic-configs.properties written */
 } sd_topics;
 
 /* Builds the registry from the opened log directories. */
@@ -48,6 +53,29 @@ void sd_topics_release(sd_topics *t);
  */
 int sd_topics_create(sd_topics *t, sd_datadirs *dirs, const char *name, size_t len,
                      int32_t partitions, const sd_topic **out, char *err, size_t errcap);
+/*
+ * The same with config overrides (NULL or empty = none; build them with
+ * sd_topicconf_set, which validates each key and value).  The overrides are
+ * checked together (SL_EINVAL with Kafka's message in err: answer
+ * INVALID_CONFIG), stored durably in every log directory before any partition
+ * is created (SL_EIO if that fails), and every partition opens with them.
+ * __consumer_offsets is created this way with cleanup.policy=compact.
+ */
+int sd_topics_create_with_config(sd_topics *t, sd_datadirs *dirs, const char *name,
+                                 size_t len, int32_t partitions, const sd_topicconf *conf,
+                                 const sd_topic **out, char *err, size_t errcap);
+/*
+ * Replaces the whole override set of topic `name` (AlterConfigs semantics;
+ * IncrementalAlterConfigs builds the new set from sd_topic.conf first).
+ * SL_ENOT_FOUND if unknown, SL_EINVAL (err: Kafka's message) if the set does
+ * not validate, SL_EIO if it cannot be stored.  With validate_only nothing
+ * changes.  Otherwise the set is written durably (atomic rename, fsync) and
+ * then applied to every open partition at once (sl_log_set_config) and to
+ * partitions created later.
+ */
+int sd_topics_set_config(sd_topics *t, sd_datadirs *dirs, const char *name, size_t len,
+                         const sd_topicconf *conf, bool validate_only, char *err,
+                         size_t errcap);
 /*
  * Deletes every partition of topic `name` as Kafka does (sl_logdir_delete_partition:
  * rename to -delete, checkpoints rewritten, files removed) and drops it from

@@ -5,8 +5,10 @@
  * CreateTopics: NumPartitions -1 means num.partitions; ReplicationFactor must
  * be -1 or 1 (this is one broker); explicit assignments must put every
  * partition 0..n-1 on this node; ValidateOnly checks without creating.
- * Per-topic configs cannot be stored yet, so a request carrying any is
- * refused with INVALID_CONFIG rather than silently forgetting them.
+ * Configs are validated key by key (topicconf.c: unknown key or bad value ->
+ * INVALID_CONFIG in Kafka's words) and together, stored before the
+ * partitions are created, and v5+ answers with every topic config of the new
+ * topic (value and source, as DescribeConfigs shows them).
  * DeleteTopics deletes by name, or by topic id from v6.
  */
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include "kp_create_topics.h"
 #include "kp_delete_topics.h"
 #include "sdlog.h"
+#include "upkeep.h"
 
 #define SD_KERR_TOPIC_ALREADY_EXISTS 36
 #define SD_KERR_INVALID_PARTITIONS 37
@@ -33,6 +36,66 @@ static kp_str arena_str(sd_req *req, const char *s) {
   return (kp_str){p, (int32_t)n};
 }
 
+/* The request's configs as overrides; INVALID_CONFIG with msg if any fails. */
+static int16_t build_conf(sd_req *req, const kp_create_topics_request_creatable_topic *ti,
+                          sd_topicconf *conf, char *msg, size_t cap) {
+  for (int32_t i = 0; i < ti->configs_count; i++) {
+    const kp_create_topics_request_creatable_topic_config *c = &ti->configs[i];
+    char key[256], value[4096];
+    if (c->name.len < 0 || (size_t)c->name.len >= sizeof(key)) {
+      snprintf(msg, cap, "Unknown topic config name: %.*s", c->name.len > 0 ? 200 : 0,
+               c->name.ptr ? c->name.ptr : "");
+      return SD_KERR_INVALID_CONFIG;
+    }
+    memcpy(key, c->name.ptr, (size_t)c->name.len);
+    key[c->name.len] = '\0';
+    if (c->value.len >= (int32_t)sizeof(value)) {
+      snprintf(msg, cap, "Invalid value for configuration %s: longer than %zu bytes", key,
+               sizeof(value) - 1);
+      return SD_KERR_INVALID_CONFIG;
+    }
+    if (c->value.len >= 0) {
+      memcpy(value, c->value.ptr, (size_t)c->value.len);
+      value[c->value.len] = '\0';
+    }
+    int rc = sd_topicconf_set(conf, key, c->value.len >= 0 ? value : NULL, msg, cap);
+    if (rc == SD_TC_NOMEM) {
+      sd_req_abort(req, "out of memory");
+      return -1;
+    }
+    if (rc != SD_TC_OK)
+      return SD_KERR_INVALID_CONFIG;
+  }
+  sl_log_config lc;
+  if (sd_topicconf_apply(conf, &req->broker->dirs.log_cfg, &lc, msg, cap) != 0)
+    return SD_KERR_INVALID_CONFIG;
+  return SD_KERR_NONE;
+}
+
+/* CreateTopics v5+: every topic config of the new topic. */
+static int fill_configs(sd_req *req, const sd_topicconf *conf,
+                        kp_create_topics_response_creatable_topic_result *to) {
+  sd_broker *b = req->broker;
+  int nk = sd_topicconf_key_count();
+  if (kp_arena_alloc(&req->arena, (size_t)nk, sizeof(*to->configs),
+                     (void **)&to->configs) != 0)
+    return -1;
+  for (int i = 0; i < nk; i++) {
+    const char *key = sd_topicconf_key_at(i);
+    sd_tc_view v;
+    sd_topicconf_view(b->cfg, &b->dirs.log_cfg, conf, key, &v);
+    kp_create_topics_response_creatable_topic_configs *c = &to->configs[i];
+    kp_create_topics_response_creatable_topic_configs_init_defaults(c);
+    c->name = arena_str(req, key);
+    c->value = arena_str(req, v.value);
+    c->read_only = false;
+    c->config_source = v.source;
+    c->is_sensitive = false;
+  }
+  to->configs_count = nk;
+  return 0;
+}
+
 /* Checks one topic; returns its ErrorCode and fills *parts. */
 static int16_t check_topic(sd_req *req,
                            const kp_create_topics_request_creatable_topic *ti,
@@ -47,12 +110,6 @@ static int16_t check_topic(sd_req *req,
   if (sd_topics_find(&b->topics, name, len) != NULL) {
     snprintf(msg, cap, "Topic '%.*s' already exists.", (int)len, name);
     return SD_KERR_TOPIC_ALREADY_EXISTS;
-  }
-  if (ti->configs_count > 0) {
-    snprintf(msg, cap, "Per-topic configs (%.*s) are not supported by seglogd yet",
-             ti->configs[0].name.len > 0 ? (int)ti->configs[0].name.len : 0,
-             ti->configs[0].name.ptr ? ti->configs[0].name.ptr : "");
-    return SD_KERR_INVALID_CONFIG;
   }
   int32_t n = ti->num_partitions;
   if (ti->assignments_count > 0) {
@@ -130,7 +187,14 @@ void sd_handle_create_topics(sd_req *req) {
     to->configs_count = req->version >= 5 ? 0 : -1;
     char msg[512] = "";
     int32_t parts = 0;
+    sd_topicconf conf = {0};
     int16_t code = check_topic(req, ti, &parts, msg, sizeof(msg));
+    if (code == SD_KERR_NONE)
+      code = build_conf(req, ti, &conf, msg, sizeof(msg));
+    if (code < 0) {
+      sd_topicconf_release(&conf);
+      return; /* aborted */
+    }
     for (int32_t j = 0; j < i && code == SD_KERR_NONE; j++) {
       if (kp_str_eq(rq->topics[j].name, ti->name.ptr, ti->name.len)) {
         snprintf(msg, sizeof(msg),
@@ -142,10 +206,11 @@ void sd_handle_create_topics(sd_req *req) {
     if (code == SD_KERR_NONE && !rq->validate_only) {
       char err[512];
       const sd_topic *t = NULL;
-      int rc = sd_topics_create(&b->topics, &b->dirs, ti->name.ptr, (size_t)ti->name.len,
-                                parts, &t, err, sizeof(err));
+      int rc = sd_topics_create_with_config(&b->topics, &b->dirs, ti->name.ptr,
+                                            (size_t)ti->name.len, parts, &conf, &t, err,
+                                            sizeof(err));
       if (rc != 0) {
-        code = SD_KERR_KAFKA_STORAGE_ERROR;
+        code = rc == SL_EINVAL ? SD_KERR_INVALID_CONFIG : SD_KERR_KAFKA_STORAGE_ERROR;
         snprintf(msg, sizeof(msg), "%s", err);
       } else if (req->version >= 7) {
         memcpy(to->topic_id.b, t->id.b, 16);
@@ -160,7 +225,13 @@ void sd_handle_create_topics(sd_req *req) {
     } else if (req->version >= 5) {
       to->num_partitions = parts;
       to->replication_factor = 1;
+      if (fill_configs(req, &conf, to) != 0) {
+        sd_topicconf_release(&conf);
+        sd_req_abort(req, "out of memory");
+        return;
+      }
     }
+    sd_topicconf_release(&conf);
   }
   resp->throttle_time_ms = 0;
   sd_req_respond(req, resp);
@@ -207,6 +278,7 @@ void sd_handle_delete_topics(sd_req *req) {
     if (req->version >= 6)
       memcpy(to->topic_id.b, t->id.b, 16);
     char err[512];
+    sd_cleaner_wait(b, t->name); /* a compaction round must not outlive its log */
     int rc = sd_topics_delete(&b->topics, &b->dirs, t->name, strlen(t->name), err,
                               sizeof(err));
     if (rc != 0) {

@@ -1,17 +1,212 @@
 /*
- * upkeep.c - seglogd's periodic log work on the loop thread (docs/BROKER.md,
- * "Topics"): the retention pass every log.retention.check.interval.ms
- * (sl_log_retain: time, size and log-start rules), a one-second tick
- * (sl_log_tick: flush.ms and removal of *.deleted files after
- * file.delete.delay.ms), and root checkpoints every 5 seconds
+ * upkeep.c - seglogd's periodic log work (docs/BROKER.md, "Topics" and
+ * "Log compaction"): the retention pass every log.retention.check.interval.ms
+ * (sl_log_retain with each topic's config: time, size and log-start rules), a
+ * one-second tick (sl_log_tick: flush.ms and removal of *.deleted files after
+ * file.delete.delay.ms), root checkpoints every 5 seconds
  * (sl_logdir_checkpoint: recovery points, log start offsets, high watermarks;
- * Kafka writes the HW file every 5 s).
+ * Kafka writes the HW file every 5 s), and the log cleaner.
+ *
+ * The cleaner compacts the partitions of topics whose cleanup.policy has
+ * "compact", one partition at a time, on libuv's thread pool (uv_queue_work
+ * running sl_log_compact, which reads and rewrites without the log's mutex
+ * and takes it only to swap cleaned segments in, so appends and fetches on
+ * the loop thread go on).  A pass visits every compacted partition in name
+ * order; the round itself decides from the topic's min.cleanable.dirty.ratio
+ * and compaction lags whether there is anything to do.  After a pass the
+ * cleaner sleeps log.cleaner.backoff.ms.  log.cleaner.enable=false (or
+ * log.cleaner.threads=0) turns it off.  Deleting a topic waits for a round
+ * in progress (sd_cleaner_wait), and root checkpoints are skipped while a
+ * round runs (the round writes cleaner-offset-checkpoint itself).
  */
 #include "upkeep.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "seglog/cleaner.h"
 #include "sdlog.h"
+
+struct sd_cleaner {
+  sd_broker *b;
+  uv_timer_t timer;
+  uv_work_t work;
+  bool timer_open, busy, stopping;
+  uint64_t backoff_ms;
+  /* The partition after which the pass goes on ("" / -1: from the start). */
+  char cur_name[256];
+  int32_t cur_part;
+  /* The job on the thread pool. */
+  char topic[256];
+  int32_t partition;
+  sl_log *log;
+  bool job_invalid; /* its topic was deleted meanwhile */
+  sl_cleaner_opts opts;
+  sl_cleaner_stats stats;
+  sl_diag diag;
+  int rc;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool done; /* the worker finished (sd_cleaner_wait) */
+};
+
+static void cleaner_free_if_idle(sd_cleaner *c) {
+  if (c->timer_open || c->busy)
+    return;
+  if (c->b->cleaner == c)
+    c->b->cleaner = NULL;
+  pthread_mutex_destroy(&c->mu);
+  pthread_cond_destroy(&c->cv);
+  free(c);
+}
+
+static void cleaner_work(uv_work_t *w) {
+  sd_cleaner *c = w->data;
+  c->rc = sl_log_compact(c->log, &c->opts, &c->stats, &c->diag);
+  pthread_mutex_lock(&c->mu);
+  c->done = true;
+  pthread_cond_broadcast(&c->cv);
+  pthread_mutex_unlock(&c->mu);
+}
+
+static void cleaner_next(sd_cleaner *c);
+static void cleaner_timer_cb(uv_timer_t *t);
+
+static void cleaner_after(uv_work_t *w, int status) {
+  sd_cleaner *c = w->data;
+  sd_broker *b = c->b;
+  c->busy = false;
+  const sd_topic *tp = sd_topics_find(&b->topics, c->topic, strlen(c->topic));
+  const sd_partition *p = tp ? sd_topic_partition(tp, c->partition) : NULL;
+  bool valid = status == 0 && !c->job_invalid && p != NULL && p->log == c->log;
+  if (valid && c->rc == 0 && c->stats.cleaned) {
+    /* Keep the log dir's copy of cleaner-offset-checkpoint in step with the
+     * file the round wrote. */
+    sl_logdir_set_cleaner_offset(b->dirs.ld[p->dir], c->topic, c->partition,
+                                 c->stats.end_offset);
+    SD_INFO("cleaner: %s-%d compacted: %d segments (%lld bytes, %lld records) -> %d "
+            "(%lld bytes, %lld records), %lld tombstones removed, first dirty offset "
+            "now %lld",
+            c->topic, (int)c->partition, (int)c->stats.segments_before,
+            (long long)c->stats.bytes_before, (long long)c->stats.records_before,
+            (int)c->stats.segments_after, (long long)c->stats.bytes_after,
+            (long long)c->stats.records_after, (long long)c->stats.tombstones_dropped,
+            (long long)c->stats.end_offset);
+  } else if (valid && c->rc != 0 && c->rc != SL_ENOT_FOUND) {
+    char buf[700];
+    SD_WARN("cleaner: %s-%d: %s", c->topic, (int)c->partition,
+            sl_diag_format(&c->diag, buf, sizeof(buf)));
+  }
+  if (c->stopping) {
+    cleaner_free_if_idle(c);
+    return;
+  }
+  cleaner_next(c);
+}
+
+/* Starts the round of the next compacted partition, or ends the pass. */
+static void cleaner_next(sd_cleaner *c) {
+  sd_broker *b = c->b;
+  for (int i = 0; i < b->topics.n; i++) {
+    const sd_topic *tp = &b->topics.topics[i];
+    int cmp = strcmp(tp->name, c->cur_name);
+    if (cmp < 0 || !(tp->log_cfg.cleanup_policy & SL_CLEANUP_COMPACT))
+      continue;
+    for (int j = 0; j < tp->n_parts; j++) {
+      const sd_partition *p = &tp->parts[j];
+      if (cmp == 0 && p->index <= c->cur_part)
+        continue;
+      snprintf(c->cur_name, sizeof(c->cur_name), "%s", tp->name);
+      c->cur_part = p->index;
+      snprintf(c->topic, sizeof(c->topic), "%s", tp->name);
+      c->partition = p->index;
+      c->log = p->log;
+      c->job_invalid = false;
+      sl_cleaner_opts_init(&c->opts);
+      sl_cleaner_opts_from_log_config(&c->opts, &tp->log_cfg);
+      c->opts.dedupe_buffer_size = sd_cfg_i(b->cfg, SD_CFG_CLEANER_DEDUPE_BUFFER);
+      c->opts.dedupe_load_factor = sd_cfg_d(b->cfg, SD_CFG_CLEANER_LOAD_FACTOR);
+      memset(&c->stats, 0, sizeof(c->stats));
+      sl_diag_clear(&c->diag);
+      c->rc = 0;
+      c->done = false;
+      c->work.data = c;
+      if (uv_queue_work(b->loop, &c->work, cleaner_work, cleaner_after) == 0) {
+        c->busy = true;
+        return;
+      }
+      SD_WARN("cleaner: cannot queue work; retrying after log.cleaner.backoff.ms");
+      goto pass_done;
+    }
+  }
+pass_done:
+  c->cur_name[0] = '\0';
+  c->cur_part = -1;
+  if (c->timer_open)
+    uv_timer_start(&c->timer, cleaner_timer_cb, c->backoff_ms, 0);
+}
+
+static void cleaner_timer_cb(uv_timer_t *t) {
+  sd_cleaner *c = t->data;
+  if (!c->busy && !c->stopping)
+    cleaner_next(c);
+}
+
+static void cleaner_timer_closed(uv_handle_t *h) {
+  sd_cleaner *c = h->data;
+  c->timer_open = false;
+  cleaner_free_if_idle(c);
+}
+
+static void cleaner_start(sd_broker *b) {
+  if (!sd_cfg_b(b->cfg, SD_CFG_CLEANER_ENABLE) ||
+      sd_cfg_i(b->cfg, SD_CFG_CLEANER_THREADS) < 1) {
+    SD_INFO("log cleaner disabled (log.cleaner.enable / log.cleaner.threads)");
+    return;
+  }
+  sd_cleaner *c = calloc(1, sizeof(*c));
+  if (c == NULL) {
+    SD_ERROR("log cleaner: out of memory; compaction disabled");
+    return;
+  }
+  c->b = b;
+  c->cur_part = -1;
+  int64_t backoff = sd_cfg_i(b->cfg, SD_CFG_CLEANER_BACKOFF_MS);
+  c->backoff_ms = backoff > 0 ? (uint64_t)backoff : 1;
+  pthread_mutex_init(&c->mu, NULL);
+  pthread_cond_init(&c->cv, NULL);
+  uv_timer_init(b->loop, &c->timer);
+  c->timer.data = c;
+  c->timer_open = true;
+  b->cleaner = c;
+  /* The first pass starts after one backoff, as Kafka's cleaner threads do
+   * once the broker is up. */
+  uv_timer_start(&c->timer, cleaner_timer_cb, c->backoff_ms, 0);
+}
+
+static void cleaner_stop(sd_broker *b) {
+  sd_cleaner *c = b->cleaner;
+  if (c == NULL || c->stopping)
+    return;
+  c->stopping = true;
+  uv_timer_stop(&c->timer);
+  uv_close((uv_handle_t *)&c->timer, cleaner_timer_closed);
+}
+
+void sd_cleaner_wait(sd_broker *b, const char *topic) {
+  sd_cleaner *c = b->cleaner;
+  if (c == NULL || !c->busy)
+    return;
+  SD_INFO("waiting for the cleaner's round on %s-%d", c->topic, (int)c->partition);
+  pthread_mutex_lock(&c->mu);
+  while (!c->done)
+    pthread_cond_wait(&c->cv, &c->mu);
+  pthread_mutex_unlock(&c->mu);
+  if (topic == NULL || strcmp(topic, c->topic) == 0)
+    c->job_invalid = true; /* the caller may delete its log now */
+}
 
 #define TICK_MS 1000
 #define CHECKPOINT_MS 5000
@@ -57,6 +252,8 @@ static void on_tick(uv_timer_t *t) {
 
 static void on_checkpoint(uv_timer_t *t) {
   sd_broker *b = t->data;
+  if (b->cleaner != NULL && b->cleaner->busy)
+    return; /* the round writes cleaner-offset-checkpoint: next time */
   for (int i = 0; i < b->dirs.n; i++) {
     sl_diag diag;
     sl_diag_clear(&diag);
@@ -78,12 +275,14 @@ void sd_upkeep_start(sd_broker *b) {
   uv_timer_start(&b->tick_timer, on_tick, TICK_MS, TICK_MS);
   uv_timer_start(&b->checkpoint_timer, on_checkpoint, CHECKPOINT_MS, CHECKPOINT_MS);
   b->upkeep_running = true;
+  cleaner_start(b);
 }
 
 void sd_upkeep_stop(sd_broker *b) {
   if (!b->upkeep_running)
     return;
   b->upkeep_running = false;
+  cleaner_stop(b);
   uv_close((uv_handle_t *)&b->retention_timer, NULL);
   uv_close((uv_handle_t *)&b->tick_timer, NULL);
   uv_close((uv_handle_t *)&b->checkpoint_timer, NULL);

@@ -31,7 +31,7 @@
 /* Uncompressed bytes per batch before it is appended (below Kafka's default
  * max.message.bytes of 1048588 so a full batch is always accepted). */
 #define BATCH_TARGET_BYTES (1000 * 1000)
-#define READ_CHUNK (4 << 20)
+#define READ_CHUNK (256 << 10)
 #define MAX_HEADERS 64
 
 typedef struct prod_part {
@@ -145,8 +145,9 @@ static int flush_partition(prod_ctx *c, int32_t p) {
   sl_buf_reset(&c->batch);
   int rc = sl_batch_builder_finish(pp->b, &c->batch);
   if (rc == 0)
-    rc = sl_log_append(pp->log, c->batch.data, c->batch.len, SL_APPEND_LEADER,
-                       sl_log_latest_epoch(pp->log), 0, NULL, &diag);
+    rc = sl_log_append(pp->log, c->batch.data, c->batch.len,
+                       SL_APPEND_LEADER | SL_APPEND_TRUSTED, sl_log_latest_epoch(pp->log),
+                       0, NULL, &diag);
   if (rc) {
     char what[300];
     snprintf(what, sizeof(what), "append to %s-%d", c->topic, (int)p);

@@ -156,6 +156,19 @@ int sl_log_open(const char *dir, const sl_log_config *cfg, unsigned flags,
  */
 int sl_log_close(sl_log *log, sl_diag *diag);
 
+/*
+ * Replaces the log's topic config (Kafka applies an altered topic config to
+ * the open log at once).  Validated first (SL_EINVAL, nothing changed).
+ * Retention, roll, flush, max.message.bytes, timestamp type, cleanup policy
+ * and the compaction settings apply from the next call that uses them; the
+ * segment sizing keys (segment.index.bytes, index.interval.bytes,
+ * preallocate, segment jitter) apply to segments created from now on, as in
+ * Kafka.  SL_EREADONLY for a reader.
+ */
+int sl_log_set_config(sl_log *log, const sl_log_config *cfg, sl_diag *diag);
+/* A copy of the log's current topic config. */
+void sl_log_get_config(sl_log *log, sl_log_config *out);
+
 /* Reports of the last open. */
 void sl_log_load_report_get(const sl_log *log, sl_log_load_report *r);
 
@@ -171,6 +184,13 @@ void sl_log_load_report_get(const sl_log *log, sl_log_load_report *r);
  * producer id, no control batches, consecutive record offsets, keys on
  * compacted topics.  Violations: SL_EINVALID_RECORD (nothing written). */
 #define SL_APPEND_CLIENT 0x4u
+/* The batches were built in this process by sl_batch_builder (or come from
+ * a log this process verified): the CRC-32C check and the record-level parse
+ * are skipped; header sanity, sizes, offsets and producer state are still
+ * checked.  Never set it for bytes that crossed a process boundary (a
+ * client's Produce request, a file, a pipe): a corrupt batch would be
+ * written as it is. */
+#define SL_APPEND_TRUSTED 0x8u
 
 typedef struct sl_append_info {
   int64_t first_offset;    /* base offset of the first batch */

@@ -30,9 +30,13 @@ def check(cond, what):
 
 
 # What seglogd advertises: (ApiKey, min, max), in key order.
-APIS = [(0, 3, 9), (1, 4, 13), (2, 1, 7), (3, 0, 12), (18, 0, 3), (19, 0, 7), (20, 0, 6),
-        (21, 0, 2), (22, 0, 4), (23, 0, 4), (32, 0, 4), (35, 0, 4),
-        (37, 0, 3), (60, 0, 1)]
+APIS = [(0, 3, 9), (1, 4, 13), (2, 1, 7), (3, 0, 12),
+        (10, 0, 4), (11, 0, 9), (12, 0, 4), (13, 0, 5), (14, 0, 5), (15, 0, 5), (16, 0, 4),
+        (18, 0, 3), (19, 0, 7), (20, 0, 6),
+        (21, 0, 2), (22, 0, 4), (23, 0, 4), (32, 0, 4), (33, 0, 2), (35, 0, 4),
+        (37, 0, 3),
+        (42, 0, 2),
+        (44, 0, 1), (60, 0, 1)]
 API_RANGES_V0 = struct.pack(">i", len(APIS)) + b"".join(struct.pack(">hhh", *a) for a in APIS)
 
 
@@ -100,7 +104,7 @@ expect_closed(frame(b"\x00\x12\x00"), "size 3")
 # 3. Unknown or unserved ApiKeys, versions not advertised, malformed bodies.
 expect_closed(frame(header(999, 0, 1)), "ApiKey 999")
 expect_closed(frame(header(-1, 0, 1)), "ApiKey -1")
-expect_closed(frame(header(33, 0, 1) + b"\x00" * 40), "AlterConfigs (not served yet)")
+expect_closed(frame(header(24, 0, 1) + b"\x00" * 40), "AddPartitionsToTxn (not served yet)")
 expect_closed(frame(header(0, 2, 1) + b"\x00" * 40), "Produce v2 (below the advertised range)")
 expect_closed(frame(header(22, 5, 1, flexible=True) + b"\x00" * 20), "InitProducerId v5")
 expect_closed(frame(header(3, 13, 1, flexible=True) + b"\x01\x00\x00\x00"), "Metadata v13")
@@ -243,8 +247,9 @@ for i, c in enumerate(conns):
 #     for 100000 partitions).
 import random  # noqa: E402
 
-FIRST_FLEXIBLE = {0: 9, 1: 12, 2: 6, 3: 9, 18: 3, 19: 5, 20: 4, 21: 2, 22: 2, 23: 4, 32: 4,
+FIRST_FLEXIBLE = {0: 9, 1: 12, 2: 6, 3: 9, 18: 3, 19: 5, 20: 4, 21: 2, 22: 2, 23: 4, 32: 4, 33: 2, 44: 1,
                   35: 2, 37: 2, 60: 0}
+FIRST_FLEXIBLE.update({10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3, 42: 2})  # groups
 rng = random.Random(20261125)
 
 
