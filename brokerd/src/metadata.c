@@ -132,6 +132,13 @@ void sd_handle_metadata(sd_req *req) {
         sd_req_count_error(req);
         continue;
       }
+    } else if (req->version < 12) {
+      /* Kafka: "Topic name can not be null for version 10/11" (the response
+       * cannot carry a null name before v12).  Found by fuzz_sdrequest. */
+      out->name = kp_str_from("");
+      out->error_code = SD_KERR_INVALID_REQUEST;
+      sd_req_count_error(req);
+      continue;
     } else {
       out->name = KP_STR_NULL;
       out->topic_id = want->topic_id;

@@ -26,9 +26,16 @@
 
 #include "broker.h"
 #include "dispatch.h"
+#include "groups.h"
 #include "sdlog.h"
 #include "seglog/bytes.h"
 #include "server.h"
+
+/* The group coordinator's storage half may not be linked in yet (as in
+ * group_api.c): call it only when it is there. */
+#pragma weak sd_offsets_init
+#pragma weak sd_offsets_stop
+#pragma weak sd_offsets_free
 
 typedef struct sdt_broker {
   sd_broker b;
@@ -36,7 +43,7 @@ typedef struct sdt_broker {
   uv_loop_t loop;
   char dir[512];
   int port;
-  bool dirs_open, topics_open, loop_open;
+  bool dirs_open, topics_open, loop_open, groups_open, offsets_open;
 } sdt_broker;
 
 static int sdt_rm_cb(const char *path, const struct stat *st, int flag, struct FTW *f) {
@@ -61,6 +68,10 @@ static void sdt_close_cb(uv_handle_t *h, void *arg) {
  * failed start. */
 static void sdt_stop(sdt_broker *t) {
   if (t->loop_open) {
+    if (t->groups_open)
+      sd_groups_stop(&t->b);
+    if (t->offsets_open)
+      sd_offsets_stop(&t->b);
     if (t->b.server != NULL) {
       sd_server_stop(&t->b, NULL);
       sd_server_stop(&t->b, NULL); /* second call: close every connection now */
@@ -69,7 +80,11 @@ static void sdt_stop(sdt_broker *t) {
     uv_run(&t->loop, UV_RUN_DEFAULT);
     uv_loop_close(&t->loop);
     sd_server_free(&t->b);
-    t->loop_open = false;
+    if (t->offsets_open)
+      sd_offsets_free(&t->b);
+    if (t->groups_open)
+      sd_groups_free(&t->b);
+    t->loop_open = t->groups_open = t->offsets_open = false;
   }
   if (t->topics_open)
     sd_topics_release(&t->b.topics);
@@ -131,6 +146,15 @@ static int sdt_start(sdt_broker *t, const char *const *overrides, const char *re
   }
   t->loop_open = true;
   t->b.loop = &t->loop;
+  /* The same start-up order as main.c. */
+  if (sd_groups_init(&t->b, err, sizeof(err)) != 0)
+    goto fail;
+  t->groups_open = true;
+  if (sd_offsets_init != NULL) {
+    if (sd_offsets_init(&t->b, err, sizeof(err)) != 0)
+      goto fail;
+    t->offsets_open = true;
+  }
   if (sd_server_start(&t->b, err, sizeof(err)) != 0)
     goto fail;
   t->port = t->cfg.advertised[0].port;
