@@ -1,7 +1,8 @@
 /*
  * test_sdregress.c - requests that fuzz_sdrequest found trouble with, sent
  * through an in-process broker (sdt_inproc.h) as a client would, each with
- * the answer Kafka gives.  docs/BROKER.md, "Robustness".
+ * the answer Kafka gives, and a descriptor mix-up the fuzzer ran into.
+ * docs/BROKER.md, "Robustness".
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,8 @@
 
 #include "kerrors.h"
 #include "kp_metadata.h"
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include "sdt_inproc.h"
 
 /* Metadata v10/v11 by topic id (name null): the response cannot carry a null
@@ -49,9 +52,43 @@ static void test_metadata_null_name_before_v12(void **state) {
   free(t);
 }
 
+/* A topic creation that runs out of descriptors half-way (CreateTopics with
+ * many partitions under a low RLIMIT_NOFILE) closed descriptor 0: libseglog's
+ * segment open freed indexes it had not opened yet, whose descriptor fields
+ * were still 0.  The number was then reused by another partition's segment
+ * and closed again later, so that partition's fsync failed with EBADF. */
+static void test_emfile_during_create_keeps_other_descriptors(void **state) {
+  (void)state;
+  if (fcntl(0, F_GETFD) == -1) {
+    int fd = open("/dev/null", O_RDONLY);
+    assert_int_equal(fd, 0);
+  }
+  struct stat st0;
+  assert_int_equal(fstat(0, &st0), 0);
+  sdt_broker *t = calloc(1, sizeof(*t));
+  assert_non_null(t);
+  assert_int_equal(sdt_start(t, NULL, NULL), 0);
+  struct rlimit was, low;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &was), 0);
+  low = was;
+  low.rlim_cur = 200;
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+  char err[512];
+  int rc =
+      sd_topics_create(&t->b.topics, &t->b.dirs, "many", 4, 400, NULL, err, sizeof(err));
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &was), 0);
+  assert_int_not_equal(rc, 0); /* out of descriptors */
+  struct stat st1;
+  assert_int_equal(fstat(0, &st1), 0); /* still open, still the same file */
+  assert_true(st0.st_dev == st1.st_dev && st0.st_ino == st1.st_ino);
+  sdt_stop(t);
+  free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_metadata_null_name_before_v12),
+      cmocka_unit_test(test_emfile_during_create_keeps_other_descriptors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
