@@ -218,6 +218,11 @@ static void test_fsync_failure_takes_one_partition_offline(void **state) {
   assert_int_equal(leader, 1);
   assert_int_equal(offline, 0);
   assert_int_equal(sd_partitions_offline_count(&t->b), 1);
+  size_t mlen = 0;
+  char *text = sd_metrics_render(&t->b.metrics, &t->b, &mlen);
+  assert_non_null(text);
+  assert_non_null(strstr(text, "\nseglog_partitions_offline 1\n"));
+  free(text);
 
   /* One ERROR line for the failure, however often the partition is touched. */
   assert_int_equal(count_log_lines(log, "partition t-0 is offline"), 1);
