@@ -185,6 +185,7 @@ void sd_handle_alter_configs(sd_req *req) {
       return;
     }
     out->error_code = code;
+    out->error_message = KP_STR_NULL;
     if (code != SD_KERR_NONE) {
       out->error_message = arena_str(req, msg);
       sd_req_count_error(req);
@@ -402,6 +403,7 @@ void sd_handle_incremental_alter_configs(sd_req *req) {
       return;
     }
     out->error_code = code;
+    out->error_message = KP_STR_NULL;
     if (code != SD_KERR_NONE) {
       out->error_message = arena_str(req, msg);
       sd_req_count_error(req);

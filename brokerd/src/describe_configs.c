@@ -226,6 +226,7 @@ void sd_handle_describe_configs(sd_req *req) {
       return;
     }
     out->error_code = SD_KERR_NONE;
+    out->error_message = KP_STR_NULL;
   }
   resp->throttle_time_ms = 0;
   sd_req_respond(req, resp);

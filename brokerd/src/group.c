@@ -915,7 +915,9 @@ again:
     remove_member_and_update(c, g, m, now);
     goto again; /* the list may have changed in many places */
   }
-  if (g->state == SDG_PREPARING_REBALANCE && g->join_deadline <= now)
+  /* An extended initial delay of 0 ms expires in the same tick. */
+  for (int i = 0; i < 3 && g->state == SDG_PREPARING_REBALANCE && g->join_deadline <= now;
+       i++)
     join_expired(c, g, now);
   if ((g->state == SDG_COMPLETING_REBALANCE || g->state == SDG_STABLE) &&
       g->sync_deadline <= now)
@@ -1090,7 +1092,6 @@ static void update_static_member_and_rebalance(sdg_coord *c, sdg_group *g, sdg_m
   m->n_protos = 0;
   update_member(c, g, m, np, a->n_protos, a->rebalance_ms, a->session_ms, a->waiter,
                 true);
-  pcounts_add(g, m, +1); /* update_member subtracted the empty list */
 
   switch (g->state) {
   case SDG_STABLE: {

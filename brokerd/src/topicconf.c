@@ -540,6 +540,8 @@ int sd_topicconf_apply(const sd_topicconf *c, const sl_log_config *base,
     } else if (k->type == SD_TC_INT || k->type == SD_TC_LONG) {
       int64_t x = 0;
       parse_i64(v, &x);
+      if (x < -1 && strcmp(k->name, "retention.bytes") == 0)
+        x = -1; /* Kafka: any negative retention.bytes means no limit */
       snprintf(norm, sizeof(norm), "%lld", (long long)x);
       v = norm;
     }
@@ -716,20 +718,26 @@ int sd_tcfile_read(const char *dir, sd_tcfile *out, char *err, size_t errcap) {
     }
   }
   fclose(fp);
-  if (rc == 0) {
-    read_ctx ctx = {out, path, err, errcap};
-    char perr[300];
-    int prc = sd_props_parse(text, len, read_entry, &ctx, perr, sizeof(perr));
-    if (prc != 0) {
-      if (prc != -2) /* -2: read_entry filled err */
-        fail(err, errcap, -1, "%s: %s", path, perr);
-      rc = -1;
-    }
-  }
-  free(text);
-  if (rc != 0)
+  if (rc == 0)
+    rc = sd_tcfile_parse(text, len, path, out, err, errcap);
+  else
     sd_tcfile_release(out);
+  free(text);
   return rc;
+}
+
+int sd_tcfile_parse(const char *text, size_t len, const char *label, sd_tcfile *out,
+                    char *err, size_t errcap) {
+  memset(out, 0, sizeof(*out));
+  read_ctx ctx = {out, label, err, errcap};
+  char perr[300];
+  int prc = sd_props_parse(text, len, read_entry, &ctx, perr, sizeof(perr));
+  if (prc == 0)
+    return 0;
+  if (prc != -2) /* -2: read_entry filled err */
+    fail(err, errcap, -1, "%s: %s", label, perr);
+  sd_tcfile_release(out);
+  return -1;
 }
 
 /* Properties escaping for a value: anything outside a plain set as \uXXXX. */

@@ -48,6 +48,32 @@ static int topic_effective(sd_topic *tp, const sd_datadirs *dirs, char *err, siz
 }
 
 /*
+ * After a failed store_write: the first `written` directories hold the
+ * refused change; the registry's sets (the state before it) go back there
+ * with a newer generation, so no start picks the refused change up.
+ */
+static void store_rollback(sd_topics *t, sd_datadirs *dirs, int written) {
+  sd_tcfile f;
+  memset(&f, 0, sizeof(f));
+  bool ok = true;
+  for (int i = 0; ok && i < t->n; i++)
+    if (t->topics[i].conf.n > 0)
+      ok =
+          sd_tcfile_put(&f, t->topics[i].name, &t->topics[i].id, &t->topics[i].conf) == 0;
+  f.generation = ++t->conf_generation;
+  char werr[600];
+  for (int d = 0; ok && d < written; d++) {
+    if (sd_tcfile_write(dirs->paths[d], &f, werr, sizeof(werr)) != 0) {
+      SD_ERROR("per-topic configs: cannot roll a refused change back: %s", werr);
+      ok = false;
+    }
+  }
+  if (!ok)
+    SD_ERROR("per-topic configs: a refused change may apply at the next start");
+  sd_tcfile_release(&f);
+}
+
+/*
  * Writes seglog-topic-configs.properties to every log directory: the
  * overrides of every topic in the registry, with `name`'s replaced by `conf`
  * (NULL: `name` left out; name NULL: the registry as it is).  Returns 0 or
@@ -80,16 +106,20 @@ static int store_write(sd_topics *t, sd_datadirs *dirs, const char *name, size_t
   }
   f.generation = t->conf_generation + 1;
   char werr[600];
+  int written = 0;
   for (int d = 0; rc == 0 && d < dirs->n; d++) {
     if (sd_tcfile_write(dirs->paths[d], &f, werr, sizeof(werr)) != 0) {
       SD_ERROR("per-topic configs: %s", werr);
       rc = fail(err, cap, SL_EIO, "%s", werr);
+    } else {
+      written++;
     }
   }
-  /* Even after a partial failure a newer copy may be on disk: never reuse
-   * its generation. */
+  /* Never reuse a generation that may be on disk. */
   t->conf_generation = f.generation;
   sd_tcfile_release(&f);
+  if (rc != 0 && written > 0 && name != NULL)
+    store_rollback(t, dirs, written);
   return rc;
 }
 
@@ -283,9 +313,11 @@ int sd_topics_create_with_config(sd_topics *t, sd_datadirs *dirs, const char *na
   }
   /* The config is durable before any partition exists: a crash in between
    * leaves an entry without partitions, dropped at the next start. */
-  bool stored = nt0.conf.n > 0;
-  if (stored)
+  bool stored = false;
+  if (nt0.conf.n > 0) {
     rc = store_write(t, dirs, tname, len, &id, &nt0.conf, err, errcap);
+    stored = rc == 0;
+  }
   sd_partition *parts = NULL;
   if (rc == 0) {
     parts = calloc((size_t)partitions, sizeof(*parts));

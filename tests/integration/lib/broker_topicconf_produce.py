@@ -1,0 +1,91 @@
+"""0112: a topic's configs govern Produce: max.message.bytes (MESSAGE_TOO_LARGE,
+also on partitions added later, raised live by AlterConfigs),
+message.timestamp.type=LogAppendTime (the broker's clock replaces the
+producer's timestamp), compression.type (checked by the shell script).
+
+usage: broker_topicconf_produce.py PORT STEP   (STEP: before | after)
+"""
+import sys
+import time
+
+from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import MessageSizeTooLargeError
+
+port, step = int(sys.argv[1]), sys.argv[2]
+bootstrap = "127.0.0.1:%d" % port
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+ac = AdminClient({"bootstrap.servers": bootstrap})
+producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=10 << 20,
+                         retries=0, linger_ms=0)
+
+
+def send(topic, value, partition=0, ts=None):
+    try:
+        md = producer.send(topic, value, partition=partition, timestamp_ms=ts).get(timeout=20)
+        return md.offset
+    except MessageSizeTooLargeError:
+        return "too large"
+
+
+def read_all(topic, partition=0):
+    c = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=3000,
+                      auto_offset_reset="earliest", enable_auto_commit=False)
+    tp = TopicPartition(topic, partition)
+    c.assign([tp])
+    c.seek_to_beginning(tp)
+    out = list(c)
+    c.close()
+    return out
+
+
+if step == "before":
+    fs = ac.create_topics([NewTopic("small", 1, 1, config={"max.message.bytes": "2000"}),
+                           NewTopic("lat", 1, 1, config={"message.timestamp.type": "LogAppendTime"}),
+                           NewTopic("ct", 1, 1)])
+    for f in fs.values():
+        f.result(10)
+    ac.create_partitions([NewPartitions("small", 2)])["small"].result(10)
+    check(send("small", b"a" * 1000) == 0, "1000 bytes fit")
+    check(send("small", b"b" * 3000) == "too large", "3000 bytes refused on partition 0")
+    check(send("small", b"c" * 3000, partition=1) == "too large",
+          "3000 bytes refused on a partition added later")
+    r = ConfigResource("topic", "small", set_config={"max.message.bytes": "10000"})
+    ac.alter_configs([r])[r].result(10)
+    check(send("small", b"d" * 3000, partition=1) == 0, "3000 bytes fit after the alter, live")
+    # LogAppendTime: the broker's clock; CreateTime: the producer's.
+    t0 = int(time.time() * 1000)
+    check(send("lat", b"x", ts=1000) == 0, "send lat")
+    check(send("ct", b"y", ts=1000) == 0, "send ct")
+    got = read_all("lat")
+    check(len(got) == 1 and got[0].timestamp_type == 1 and got[0].timestamp >= t0 - 1000,
+          "LogAppendTime record %r" % (got,))
+    got = read_all("ct")
+    check(len(got) == 1 and got[0].timestamp_type == 0 and got[0].timestamp == 1000,
+          "CreateTime record %r" % (got,))
+    # Switched live: LogAppendTime -> CreateTime.
+    r = ConfigResource("topic", "lat", set_config={})
+    ac.alter_configs([r])[r].result(10)
+    check(send("lat", b"z", ts=2000) == 1, "send lat again")
+    got = read_all("lat")
+    check(len(got) == 2 and got[1].timestamp == 2000 and got[1].timestamp_type == 0,
+          "CreateTime after the alter %r" % (got,))
+else:
+    # After a kill -9: the altered limit holds for both partitions.
+    check(send("small", b"e" * 3000, partition=1) == 1, "3000 bytes fit after restart")
+    check(send("small", b"f" * 20000) == "too large", "20000 bytes refused after restart")
+    got = read_all("small", 1)
+    check([len(m.value) for m in got] == [3000, 3000], "partition 1 holds %r" % ([len(m.value) for m in got],))
+
+producer.close()
+if failures:
+    sys.exit(1)
+print("produce", step, "OK")
