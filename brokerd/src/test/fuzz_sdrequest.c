@@ -85,9 +85,11 @@ static void housekeeping(sdt_broker *t) {
   char err[512];
   sd_topics *tp = &t->b.topics;
   while (tp->n > MAX_TOPICS) {
+    /* The oldest-sorting topic a client made: not t, not an internal one. */
     int victim = 0;
-    if (strcmp(tp->topics[victim].name, SEED_TOPIC) == 0)
-      victim = 1;
+    while (victim < tp->n - 1 && (strcmp(tp->topics[victim].name, SEED_TOPIC) == 0 ||
+                                  tp->topics[victim].internal))
+      victim++;
     char name[300];
     snprintf(name, sizeof(name), "%s", tp->topics[victim].name);
     if (sd_topics_delete(tp, &t->b.dirs, name, strlen(name), err, sizeof(err)) != 0) {
