@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "sdlog.h"
 #include "seglog/bytes.h"
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -657,7 +658,12 @@ static void try_complete_join(sdg_coord *c, sdg_group *g, int64_t now) {
     complete_join(c, g, now);
 }
 
-static void prepare_rebalance(sdg_coord *c, sdg_group *g, int64_t now) {
+/* Kafka's prepareRebalance; why/who: the reason logged ("member", member id). */
+static void prepare_rebalance(sdg_coord *c, sdg_group *g, int64_t now, const char *why,
+                              const char *who) {
+  SD_INFO("group %s: preparing to rebalance in state %s, generation %d (%s%s%s)", g->id.p,
+          sdg_state_name(g->state), (int)g->generation, why, who ? " " : "",
+          who ? who : "");
   if (g->state == SDG_COMPLETING_REBALANCE)
     reset_and_propagate(c, g, SDG_ERR_REBALANCE_IN_PROGRESS, now);
   clear_pending_sync(g);
@@ -678,14 +684,16 @@ static void prepare_rebalance(sdg_coord *c, sdg_group *g, int64_t now) {
   try_complete_join(c, g, now);
 }
 
-static void maybe_prepare_rebalance(sdg_coord *c, sdg_group *g, int64_t now) {
+static void maybe_prepare_rebalance(sdg_coord *c, sdg_group *g, int64_t now,
+                                    const char *why, const char *who) {
   if (can_rebalance(g))
-    prepare_rebalance(c, g, now);
+    prepare_rebalance(c, g, now, why, who);
 }
 
-/* removeMemberAndUpdateGroup */
+/* removeMemberAndUpdateGroup; why: "left", "expired"... for the log. */
 static void remove_member_and_update(sdg_coord *c, sdg_group *g, sdg_member *m,
-                                     int64_t now) {
+                                     int64_t now, const char *why) {
+  SD_INFO("group %s: member %s %s", g->id.p, m->id.p, why);
   member_fail_join(c, m, KP_STR(""), SDG_ERR_UNKNOWN_MEMBER_ID);
   /* Kafka leaves a parked SyncGroup of a removed member unanswered; we answer it. */
   member_fail_sync(c, m, SDG_ERR_UNKNOWN_MEMBER_ID);
@@ -693,7 +701,7 @@ static void remove_member_and_update(sdg_coord *c, sdg_group *g, sdg_member *m,
   switch (g->state) {
   case SDG_STABLE:
   case SDG_COMPLETING_REBALANCE:
-    maybe_prepare_rebalance(c, g, now);
+    maybe_prepare_rebalance(c, g, now, "a member was removed", NULL);
     break;
   case SDG_PREPARING_REBALANCE:
     try_complete_join(c, g, now);
@@ -807,6 +815,9 @@ static void complete_join(sdg_coord *c, sdg_group *g, int64_t now) {
     return;
   }
   init_next_generation(c, g);
+  SD_INFO("group %s: generation %d with %d members (protocol %s)", g->id.p,
+          (int)g->generation, (int)g->n_members,
+          g->protocol_name.p ? g->protocol_name.p : "none");
   if (g->state == SDG_EMPTY) {
     (void)store(c, g); /* Kafka only warns when this fails */
     return;
@@ -849,7 +860,7 @@ static void sync_expired(sdg_coord *c, sdg_group *g, int64_t now) {
       group_remove(g, m);
     }
   }
-  prepare_rebalance(c, g, now);
+  prepare_rebalance(c, g, now, "members did not send SyncGroup in time", NULL);
 }
 
 /* ---- coordinator --------------------------------------------------------- */
@@ -912,7 +923,7 @@ again:
       m->deadline = SDG_NO_DEADLINE; /* waiting members satisfy their heartbeat */
       continue;
     }
-    remove_member_and_update(c, g, m, now);
+    remove_member_and_update(c, g, m, now, "expired (session timeout)");
     goto again; /* the list may have changed in many places */
   }
   /* An extended initial delay of 0 ms expires in the same tick. */
@@ -953,8 +964,12 @@ void sdg_tick(sdg_coord *c, int64_t now) {
 /* ---- JoinGroup ------------------------------------------------------------ */
 
 static bool accept_joining_member(const sdg_coord *c, const sdg_group *g,
-                                  kp_str member_id) {
+                                  kp_str member_id, kp_str instance_id) {
   const sdg_member *m = find_active(g, member_id);
+  /* A known static member replacing itself does not grow the group (Kafka
+   * counts it as new and may refuse it; docs/GROUPS.md). */
+  if (m == NULL && member_id.len <= 0 && instance_id.len >= 0)
+    m = map_get(g->statics, instance_id);
   switch (g->state) {
   case SDG_EMPTY:
   case SDG_DEAD:
@@ -1007,7 +1022,7 @@ static void add_member_and_rebalance(sdg_coord *c, sdg_group *g, const sdg_join_
     return;
   }
   schedule(c, m, now, SDG_NEW_MEMBER_JOIN_TIMEOUT_MS);
-  maybe_prepare_rebalance(c, g, now);
+  maybe_prepare_rebalance(c, g, now, "new member joined", m->id.p);
 }
 
 /*
@@ -1047,7 +1062,7 @@ static void update_member_and_rebalance(sdg_coord *c, sdg_group *g, sdg_member *
     return;
   }
   update_member(c, g, m, p, a->n_protos, a->rebalance_ms, a->session_ms, a->waiter, true);
-  maybe_prepare_rebalance(c, g, now);
+  maybe_prepare_rebalance(c, g, now, "member rejoined", m->id.p);
 }
 
 /* replaceStaticMember: m gets new_id; its old requests are fenced. */
@@ -1082,6 +1097,7 @@ static void update_static_member_and_rebalance(sdg_coord *c, sdg_group *g, sdg_m
     goto oom;
   }
   sdg_str old_id = *new_id; /* now the old id */
+  SD_INFO("group %s: static member %s replaced %s", g->id.p, m->id.p, old_id.p);
   *new_id = (sdg_str){NULL, -1};
   heartbeat_ok(c, m, now);
   sdg_protocol *old_protos = m->protos;
@@ -1119,12 +1135,14 @@ static void update_static_member_and_rebalance(sdg_coord *c, sdg_group *g, sdg_m
                             current_leader.p ? kstr(&current_leader) : KP_STR(""));
       }
     } else {
-      maybe_prepare_rebalance(c, g, now);
+      maybe_prepare_rebalance(c, g, now, "static member changed the protocol choice",
+                              m->id.p);
     }
     break;
   }
   case SDG_COMPLETING_REBALANCE:
-    prepare_rebalance(c, g, now);
+    prepare_rebalance(c, g, now, "static member replaced during CompletingRebalance",
+                      m->id.p);
     break;
   default:
     break; /* PreparingRebalance: answered when the join phase completes */
@@ -1322,7 +1340,7 @@ void sdg_join(sdg_coord *c, const sdg_join_args *a, int64_t now) {
     }
     created = true;
   }
-  if (!accept_joining_member(c, g, a->member_id)) {
+  if (!accept_joining_member(c, g, a->member_id, a->instance_id)) {
     sdg_member *m = sdg_find_member(g, a->member_id);
     if (m != NULL) {
       member_fail_join(c, m, KP_STR(""), SDG_ERR_GROUP_MAX_SIZE_REACHED);
@@ -1442,7 +1460,7 @@ void sdg_sync(sdg_coord *c, kp_str group_id, int32_t generation, kp_str member_i
     err = store(c, g);
   if (err != 0) {
     reset_and_propagate(c, g, err, now);
-    maybe_prepare_rebalance(c, g, now);
+    maybe_prepare_rebalance(c, g, now, "storing the assignment failed", NULL);
     return;
   }
   propagate_assignment(c, g, 0, now);
@@ -1503,7 +1521,7 @@ int16_t sdg_leave_member(sdg_coord *c, sdg_group *g, kp_str member_id, kp_str in
     m = instance_id.len >= 0 ? map_get(g->statics, instance_id) : NULL;
     if (m == NULL)
       return SDG_ERR_UNKNOWN_MEMBER_ID;
-    remove_member_and_update(c, g, m, now);
+    remove_member_and_update(c, g, m, now, "left the group (LeaveGroup)");
     return 0;
   }
   m = sdg_find_member(g, member_id);
@@ -1515,7 +1533,7 @@ int16_t sdg_leave_member(sdg_coord *c, sdg_group *g, kp_str member_id, kp_str in
   int16_t err = validate_member(g, member_id, instance_id, &m);
   if (err != 0)
     return err;
-  remove_member_and_update(c, g, m, now);
+  remove_member_and_update(c, g, m, now, "left the group (LeaveGroup)");
   return 0;
 }
 
@@ -1691,7 +1709,7 @@ int sdg_replay(sdg_coord *c, kp_str group_id, const sdg_stored_group *sg, int64_
   else
     g->state = g->n_members > 0 ? SDG_STABLE : SDG_EMPTY;
   if (g->n_members > c->cfg.max_size)
-    prepare_rebalance(c, g, now);
+    prepare_rebalance(c, g, now, "replayed group is over group.max.size", NULL);
   return 0;
 fail:
   group_destroy(c, g);

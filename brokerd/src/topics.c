@@ -44,6 +44,17 @@ static int topic_effective(sd_topic *tp, const sd_datadirs *dirs, char *err, siz
     return SL_EINVAL;
   snprintf(tp->compression, sizeof(tp->compression), "%s",
            sd_topicconf_compression(&tp->conf, dirs->compression_type));
+  const char *mi = sd_topicconf_get(&tp->conf, "min.insync.replicas");
+  tp->min_isr = mi ? (int32_t)strtol(mi, NULL, 10) : dirs->min_isr; /* validated INT */
+  /* Kafka 3.6+: before/after.max.ms when set, else difference.max.ms. */
+  const char *diff = sd_topicconf_get(&tp->conf, "message.timestamp.difference.max.ms");
+  const char *before = sd_topicconf_get(&tp->conf, "message.timestamp.before.max.ms");
+  const char *after = sd_topicconf_get(&tp->conf, "message.timestamp.after.max.ms");
+  int64_t d = diff ? strtoll(diff, NULL, 10) : INT64_MAX;
+  int64_t bv = before ? strtoll(before, NULL, 10) : INT64_MAX;
+  int64_t av = after ? strtoll(after, NULL, 10) : INT64_MAX;
+  tp->ts_before_ms = bv != INT64_MAX ? bv : d;
+  tp->ts_after_ms = av != INT64_MAX ? av : d;
   return 0;
 }
 
@@ -409,6 +420,9 @@ int sd_topics_set_config(sd_topics *t, sd_datadirs *dirs, const char *name, size
   tp->conf = next.conf;
   tp->log_cfg = next.log_cfg;
   memcpy(tp->compression, next.compression, sizeof(tp->compression));
+  tp->min_isr = next.min_isr;
+  tp->ts_before_ms = next.ts_before_ms;
+  tp->ts_after_ms = next.ts_after_ms;
   for (int j = 0; j < tp->n_parts; j++) {
     sl_diag diag;
     sl_diag_clear(&diag);
