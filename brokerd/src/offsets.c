@@ -18,6 +18,7 @@
 #include "kp_records.h"
 #include "offsets_int.h"
 #include "sdlog.h"
+#include "topicconf.h"
 #include "seglog/batch.h"
 
 static const sd_topic *offsets_topic(const sd_broker *b) {
@@ -265,80 +266,97 @@ int sd_offsets_replay(sd_broker *b) {
 
 /* ---- expiry ---------------------------------------------------------- */
 
+/* Group ids collected during a walk of the table. */
+typedef struct id_list {
+  kp_str *ids;
+  size_t n, cap;
+} id_list;
+
+static void id_list_add(id_list *l, const sd_ogroup *g) {
+  if (l->n == l->cap) {
+    size_t nc = l->cap ? l->cap * 2 : 8;
+    kp_str *ni = realloc(l->ids, nc * sizeof(*ni));
+    if (ni == NULL)
+      return; /* the group is looked at again at the next pass */
+    l->ids = ni;
+    l->cap = nc;
+  }
+  char *copy = malloc(g->id_len > 0 ? (size_t)g->id_len : 1);
+  if (copy == NULL)
+    return;
+  if (g->id_len > 0)
+    memcpy(copy, g->id, (size_t)g->id_len);
+  l->ids[l->n++] = (kp_str){copy, g->id_len};
+}
+
+/* Tombstones for the n expired entries of g, then forgets them.  The
+ * number removed (0 if the append failed). */
+static int64_t remove_expired(sd_broker *b, sd_ogroup *g, sd_oentry **list, int64_t n) {
+  kp_str id = {g->id, g->id_len};
+  sd_orecs r;
+  sd_orecs_init(&r);
+  int rc = 0;
+  for (int64_t k = 0; k < n && rc == 0; k++)
+    rc = sd_orecs_add_offset(&r, id, (kp_str){list[k]->topic, list[k]->topic_len},
+                             list[k]->partition, NULL);
+  if (rc == 0)
+    rc = sd_offsets_append(b, id, &r);
+  sd_orecs_release(&r);
+  if (rc != 0) {
+    SD_WARN("group %.*s: expired offsets not removed (%s)", (int)g->id_len, g->id,
+            sl_errname(rc));
+    return 0;
+  }
+  for (int64_t k = 0; k < n; k++)
+    sd_offsets_remove(g, (kp_str){list[k]->topic, list[k]->topic_len},
+                      list[k]->partition);
+  SD_INFO("group %.*s: %lld expired offsets removed", (int)g->id_len, g->id,
+          (long long)n);
+  return n;
+}
+
+/*
+ * Kafka's cleanupGroupMetadata: expired offsets go, and a group left Empty
+ * with no offsets (by expiry, or because it never committed) is handed to
+ * group.c, which removes it (sd_groups_offsets_gone).
+ */
 int64_t sd_offsets_expire(sd_broker *b, int64_t now_ms) {
   sd_offsets *o = b->offsets;
   if (o == NULL)
     return 0;
   int64_t retention_ms = sd_cfg_i(b->cfg, SD_CFG_OFFSETS_RETENTION_MINUTES) * 60000;
   int64_t total = 0;
-  /* Groups whose offsets all went: told to group.c after the walk (it may
-   * call back into sd_offsets_store_group, which changes the table). */
-  kp_str *gone = NULL;
-  size_t n_gone = 0, cap_gone = 0;
+  /* Told to group.c after the walk: it calls back into
+   * sd_offsets_store_group, which changes the table. */
+  id_list gone = {0};
   for (uint32_t i = 0; i < o->nslots; i++) {
     for (sd_ogroup *g = o->slots[i]; g; g = g->next) {
-      if (g->count == 0)
-        continue;
       kp_arena a;
       kp_arena_init(&a, 1u << 24);
       sd_ometa mv;
       sd_offsets_meta_view(g, &a, &mv);
-      sd_oentry **list = malloc(sizeof(*list) * g->count);
-      int64_t n =
-          list ? sd_offsets_expired_of(g, &mv, now_ms, retention_ms, list, g->count) : 0;
-      if (n > 0) {
-        kp_str id = {g->id, g->id_len};
-        sd_orecs r;
-        sd_orecs_init(&r);
-        int rc = 0;
-        for (int64_t k = 0; k < n && rc == 0; k++)
-          rc = sd_orecs_add_offset(&r, id, (kp_str){list[k]->topic, list[k]->topic_len},
-                                   list[k]->partition, NULL);
-        if (rc == 0)
-          rc = sd_offsets_append(b, id, &r);
-        sd_orecs_release(&r);
-        if (rc != 0) {
-          SD_WARN("group %.*s: expired offsets not removed (%s)", (int)g->id_len, g->id,
-                  sl_errname(rc));
-        } else {
-          for (int64_t k = 0; k < n; k++)
-            sd_offsets_remove(g, (kp_str){list[k]->topic, list[k]->topic_len},
-                              list[k]->partition);
-          total += n;
-          SD_INFO("group %.*s: %lld expired offsets removed", (int)g->id_len, g->id,
-                  (long long)n);
-          if (g->count == 0 && (!mv.known || mv.empty)) {
-            if (n_gone == cap_gone) {
-              size_t nc = cap_gone ? cap_gone * 2 : 8;
-              kp_str *ng = realloc(gone, nc * sizeof(*ng));
-              if (ng != NULL) {
-                gone = ng;
-                cap_gone = nc;
-              }
-            }
-            if (n_gone < cap_gone) {
-              char *copy = malloc(g->id_len > 0 ? (size_t)g->id_len : 1);
-              if (copy != NULL) {
-                if (g->id_len > 0)
-                  memcpy(copy, g->id, (size_t)g->id_len);
-                gone[n_gone++] = (kp_str){copy, g->id_len};
-              }
-            }
-          }
-        }
+      if (g->count > 0) {
+        sd_oentry **list = malloc(sizeof(*list) * g->count);
+        int64_t n =
+            list ? sd_offsets_expired_of(g, &mv, now_ms, retention_ms, list, g->count)
+                 : 0;
+        if (n > 0)
+          total += remove_expired(b, g, list, n);
+        free(list);
       }
-      free(list);
+      if (g->count == 0 && (!mv.known || mv.empty))
+        id_list_add(&gone, g);
       kp_arena_release(&a);
     }
   }
-  for (size_t i = 0; i < n_gone; i++) {
-    sd_ogroup *g = sd_offsets_group(o, gone[i]);
+  for (size_t i = 0; i < gone.n; i++) {
+    sd_ogroup *g = sd_offsets_group(o, gone.ids[i]);
     if (g != NULL && g->count == 0 && g->meta == NULL)
       sd_offsets_group_drop(o, g);
-    sd_groups_offsets_gone(b, gone[i]);
-    free((void *)gone[i].ptr);
+    sd_groups_offsets_gone(b, gone.ids[i]);
+    free((void *)gone.ids[i].ptr);
   }
-  free(gone);
+  free(gone.ids);
   o->expired += total;
   return total;
 }
@@ -350,24 +368,30 @@ static void on_expiry(uv_timer_t *t) {
 
 /* ---- lifecycle ------------------------------------------------------- */
 
+/* Kafka's GroupCoordinator.offsetsTopicConfigs. */
 static int ensure_topic(sd_broker *b, char *err, size_t errcap) {
   if (offsets_topic(b) != NULL)
     return 0;
   int32_t n = (int32_t)sd_cfg_i(b->cfg, SD_CFG_OFFSETS_TOPIC_PARTITIONS);
-  char e[512];
-  int rc = sd_topics_create(&b->topics, &b->dirs, SD_OFFSETS_TOPIC,
-                            strlen(SD_OFFSETS_TOPIC), n, NULL, e, sizeof(e));
+  char seg[32], e[512];
+  snprintf(seg, sizeof(seg), "%lld",
+           (long long)sd_cfg_i(b->cfg, SD_CFG_OFFSETS_TOPIC_SEGMENT_BYTES));
+  sd_topicconf conf = {0};
+  int rc = sd_topicconf_set(&conf, "cleanup.policy", "compact", e, sizeof(e));
+  if (rc == 0)
+    rc = sd_topicconf_set(&conf, "segment.bytes", seg, e, sizeof(e));
+  if (rc == 0)
+    rc = sd_topicconf_set(&conf, "compression.type", "producer", e, sizeof(e));
+  if (rc == 0)
+    rc = sd_topics_create_with_config(&b->topics, &b->dirs, SD_OFFSETS_TOPIC,
+                                      strlen(SD_OFFSETS_TOPIC), n, &conf, NULL, e,
+                                      sizeof(e));
+  sd_topicconf_release(&conf);
   if (rc != 0) {
     snprintf(err, errcap, "cannot create %s: %s", SD_OFFSETS_TOPIC, e);
     return -1;
   }
   return 0;
-}
-
-static void mark_internal(sd_broker *b) {
-  const sd_topic *t = offsets_topic(b);
-  if (t != NULL)
-    b->topics.topics[t - b->topics.topics].internal = true;
 }
 
 int sd_offsets_init(sd_broker *b, char *err, size_t errcap) {
@@ -381,7 +405,6 @@ int sd_offsets_init(sd_broker *b, char *err, size_t errcap) {
   b->offsets = o;
   if (ensure_topic(b, err, errcap) != 0)
     return -1;
-  mark_internal(b);
   int rc = sd_offsets_replay(b);
   if (rc != 0) {
     snprintf(err, errcap, "cannot replay %s: %s", SD_OFFSETS_TOPIC, sl_errname(rc));

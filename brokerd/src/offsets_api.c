@@ -6,6 +6,7 @@
  * as one batch per request before it is answered.  docs/GROUPS.md,
  * "Storage"; docs/BROKER.md, "APIs".
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "dispatch.h"
@@ -15,10 +16,6 @@
 #include "kp_offset_fetch.h"
 #include "offsets_int.h"
 #include "sdlog.h"
-
-static size_t slen(kp_str s) {
-  return s.len > 0 ? (size_t)s.len : 0;
-}
 
 /* Kafka's storage-error mapping for offset commits (GroupMetadataManager.storeOffsets).
  */
@@ -46,6 +43,31 @@ static bool partition_known(const sd_broker *b, kp_str topic, int32_t partition)
 }
 
 /* ---- OffsetCommit ---------------------------------------------------- */
+
+/* v2-4 RetentionTimeMs: the expire timestamp (-1: none); saturating, the
+ * value is the client's. */
+static int64_t expire_of(const sd_req *req, const kp_offset_commit_request *rq,
+                         int64_t now) {
+  if (req->version < 2 || req->version > 4 || rq->retention_time_ms == -1)
+    return -1;
+  int64_t t;
+  if (__builtin_add_overflow(now, rq->retention_time_ms, &t))
+    t = rq->retention_time_ms > 0 ? INT64_MAX : INT64_MIN;
+  return t == -1 ? -2 : t; /* -1 would mean "none" */
+}
+
+/* The stored value of one committed partition, as Kafka's handleOffsetCommit
+ * builds its OffsetAndMetadata. */
+static void commit_value(const sd_req *req, const kp_offset_commit_request *rq,
+                         const kp_offset_commit_request_partition *pi, int64_t now,
+                         sd_oval *v) {
+  v->offset = pi->committed_offset;
+  v->leader_epoch = req->version >= 6 ? pi->committed_leader_epoch : -1;
+  v->metadata = pi->committed_metadata.len < 0 ? KP_STR("") : pi->committed_metadata;
+  v->commit_ts =
+      req->version == 1 && pi->commit_timestamp != -1 ? pi->commit_timestamp : now;
+  v->expire_ts = expire_of(req, rq, now);
+}
 
 void sd_handle_offset_commit(sd_req *req) {
   sd_broker *b = req->broker;
@@ -106,14 +128,7 @@ void sd_handle_offset_commit(sd_req *req) {
         continue;
       const kp_offset_commit_request_partition *pi = &ti->partitions[j];
       sd_oval v;
-      v.offset = pi->committed_offset;
-      v.leader_epoch = req->version >= 6 ? pi->committed_leader_epoch : -1;
-      v.metadata = pi->committed_metadata.len < 0 ? KP_STR("") : pi->committed_metadata;
-      v.commit_ts =
-          req->version == 1 && pi->commit_timestamp != -1 ? pi->commit_timestamp : now;
-      v.expire_ts = req->version >= 2 && req->version <= 4 && rq->retention_time_ms != -1
-                        ? now + rq->retention_time_ms
-                        : -1;
+      commit_value(req, rq, pi, now, &v);
       rc = sd_orecs_add_offset(&recs, rq->group_id, ti->name, pi->partition_index, &v);
     }
   }
@@ -137,15 +152,7 @@ void sd_handle_offset_commit(sd_req *req) {
       if (po->error_code == SD_KERR_NONE && g != NULL) {
         const kp_offset_commit_request_partition *pi = &ti->partitions[j];
         sd_oval v;
-        v.offset = pi->committed_offset;
-        v.leader_epoch = req->version >= 6 ? pi->committed_leader_epoch : -1;
-        v.metadata = pi->committed_metadata.len < 0 ? KP_STR("") : pi->committed_metadata;
-        v.commit_ts =
-            req->version == 1 && pi->commit_timestamp != -1 ? pi->commit_timestamp : now;
-        v.expire_ts =
-            req->version >= 2 && req->version <= 4 && rq->retention_time_ms != -1
-                ? now + rq->retention_time_ms
-                : -1;
+        commit_value(req, rq, pi, now, &v);
         if (sd_offsets_put(g, ti->name, pi->partition_index, &v) != 0)
           po->error_code = SD_KERR_UNKNOWN_SERVER_ERROR;
       }
@@ -182,55 +189,36 @@ static void fetch_one(const sd_ogroup *g, kp_str topic, int32_t partition,
   }
 }
 
-/* The distinct topics of g, in the arena (topic names borrowed from g). */
-static int group_topics(sd_req *req, const sd_ogroup *g, kp_str **out, int32_t *n) {
+/* Response arrays sized by what is stored rather than by the request (a
+ * fetch of every offset of a large group) come from malloc, owned by the
+ * request, so the per-request arena's cap does not apply to them. */
+static int own_alloc(sd_req *req, size_t n, size_t size, void **out) {
   *out = NULL;
-  *n = 0;
-  if (g == NULL || g->count == 0)
+  if (n == 0)
     return 0;
-  kp_str *list = NULL;
-  if (sd_req_alloc(req, g->count, sizeof(*list), (void **)&list) != 0)
+  void *p = calloc(n, size);
+  if (p == NULL || sd_req_own(req, p) != 0) {
+    sd_req_abort(req, "out of memory");
     return -1;
-  int32_t k = 0;
-  for (uint32_t i = 0; i < g->nslots; i++) {
-    for (const sd_oentry *e = g->slots[i]; e; e = e->next) {
-      bool seen = false;
-      for (int32_t j = 0; j < k && !seen; j++)
-        seen = list[j].len == e->topic_len &&
-               memcmp(list[j].ptr, e->topic, (size_t)e->topic_len) == 0;
-      if (!seen)
-        list[k++] = (kp_str){e->topic, e->topic_len};
-    }
   }
-  *out = list;
-  *n = k;
+  *out = p;
   return 0;
 }
 
-/* The committed partitions of `topic` in g, ascending. */
-static int topic_partitions(sd_req *req, const sd_ogroup *g, kp_str topic, int32_t **out,
-                            int32_t *n) {
-  *out = NULL;
-  *n = 0;
-  int32_t *list = NULL;
-  if (sd_req_alloc(req, g->count, sizeof(*list), (void **)&list) != 0)
-    return -1;
-  int32_t k = 0;
-  for (uint32_t i = 0; i < g->nslots; i++)
-    for (const sd_oentry *e = g->slots[i]; e; e = e->next)
-      if (e->topic_len == topic.len && memcmp(e->topic, topic.ptr, slen(topic)) == 0)
-        list[k++] = e->partition;
-  for (int32_t i = 1; i < k; i++) { /* insertion sort: few partitions */
-    int32_t v = list[i], j = i - 1;
-    while (j >= 0 && list[j] > v) {
-      list[j + 1] = list[j];
-      j--;
-    }
-    list[j + 1] = v;
-  }
-  *out = list;
-  *n = k;
-  return 0;
+static bool same_topic(const sd_oentry *x, const sd_oentry *y) {
+  return x->topic_len == y->topic_len &&
+         (x->topic_len == 0 || memcmp(x->topic, y->topic, (size_t)x->topic_len) == 0);
+}
+
+static int entry_cmp(const void *a, const void *b) {
+  const sd_oentry *x = *(const sd_oentry *const *)a, *y = *(const sd_oentry *const *)b;
+  int32_t n = x->topic_len < y->topic_len ? x->topic_len : y->topic_len;
+  int c = n > 0 ? memcmp(x->topic, y->topic, (size_t)n) : 0;
+  if (c != 0)
+    return c;
+  if (x->topic_len != y->topic_len)
+    return x->topic_len < y->topic_len ? -1 : 1;
+  return x->partition < y->partition ? -1 : x->partition > y->partition;
 }
 
 /* One group's answer as (topic, partitions[]) lists, for either layout. */
@@ -240,38 +228,64 @@ typedef struct fetch_topic {
   int32_t n;
 } fetch_topic;
 
+/* Every committed offset of g, by topic then partition. */
+static int fetch_all(sd_req *req, const sd_ogroup *g, fetch_topic **out, int32_t *n_out) {
+  *out = NULL;
+  *n_out = 0;
+  if (g == NULL || g->count == 0)
+    return 0;
+  const sd_oentry **es = NULL;
+  if (own_alloc(req, g->count, sizeof(*es), (void **)&es) != 0)
+    return -1;
+  size_t n = 0;
+  for (uint32_t i = 0; i < g->nslots; i++)
+    for (const sd_oentry *e = g->slots[i]; e; e = e->next)
+      es[n++] = e;
+  qsort(es, n, sizeof(*es), entry_cmp);
+  int32_t nt = 0;
+  for (size_t i = 0; i < n; i++)
+    if (i == 0 || !same_topic(es[i - 1], es[i]))
+      nt++;
+  fetch_topic *topics = NULL;
+  fetch_part *parts = NULL;
+  if (own_alloc(req, (size_t)nt, sizeof(*topics), (void **)&topics) != 0 ||
+      own_alloc(req, n, sizeof(*parts), (void **)&parts) != 0)
+    return -1;
+  int32_t t = -1;
+  for (size_t i = 0; i < n; i++) {
+    kp_str name = {es[i]->topic, es[i]->topic_len};
+    if (i == 0 || !same_topic(es[i - 1], es[i])) {
+      t++;
+      topics[t].name = name;
+      topics[t].parts = &parts[i];
+      topics[t].n = 0;
+    }
+    fetch_one(g, name, es[i]->partition, &parts[i]);
+    topics[t].n++;
+  }
+  *out = topics;
+  *n_out = nt;
+  return 0;
+}
+
 static int fetch_group(sd_req *req, kp_str group, bool all, const kp_str *names,
                        int32_t *const *indexes, const int32_t *counts, int32_t nt,
                        fetch_topic **out, int32_t *n_out) {
   const sd_ogroup *g = sd_offsets_group(req->broker->offsets, group);
-  kp_str *all_names = NULL;
-  if (all) {
-    if (group_topics(req, g, &all_names, &nt) != 0)
-      return -1;
-    names = all_names;
-  }
+  if (all)
+    return fetch_all(req, g, out, n_out);
   fetch_topic *topics = NULL;
   if (nt > 0 && sd_req_alloc(req, (size_t)nt, sizeof(*topics), (void **)&topics) != 0)
     return -1;
   for (int32_t i = 0; i < nt; i++) {
     topics[i].name = names[i];
-    const int32_t *idx = NULL;
-    int32_t np = 0;
-    if (all) {
-      int32_t *list = NULL;
-      if (topic_partitions(req, g, names[i], &list, &np) != 0)
-        return -1;
-      idx = list;
-    } else {
-      idx = indexes[i];
-      np = counts[i] > 0 ? counts[i] : 0;
-    }
+    int32_t np = counts[i] > 0 ? counts[i] : 0;
     if (np > 0 && sd_req_alloc(req, (size_t)np, sizeof(*topics[i].parts),
                                (void **)&topics[i].parts) != 0)
       return -1;
     topics[i].n = np;
     for (int32_t j = 0; j < np; j++)
-      fetch_one(g, names[i], idx[j], &topics[i].parts[j]);
+      fetch_one(g, names[i], indexes[i][j], &topics[i].parts[j]);
   }
   *out = topics;
   *n_out = nt;
@@ -297,16 +311,15 @@ static int fetch_classic(sd_req *req, const kp_offset_fetch_request *rq,
   int32_t n = 0;
   if (fetch_group(req, rq->group_id, all, names, idx, counts, nt, &ft, &n) != 0)
     return -1;
-  if (n > 0 &&
-      sd_req_alloc(req, (size_t)n, sizeof(*resp->topics), (void **)&resp->topics))
+  if (own_alloc(req, (size_t)n, sizeof(*resp->topics), (void **)&resp->topics) != 0)
     return -1;
   resp->topics_count = n;
   for (int32_t i = 0; i < n; i++) {
     kp_offset_fetch_response_topic *to = &resp->topics[i];
     kp_offset_fetch_response_topic_init_defaults(to);
     to->name = ft[i].name;
-    if (ft[i].n > 0 && sd_req_alloc(req, (size_t)ft[i].n, sizeof(*to->partitions),
-                                    (void **)&to->partitions) != 0)
+    if (own_alloc(req, (size_t)ft[i].n, sizeof(*to->partitions),
+                  (void **)&to->partitions))
       return -1;
     to->partitions_count = ft[i].n;
     for (int32_t j = 0; j < ft[i].n; j++) {
@@ -351,15 +364,15 @@ static int fetch_groups(sd_req *req, const kp_offset_fetch_request *rq,
     int32_t n = 0;
     if (fetch_group(req, gi->group_id, all, names, idx, counts, nt, &ft, &n) != 0)
       return -1;
-    if (n > 0 && sd_req_alloc(req, (size_t)n, sizeof(*go->topics), (void **)&go->topics))
+    if (own_alloc(req, (size_t)n, sizeof(*go->topics), (void **)&go->topics) != 0)
       return -1;
     go->topics_count = n;
     for (int32_t i = 0; i < n; i++) {
       kp_offset_fetch_response_topics *to = &go->topics[i];
       kp_offset_fetch_response_topics_init_defaults(to);
       to->name = ft[i].name;
-      if (ft[i].n > 0 && sd_req_alloc(req, (size_t)ft[i].n, sizeof(*to->partitions),
-                                      (void **)&to->partitions) != 0)
+      if (own_alloc(req, (size_t)ft[i].n, sizeof(*to->partitions),
+                    (void **)&to->partitions) != 0)
         return -1;
       to->partitions_count = ft[i].n;
       for (int32_t j = 0; j < ft[i].n; j++) {

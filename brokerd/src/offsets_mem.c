@@ -397,7 +397,11 @@ int64_t sd_offsets_expired_of(const sd_ogroup *g, const sd_ometa *mv, int64_t no
         gone = now_ms >= e->expire_ts; /* v1 records: the old semantics */
       } else {
         int64_t base = mode == 2 && mv->state_ts != -1 ? mv->state_ts : e->commit_ts;
-        gone = now_ms - base >= retention_ms;
+        /* Timestamps come from the log: saturate instead of overflowing. */
+        int64_t age;
+        if (__builtin_sub_overflow(now_ms, base, &age))
+          age = base < 0 ? INT64_MAX : INT64_MIN;
+        gone = age >= retention_ms;
       }
       if (gone && n < cap)
         out[n++] = e;
