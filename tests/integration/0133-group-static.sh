@@ -85,21 +85,30 @@ wait_line "$T/c.out" 'GROUP_MAX_SIZE_REACHED|maximum size' 60 || broker_fail "th
 kill -KILL "${PIDS[-1]}"
 
 # The group is stored in __consumer_offsets: after a broker restart on the
-# same port it is back (Stable, same member ids) before anyone rejoins, and
-# the running members carry on with their generation: no rebalance.
+# same port (SIGTERM, then kill -9) it is back (Stable, same member ids)
+# before anyone rejoins, and the running members carry on with their
+# generation: no rebalance.
 stored=$(describe)
-kill -TERM "$BROKER_PID"
-broker_wait_exit "$BROKER_PID" 15
-[ "$EXIT_STATUS" = 0 ] || broker_fail "exit status $EXIT_STATUS"
-"$SEGLOGD" --override "listeners=PLAINTEXT://127.0.0.1:$PORT" \
-  --override "metrics.listener=127.0.0.1:$METRICS_PORT" --override "log.dirs=$T/data" \
-  --override group.initial.rebalance.delay.ms=500 2>"$T/broker2.log" &
-BROKER_PID=$!
-BROKER_PIDS+=("$BROKER_PID")
-broker_wait_port "$PORT" 10 || broker_fail "restart on port $PORT"
-[ "$(describe)" = "$stored" ] || broker_fail "replayed group: $(describe), stored: $stored"
-sleep 3 # several heartbeat intervals of both members
-[ "$(metric seglog_group_rebalances_total)" = 0 ] || broker_fail "rebalance after the restart"
-[ "$(describe)" = "$stored" ] || broker_fail "group after the restart: $(describe)"
-grep -q '^REVOKED' "$T/b.out" "$T/a2.out" && broker_fail "partitions revoked after the restart"
+restart() { # SIGNAL
+  kill "-$1" "$BROKER_PID"
+  if [ "$1" = TERM ]; then
+    broker_wait_exit "$BROKER_PID" 15
+    [ "$EXIT_STATUS" = 0 ] || broker_fail "exit status $EXIT_STATUS"
+  else
+    wait "$BROKER_PID" 2>/dev/null || true
+  fi
+  "$SEGLOGD" --override "listeners=PLAINTEXT://127.0.0.1:$PORT" \
+    --override "metrics.listener=127.0.0.1:$METRICS_PORT" --override "log.dirs=$T/data" \
+    --override group.initial.rebalance.delay.ms=500 2>>"$T/broker2.log" &
+  BROKER_PID=$!
+  BROKER_PIDS+=("$BROKER_PID")
+  broker_wait_port "$PORT" 10 || broker_fail "restart on port $PORT"
+  [ "$(describe)" = "$stored" ] || broker_fail "replayed group ($1): $(describe), stored: $stored"
+  sleep 3 # several heartbeat intervals of both members
+  [ "$(metric seglog_group_rebalances_total)" = 0 ] || broker_fail "rebalance after $1"
+  [ "$(describe)" = "$stored" ] || broker_fail "group after $1: $(describe)"
+  ! grep -q '^REVOKED' "$T/b.out" "$T/a2.out" || broker_fail "partitions revoked after $1"
+}
+restart TERM
+restart KILL
 echo "ok"

@@ -282,6 +282,14 @@ static void test_protocol_vote(void **st) {
   assert_int_equal(c.error, 0);
   assert_string_equal(a.protocol, "y");
   env_free(e);
+  /* A tie goes to the protocol voted for first; duplicate names count once. */
+  e = env_new(0, 100);
+  join(e, 0, &a, NULL, "y,x,y");
+  join(e, 0, &b, NULL, "x,y,x");
+  sdg_tick(e->c, 0);
+  assert_int_equal(a.error, 0);
+  assert_string_equal(a.protocol, "y");
+  env_free(e);
 }
 
 static void test_join_errors(void **st) {
