@@ -56,6 +56,9 @@ mirror_conf() { # FILE B TOPIC METRICSPORT [EXTRA...]
     echo "A->B.enabled = true"
     echo "A->B.topics = $t"
     echo "emit.checkpoints.enabled = false"
+    # Progress on the (fresh) target: syncs on A would say a later rep's
+    # fresh B already has everything.
+    echo "offset-syncs.topic.location = target"
     echo "metrics.listener = 127.0.0.1:$mp"
     local l
     for l in "$@"; do echo "$l"; done
@@ -105,7 +108,9 @@ for r in $(seq "$REPS"); do
   "$M" "$dir/mm$r.properties" 2>>"$dir/mirror.log" &
   mpid=$!
   pids+=("$mpid")
+  deadline=$(($(date +%s) + 600))
   while :; do
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "bench-mirror: mirror did not finish" >&2; exit 1; }
     c=$(curl -s "http://127.0.0.1:$mp/" 2>/dev/null |
       awk '/^seglog_mirror_records_total\{/ { s += $2 } END { print s + 0 }' || true)
     [ "$c" -ge "$N" ] && break

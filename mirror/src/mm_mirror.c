@@ -1497,8 +1497,14 @@ static bool topics_pending(const mm_flow *f) {
 static void flow_tick(mm_flow *f, int timeout_ms) {
   rd_kafka_message_t *batch[MM_POLL_BATCH_MSGS];
   for (int round = 0; round < MM_POLL_ROUNDS; round++) {
-    ssize_t n = rd_kafka_consume_batch_queue(f->cq, round == 0 ? timeout_ms : 0, batch,
-                                             MM_POLL_BATCH_MSGS);
+    /* Never wait for a full batch (consume_batch_queue blocks until it has
+     * one or times out): take what is queued, and block only when nothing
+     * is, for the first message. */
+    ssize_t n = rd_kafka_consume_batch_queue(f->cq, 0, batch, MM_POLL_BATCH_MSGS);
+    if (n <= 0 && round == 0) {
+      batch[0] = rd_kafka_consumer_poll(f->cons, timeout_ms);
+      n = batch[0] ? 1 : 0;
+    }
     if (n <= 0)
       break;
     for (ssize_t i = 0; i < n; i++)

@@ -41,7 +41,8 @@ def produce(bs, topic, parts, n, tag="", start=0):
     value with some bytes, two headers (one binary), explicit timestamps."""
     p = Producer({"bootstrap.servers": bs, "linger.ms": 5, "enable.idempotence": True,
                   "queue.buffering.max.messages": 1000000})
-    base = 1700000000000
+    # Recent timestamps: retention.ms (7 days) must not delete them mid-test.
+    base = int(time.time() * 1000) - 60000 - (start + n)
     for i in range(start, start + n):
         key = ("k%s%d" % (tag, i)).encode()
         val = (b"v%d-" % i) + bytes([i % 256]) * (i % 40)
