@@ -86,6 +86,7 @@ static void index_reset(fs_part *p) {
     x->end_cum = 0;
     x->since_entry = 0;
     x->records = 0;
+    x->complete = false;
   }
   p->gen++;
   p->cache_valid = false;
@@ -360,8 +361,17 @@ static int index_add(fs_vindex *x, int64_t offset) {
   return 0;
 }
 
-/* Counts view v's records from its end_offset to the log end. */
-static int index_extend(fs_part *p, fs_view v) {
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Counts view v's records from its end_offset to the log end, or until
+ * CLOCK_MONOTONIC passes deadline_ns (0: no deadline) or, with upto >= 0,
+ * until more than `upto` bytes are counted.  An early stop leaves
+ * x->complete false; the next call continues where this one stopped. */
+static int index_extend_until(fs_part *p, fs_view v, int64_t deadline_ns, int64_t upto) {
   fs_vindex *x = &p->vx[v];
   int64_t leo = sl_log_end_offset(p->log);
   if (leo < x->end_offset || sl_log_start_offset(p->log) > x->end_offset) {
@@ -371,15 +381,24 @@ static int index_extend(fs_part *p, fs_view v) {
            (long long)leo, (long long)x->end_offset);
     index_reset(p);
   }
-  if (x->end_offset >= leo)
+  x->complete = false;
+  if (x->end_offset >= leo) {
+    x->complete = true;
     return 0;
+  }
   walker w;
   sl_record rec;
   int rc;
+  int64_t batches = 0;
   walker_init(&w, p, x->end_offset);
   while ((rc = walker_next(&w, &rec)) == 1) {
     if (w.new_batch) {
       w.new_batch = false;
+      /* stop between batches (the index entries are batch bases), after at
+       * least one batch: every call makes progress */
+      if (batches++ > 0 &&
+          ((deadline_ns && mono_ns() > deadline_ns) || (upto >= 0 && x->end_cum > upto)))
+        return 0;
       /* An entry only where no record of the batch was skipped. */
       if (x->since_entry >= FS_INDEX_EVERY && w.h.base_offset >= w.from &&
           w.h.base_offset >= x->idx[x->n_idx - 1].offset && index_add(x, w.h.base_offset))
@@ -396,6 +415,8 @@ static int index_extend(fs_part *p, fs_view v) {
   }
   if (rc == 0 && w.next_read > x->end_offset)
     x->end_offset = w.next_read; /* control batches at the end */
+  if (rc == 0)
+    x->complete = true;
   if (rc == -FS_ESTALE_INDEX) {
     index_reset(p);
     return -EAGAIN;
@@ -403,8 +424,14 @@ static int index_extend(fs_part *p, fs_view v) {
   return rc < 0 ? rc : 0;
 }
 
-/* Picks up what the writer appended; with v >= 0 also counts it in view v. */
+/* Picks up what the writer appended; with v >= 0 also counts it in view v
+ * (until deadline_ns, 0 = to the end, or past `upto` bytes, -1 = no limit). */
+static int refresh_until(fs_part *p, int v, int64_t deadline_ns, int64_t upto);
 static int refresh_locked(fs_part *p, int v) {
+  return refresh_until(p, v, 0, -1);
+}
+
+static int refresh_until(fs_part *p, int v, int64_t deadline_ns, int64_t upto) {
   sl_diag d;
   sl_diag_clear(&d);
   int rc = sl_log_refresh(p->log, &d);
@@ -413,7 +440,7 @@ static int refresh_locked(fs_part *p, int v) {
   if (v < 0)
     return 0;
   for (int tries = 0; tries < 3; tries++) {
-    rc = index_extend(p, (fs_view)v);
+    rc = index_extend_until(p, (fs_view)v, deadline_ns, upto);
     if (rc != -EAGAIN)
       return rc;
   }
@@ -544,10 +571,11 @@ int fs_part_offset_for_time(fs_part *p, int64_t ts_ms, int64_t *offset) {
   return rc;
 }
 
-static int view_size_locked(fs_part *p, fs_view v, int64_t start, int64_t *size) {
+static int view_size_locked(fs_part *p, fs_view v, int64_t start, int64_t deadline_ns,
+                            int64_t *size) {
   for (int tries = 0; tries < 3; tries++) {
     int64_t base = 0;
-    int rc = refresh_locked(p, v);
+    int rc = refresh_until(p, v, deadline_ns, -1);
     if (rc == 0) {
       int64_t s = start;
       int64_t ls = sl_log_start_offset(p->log);
@@ -565,11 +593,28 @@ static int view_size_locked(fs_part *p, fs_view v, int64_t start, int64_t *size)
   return -EIO;
 }
 
-int fs_part_view_size(fs_part *p, fs_view v, int64_t start, int64_t *size) {
+int fs_part_view_size(fs_part *p, fs_view v, int64_t start, int64_t wait_ns,
+                      int64_t *size, bool *exact) {
   pthread_mutex_lock(&p->mu);
-  int rc = view_size_locked(p, v, start, size);
+  int rc = view_size_locked(p, v, start, wait_ns > 0 ? mono_ns() + wait_ns : 0, size);
+  if (exact)
+    *exact = p->vx[v].complete;
   pthread_mutex_unlock(&p->mu);
   return rc;
+}
+
+int fs_part_count(fs_part *p, fs_view v, int64_t budget_ns) {
+  pthread_mutex_lock(&p->mu);
+  int rc = 0;
+  for (int tries = 0; tries < 3; tries++) {
+    rc = index_extend_until(p, v, budget_ns > 0 ? mono_ns() + budget_ns : 0, -1);
+    if (rc != -EAGAIN)
+      break;
+  }
+  if (rc == 0)
+    rc = p->vx[v].complete ? 1 : 0;
+  pthread_mutex_unlock(&p->mu);
+  return rc == -EAGAIN ? -EIO : rc;
 }
 
 static ssize_t view_read_locked(fs_part *p, fs_view v, int64_t start, int64_t pos,
@@ -583,8 +628,9 @@ static ssize_t view_read_locked(fs_part *p, fs_view v, int64_t start, int64_t po
     return rc;
   want = base + pos;
   if (want >= p->vx[v].end_cum) {
-    /* At or past what is counted: pick up new records (tail -f). */
-    if ((rc = refresh_locked(p, v)) < 0)
+    /* At or past what is counted: pick up new records (tail -f), counting
+     * only as far as this read needs (the rest is the background count's). */
+    if ((rc = refresh_until(p, v, 0, want + (int64_t)len)) < 0)
       return rc;
     if ((rc = cum_at(p, v, s, &base)) < 0)
       return rc;

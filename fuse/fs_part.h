@@ -43,6 +43,7 @@ typedef struct fs_vindex {
   int64_t end_cum;     /* their bytes */
   int64_t since_entry; /* log bytes walked since the last entry */
   int64_t records;     /* records counted (not control records) */
+  bool complete;       /* counted to the log end (as of the last refresh) */
 } fs_vindex;
 
 /* Where a reader stopped: the first record with offset >= `offset` starts at
@@ -91,8 +92,17 @@ int fs_part_mtime(fs_part *p, struct timespec *ts);
 int fs_part_offset_for_time(fs_part *p, int64_t ts_ms, int64_t *offset);
 
 /* Size of view v starting at offset `start` (records with offset >= start,
- * up to the log end).  Refreshes first. */
-int fs_part_view_size(fs_part *p, fs_view v, int64_t start, int64_t *size);
+ * up to the log end).  Refreshes first, then counts new records for at most
+ * wait_ns (0: until the end).  *exact (may be NULL) is false when the count
+ * stopped early: *size is then the bytes counted so far (docs/FUSE.md,
+ * "Sizes of large partitions"). */
+int fs_part_view_size(fs_part *p, fs_view v, int64_t start, int64_t wait_ns,
+                      int64_t *size, bool *exact);
+
+/* Continues counting view v for at most budget_ns (0: to the end): 1 when
+ * the view is counted to the log end, 0 when more is left, or -errno.  The
+ * background counter's step. */
+int fs_part_count(fs_part *p, fs_view v, int64_t budget_ns);
 
 /* Reads up to `len` bytes at position `pos` of view v starting at `start`
  * into out; returns the number of bytes (0 at the end) or -errno.  `cur`

@@ -6,7 +6,7 @@
  *
  *   seglogfs [-f] [-o ro,...] DIR MOUNTPOINT
  *
- * Paths are parsed into a node (what the path names); partitions are opened
+ * Paths are parsed into a fs_node (what the path names); partitions are opened
  * lazily (read-only, no lock) on first use and kept (fs_part.c).  The mount
  * is always read-only: the kernel refuses writes with EROFS and every
  * modifying operation here answers EROFS as well.
@@ -28,7 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs_broker.h"
 #include "fs_part.h"
+#include "fs_tree.h"
 
 /* ---- the mount's state ---- */
 
@@ -37,7 +39,80 @@ typedef struct fs_ctx {
   pthread_mutex_t mu;
   fs_part **parts;
   size_t n_parts, cap_parts;
+  pthread_mutex_t lmu; /* the cached listing of dir (scan_partitions) */
+  char **names;
+  size_t n_names;
+  bool names_valid, names_age_ok;
+  struct timespec names_mtime;
+  /* the background counter: views whose first stat stopped counting early */
+  int64_t size_wait_ns;
+  pthread_mutex_t cmu;
+  pthread_cond_t ccv;
+  struct count_job *jobs;
+  size_t n_jobs, cap_jobs;
+  bool counter_stop, counter_on;
+  pthread_t counter;
 } fs_ctx;
+
+typedef struct count_job {
+  fs_part *p;
+  fs_view v;
+} count_job;
+
+#define FS_COUNT_STEP_NS 5000000LL /* the counter holds a partition this long */
+
+/* Queues view v of p for the background counter (once). */
+static void count_enqueue(fs_ctx *c, fs_part *p, fs_view v) {
+  pthread_mutex_lock(&c->cmu);
+  bool queued = false;
+  for (size_t i = 0; i < c->n_jobs && !queued; i++)
+    queued = c->jobs[i].p == p && c->jobs[i].v == v;
+  if (!queued && c->counter_on) {
+    if (c->n_jobs == c->cap_jobs) {
+      size_t cap = c->cap_jobs ? c->cap_jobs * 2 : 16;
+      count_job *nj = realloc(c->jobs, cap * sizeof(*nj));
+      if (nj) {
+        c->jobs = nj;
+        c->cap_jobs = cap;
+      }
+    }
+    if (c->n_jobs < c->cap_jobs) {
+      c->jobs[c->n_jobs++] = (count_job){p, v};
+      pthread_cond_signal(&c->ccv);
+    }
+  }
+  pthread_mutex_unlock(&c->cmu);
+}
+
+/* Counts queued views to their end, FS_COUNT_STEP_NS at a time (readers of
+ * the partition get the lock between steps).  A job stays queued (first in
+ * line) until its view is counted, so enqueueing it again is a no-op. */
+static void *counter_main(void *arg) {
+  fs_ctx *c = arg;
+  pthread_mutex_lock(&c->cmu);
+  for (;;) {
+    while (!c->counter_stop && c->n_jobs == 0)
+      pthread_cond_wait(&c->ccv, &c->cmu);
+    if (c->counter_stop)
+      break;
+    count_job j = c->jobs[0];
+    pthread_mutex_unlock(&c->cmu);
+    int rc;
+    do
+      rc = fs_part_count(j.p, j.v, FS_COUNT_STEP_NS);
+    while (rc == 0 && !__atomic_load_n(&c->counter_stop, __ATOMIC_RELAXED));
+    pthread_mutex_lock(&c->cmu);
+    for (size_t i = 0; i < c->n_jobs; i++) {
+      if (c->jobs[i].p == j.p && c->jobs[i].v == j.v) {
+        memmove(&c->jobs[i], &c->jobs[i + 1], (c->n_jobs - i - 1) * sizeof(count_job));
+        c->n_jobs--;
+        break;
+      }
+    }
+  }
+  pthread_mutex_unlock(&c->cmu);
+  return NULL;
+}
 
 static fs_ctx *ctx_get(void) {
   return fuse_get_context()->private_data;
@@ -49,44 +124,15 @@ static int join(char *out, size_t cap, const char *dir, const char *name) {
   return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
-static bool topic_name_ok(const char *t, size_t n) {
-  if (n == 0 || n > 249 || (n == 1 && t[0] == '.') ||
-      (n == 2 && t[0] == '.' && t[1] == '.'))
-    return false;
-  for (size_t i = 0; i < n; i++) {
-    char c = t[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '.' || c == '_' || c == '-'))
-      return false;
-  }
-  return true;
-}
-
-/* A non-negative decimal without sign or leading zeros (except "0"). */
-static bool parse_uint(const char *s, int64_t max, int64_t *out) {
-  int64_t v = 0;
-  if (*s == 0 || (s[0] == '0' && s[1] != 0))
-    return false;
-  for (; *s; s++) {
-    if (*s < '0' || *s > '9')
-      return false;
-    if (v > (max - (*s - '0')) / 10)
-      return false;
-    v = v * 10 + (*s - '0');
-  }
-  *out = v;
-  return true;
-}
-
 /* "<topic>-<partition>": splits a partition dir name. */
 static bool split_partition_dir(const char *name, size_t *topic_len, int32_t *part) {
   const char *dash = strrchr(name, '-');
   int64_t n;
-  if (dash == NULL || !parse_uint(dash + 1, INT32_MAX, &n))
+  if (dash == NULL || !fs_parse_uint(dash + 1, INT32_MAX, &n))
     return false;
   *topic_len = (size_t)(dash - name);
   *part = (int32_t)n;
-  return topic_name_ok(name, *topic_len);
+  return fs_topic_name_ok(name, *topic_len);
 }
 
 /* The partition, opened on first use; -ENOENT when its dir is gone. */
@@ -127,249 +173,123 @@ static int part_get(fs_ctx *c, const char *topic, int32_t partition, fs_part **o
   return rc;
 }
 
-/* Calls cb for every partition dir of the log dir (topic == NULL: all). */
-typedef int (*part_dir_cb)(void *arg, const char *topic, size_t topic_len, int32_t part);
-static int scan_partitions(fs_ctx *c, const char *topic, part_dir_cb cb, void *arg) {
+/*
+ * The log directory's partition dir names, sorted, cached while the
+ * directory's mtime stays what it was when they were read (an entry added or
+ * removed changes it).  File times are coarse (a clock tick), so a listing
+ * read less than FS_LIST_SETTLE_NS after the last change is not trusted: a
+ * change in the same tick would leave the mtime as it was.  `ls -R` of many
+ * topics then reads the directory once instead of once per topic.
+ */
+#define FS_LIST_SETTLE_NS 50000000LL
+
+static int name_cmp(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void list_free(fs_ctx *c) {
+  for (size_t i = 0; i < c->n_names; i++)
+    free(c->names[i]);
+  free(c->names);
+  c->names = NULL;
+  c->n_names = 0;
+  c->names_valid = false;
+}
+
+/* c->lmu held. */
+static int list_refresh(fs_ctx *c) {
+  struct stat st;
+  struct timespec now;
+  if (stat(c->dir, &st) != 0) {
+    fs_log("reading the log directory %s: %s", c->dir, strerror(errno));
+    return -EIO;
+  }
+  clock_gettime(CLOCK_REALTIME, &now);
+  long long age = (long long)(now.tv_sec - st.st_mtim.tv_sec) * 1000000000LL +
+                  (now.tv_nsec - st.st_mtim.tv_nsec);
+  if (c->names_valid && st.st_mtim.tv_sec == c->names_mtime.tv_sec &&
+      st.st_mtim.tv_nsec == c->names_mtime.tv_nsec && c->names_age_ok)
+    return 0;
   DIR *d = opendir(c->dir);
-  struct dirent *de;
-  int rc = 0;
   if (d == NULL) {
     fs_log("reading the log directory %s: %s", c->dir, strerror(errno));
     return -EIO;
   }
-  while (rc == 0 && (de = readdir(d)) != NULL) {
+  list_free(c);
+  size_t cap = 0;
+  struct dirent *de;
+  int rc = 0;
+  while ((de = readdir(d)) != NULL) {
     size_t tl;
     int32_t part;
     if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
       continue;
     if (!split_partition_dir(de->d_name, &tl, &part))
       continue;
-    if (topic && (strlen(topic) != tl || memcmp(topic, de->d_name, tl) != 0))
-      continue;
-    rc = cb(arg, de->d_name, tl, part);
+    if (c->n_names == cap) {
+      cap = cap ? cap * 2 : 256;
+      char **nn = realloc(c->names, cap * sizeof(*nn));
+      if (nn == NULL) {
+        rc = -ENOMEM;
+        break;
+      }
+      c->names = nn;
+    }
+    size_t len = strlen(de->d_name) + 1;
+    if ((c->names[c->n_names] = malloc(len)) == NULL) {
+      rc = -ENOMEM;
+      break;
+    }
+    memcpy(c->names[c->n_names++], de->d_name, len);
   }
   closedir(d);
+  if (rc < 0) {
+    list_free(c);
+    return rc;
+  }
+  if (c->n_names)
+    qsort(c->names, c->n_names, sizeof(char *), name_cmp);
+  c->names_valid = true;
+  c->names_mtime = st.st_mtim;
+  c->names_age_ok = age >= FS_LIST_SETTLE_NS;
+  return 0;
+}
+
+/* Calls cb for every partition dir of the log dir (topic == NULL: all). */
+typedef int (*part_dir_cb)(void *arg, const char *topic, size_t topic_len, int32_t part);
+static int scan_partitions(fs_ctx *c, const char *topic, part_dir_cb cb, void *arg) {
+  pthread_mutex_lock(&c->lmu);
+  int rc = list_refresh(c);
+  size_t i = 0, tlen = topic ? strlen(topic) : 0;
+  if (rc == 0 && topic) {
+    /* the first name >= "<topic>-": the topic's dirs follow it */
+    char key[300];
+    snprintf(key, sizeof(key), "%s-", topic);
+    size_t lo = 0, hi = c->n_names;
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      if (strcmp(c->names[mid], key) < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    i = lo;
+  }
+  for (; rc == 0 && i < c->n_names; i++) {
+    const char *name = c->names[i];
+    size_t tl;
+    int32_t part;
+    if (topic && (strncmp(name, topic, tlen) != 0 || name[tlen] != '-'))
+      break;
+    if (!split_partition_dir(name, &tl, &part) || (topic && tl != tlen))
+      continue;
+    rc = cb(arg, name, tl, part);
+  }
+  pthread_mutex_unlock(&c->lmu);
   return rc;
 }
 
 /* ---- paths ---- */
-
-typedef enum node_kind {
-  N_ROOT,
-  N_TOPIC,
-  N_CONFIG,
-  N_PART,
-  N_VIEW,
-  N_EARLIEST,
-  N_LATEST,
-  N_OFFSETS_DIR,
-  N_OFFSET,
-  N_AT_DIR,
-  N_AT_TIME,
-  N_SEGMENTS_DIR,
-  N_SEGMENT
-} node_kind;
-
-typedef struct node {
-  node_kind kind;
-  char topic[256];
-  int32_t part;
-  fs_view view;
-  bool has_time;
-  int64_t time_ms;
-  int64_t offset;
-  char seg[64];
-} node;
-
-static const char *const view_names[FS_NVIEWS] = {"data", "data.lp", "records.jsonl"};
-
-static bool view_by_name(const char *s, fs_view *v) {
-  for (int i = 0; i < FS_NVIEWS; i++) {
-    if (strcmp(s, view_names[i]) == 0) {
-      *v = (fs_view)i;
-      return true;
-    }
-  }
-  return false;
-}
-
-static bool digits(const char **s, int n, int *out) {
-  int v = 0;
-  for (int i = 0; i < n; i++) {
-    char ch = (*s)[i];
-    if (ch < '0' || ch > '9')
-      return false;
-    v = v * 10 + (ch - '0');
-  }
-  *s += n;
-  *out = v;
-  return true;
-}
-
-/* Epoch milliseconds, or ISO 8601: YYYY-MM-DD[THH:MM[:SS[.fff]]][Z|+HH:MM|-HH:MM]
- * (no zone = UTC). */
-static bool parse_time(const char *s, int64_t *ms) {
-  int y, mo, d, h = 0, mi = 0, sec = 0, frac_ms = 0;
-  if (parse_uint(s, INT64_MAX, ms))
-    return true;
-  if (!digits(&s, 4, &y) || *s++ != '-' || !digits(&s, 2, &mo) || *s++ != '-' ||
-      !digits(&s, 2, &d))
-    return false;
-  if (*s == 'T' || *s == 't' || *s == ' ') {
-    s++;
-    if (!digits(&s, 2, &h) || *s++ != ':' || !digits(&s, 2, &mi))
-      return false;
-    if (*s == ':') {
-      s++;
-      if (!digits(&s, 2, &sec))
-        return false;
-      if (*s == '.' || *s == ',') {
-        int scale = 100;
-        s++;
-        if (*s < '0' || *s > '9')
-          return false;
-        for (; *s >= '0' && *s <= '9'; s++, scale /= 10)
-          frac_ms += (*s - '0') * scale;
-      }
-    }
-  }
-  int64_t zone_s = 0;
-  if (*s == 'Z' || *s == 'z') {
-    s++;
-  } else if (*s == '+' || *s == '-') {
-    int sign = *s++ == '-' ? -1 : 1, zh, zm = 0;
-    if (!digits(&s, 2, &zh))
-      return false;
-    if (*s == ':')
-      s++;
-    if (*s && !digits(&s, 2, &zm))
-      return false;
-    zone_s = sign * (zh * 3600 + zm * 60);
-  }
-  if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-    return false;
-  struct tm tm = {0};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  time_t t = timegm(&tm);
-  int64_t v = ((int64_t)t - zone_s) * 1000 + frac_ms;
-  if (v < 0)
-    return false;
-  *ms = v;
-  return true;
-}
-
-static bool segment_name_ok(const char *s) {
-  static const char *const ext[] = {".log", ".index", ".timeindex", ".txnindex"};
-  for (int i = 0; i < 20; i++)
-    if (s[i] < '0' || s[i] > '9')
-      return false;
-  for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
-    if (strcmp(s + 20, ext[i]) == 0)
-      return true;
-  return false;
-}
-
-/* Syntax only: existence is checked by the callers. */
-static int parse_path(const char *path, node *n) {
-  char comp[8][256];
-  int nc = 0;
-  memset(n, 0, sizeof(*n));
-  const char *s = path;
-  while (*s) {
-    while (*s == '/')
-      s++;
-    if (!*s)
-      break;
-    const char *e = strchr(s, '/');
-    size_t len = e ? (size_t)(e - s) : strlen(s);
-    if (nc == 8 || len >= sizeof(comp[0]))
-      return -ENOENT;
-    memcpy(comp[nc], s, len);
-    comp[nc++][len] = 0;
-    s += len;
-  }
-  if (nc == 0) {
-    n->kind = N_ROOT;
-    return 0;
-  }
-  if (!topic_name_ok(comp[0], strlen(comp[0])))
-    return -ENOENT;
-  memcpy(n->topic, comp[0], strlen(comp[0]) + 1);
-  if (nc == 1) {
-    n->kind = N_TOPIC;
-    return 0;
-  }
-  if (nc == 2 && strcmp(comp[1], "config") == 0) {
-    n->kind = N_CONFIG;
-    return 0;
-  }
-  int64_t v;
-  if (!parse_uint(comp[1], INT32_MAX, &v))
-    return -ENOENT;
-  n->part = (int32_t)v;
-  if (nc == 2) {
-    n->kind = N_PART;
-    return 0;
-  }
-  const char *c2 = comp[2];
-  if (nc == 3) {
-    if (view_by_name(c2, &n->view))
-      n->kind = N_VIEW;
-    else if (strcmp(c2, "earliest") == 0)
-      n->kind = N_EARLIEST;
-    else if (strcmp(c2, "latest") == 0)
-      n->kind = N_LATEST;
-    else if (strcmp(c2, "offsets") == 0)
-      n->kind = N_OFFSETS_DIR;
-    else if (strcmp(c2, "at") == 0)
-      n->kind = N_AT_DIR;
-    else if (strcmp(c2, "segments") == 0)
-      n->kind = N_SEGMENTS_DIR;
-    else
-      return -ENOENT;
-    return 0;
-  }
-  if (nc == 4 && strcmp(c2, "offsets") == 0 &&
-      parse_uint(comp[3], INT64_MAX, &n->offset)) {
-    n->kind = N_OFFSET;
-    return 0;
-  }
-  if (nc == 4 && strcmp(c2, "segments") == 0 && strlen(comp[3]) < sizeof(n->seg) &&
-      segment_name_ok(comp[3])) {
-    memcpy(n->seg, comp[3], strlen(comp[3]) + 1);
-    n->kind = N_SEGMENT;
-    return 0;
-  }
-  if (strcmp(c2, "at") == 0 && (nc == 4 || nc == 5) && parse_time(comp[3], &n->time_ms)) {
-    n->has_time = true;
-    if (nc == 4) {
-      n->kind = N_AT_TIME;
-      return 0;
-    }
-    if (view_by_name(comp[4], &n->view)) {
-      n->kind = N_VIEW;
-      return 0;
-    }
-  }
-  return -ENOENT;
-}
-
-/* Stable inode numbers: FNV-1a of the path (1 is the root). */
-static ino_t path_ino(const char *path) {
-  uint64_t h = 1469598103934665603ULL;
-  if (strcmp(path, "/") == 0)
-    return 1;
-  for (const unsigned char *s = (const unsigned char *)path; *s; s++) {
-    h ^= *s;
-    h *= 1099511628211ULL;
-  }
-  return (ino_t)(h < 2 ? h + 2 : h);
-}
 
 /* ---- small text files ---- */
 
@@ -435,7 +355,7 @@ static int render_config(fs_ctx *c, const char *topic, char *buf, size_t cap,
   return 0;
 }
 
-static int render_text(fs_ctx *c, const node *n, char *buf, size_t cap, size_t *len) {
+static int render_text(fs_ctx *c, const fs_node *n, char *buf, size_t cap, size_t *len) {
   if (n->kind == N_CONFIG)
     return render_config(c, n->topic, buf, cap, len);
   fs_part *p;
@@ -463,44 +383,36 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
   cfg->entry_timeout = 1.0;  /* names are stable */
   cfg->negative_timeout = 0; /* a new topic shows up at once */
   cfg->direct_io = 1;        /* reads go to us: see docs/FUSE.md ("Caching") */
-  return ctx_get();
+  fs_ctx *c = ctx_get();
+  /* started here: fuse_daemonize has forked by now */
+  if (pthread_create(&c->counter, NULL, counter_main, c) == 0)
+    c->counter_on = true;
+  return c;
 }
 
 static void op_destroy(void *private_data) {
   fs_ctx *c = private_data;
+  if (c->counter_on) {
+    pthread_mutex_lock(&c->cmu);
+    __atomic_store_n(&c->counter_stop, true, __ATOMIC_RELAXED);
+    pthread_cond_signal(&c->ccv);
+    pthread_mutex_unlock(&c->cmu);
+    pthread_join(c->counter, NULL);
+    c->counter_on = false;
+  }
+  free(c->jobs);
+  c->jobs = NULL;
+  c->n_jobs = 0;
   for (size_t i = 0; i < c->n_parts; i++)
     fs_part_free(c->parts[i]);
   free(c->parts);
   c->parts = NULL;
   c->n_parts = 0;
-}
-
-static void fill_dir(struct stat *st, const char *path, const struct timespec *t) {
-  memset(st, 0, sizeof(*st));
-  st->st_ino = path_ino(path);
-  st->st_mode = S_IFDIR | 0555;
-  st->st_nlink = 2;
-  st->st_uid = getuid();
-  st->st_gid = getgid();
-  st->st_atim = st->st_mtim = st->st_ctim = *t;
-}
-
-static void fill_file(struct stat *st, const char *path, int64_t size,
-                      const struct timespec *t) {
-  memset(st, 0, sizeof(*st));
-  st->st_ino = path_ino(path);
-  st->st_mode = S_IFREG | 0444;
-  st->st_nlink = 1;
-  st->st_size = size;
-  st->st_blksize = 1 << 20; /* tools read 1 MiB at a time: fewer requests */
-  st->st_blocks = (size + 511) / 512;
-  st->st_uid = getuid();
-  st->st_gid = getgid();
-  st->st_atim = st->st_mtim = st->st_ctim = *t;
+  list_free(c);
 }
 
 /* The view's start offset: the partition start, or the first at/after TIME. */
-static int view_start(fs_part *p, const node *n, int64_t *start) {
+static int view_start(fs_part *p, const fs_node *n, int64_t *start) {
   if (!n->has_time) {
     *start = 0; /* clamped to the log start */
     return 0;
@@ -510,8 +422,8 @@ static int view_start(fs_part *p, const node *n, int64_t *start) {
 
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi) {
   fs_ctx *c = ctx_get();
-  node n;
-  int rc = parse_path(path, &n);
+  fs_node n;
+  int rc = fs_parse_path(path, false, &n);
   struct stat ds;
   struct timespec t;
   fs_part *p = NULL;
@@ -522,19 +434,19 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
   t = ds.st_mtim;
   switch (n.kind) {
   case N_ROOT:
-    fill_dir(st, path, &t);
+    fs_fill_dir(st, path, 0555, &t);
     return 0;
   case N_TOPIC:
     if ((rc = topic_exists(c, n.topic)) < 0)
       return rc;
-    fill_dir(st, path, &t);
+    fs_fill_dir(st, path, 0555, &t);
     return 0;
   case N_CONFIG: {
     char buf[1024];
     size_t len;
     if ((rc = render_config(c, n.topic, buf, sizeof(buf), &len)) < 0)
       return rc;
-    fill_file(st, path, (int64_t)len, &t);
+    fs_fill_file(st, path, 0444, (int64_t)len, &t);
     return 0;
   }
   default:
@@ -550,14 +462,17 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
   case N_AT_DIR:
   case N_AT_TIME:
   case N_SEGMENTS_DIR:
-    fill_dir(st, path, &t);
+    fs_fill_dir(st, path, 0555, &t);
     return 0;
   case N_VIEW: {
     int64_t start, size;
+    bool exact = true;
     if ((rc = view_start(p, &n, &start)) < 0 ||
-        (rc = fs_part_view_size(p, n.view, start, &size)) < 0)
+        (rc = fs_part_view_size(p, n.view, start, c->size_wait_ns, &size, &exact)) < 0)
       return rc;
-    fill_file(st, path, size, &t);
+    if (!exact)
+      count_enqueue(c, p, n.view);
+    fs_fill_file(st, path, 0444, size, &t);
     return 0;
   }
   case N_EARLIEST:
@@ -566,7 +481,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
     size_t len;
     if ((rc = render_text(c, &n, buf, sizeof(buf), &len)) < 0)
       return rc;
-    fill_file(st, path, (int64_t)len, &t);
+    fs_fill_file(st, path, 0444, (int64_t)len, &t);
     return 0;
   }
   case N_OFFSET: {
@@ -574,7 +489,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
     ssize_t r = fs_part_record_value(p, n.offset, 0, NULL, 0, &size);
     if (r < 0)
       return (int)r;
-    fill_file(st, path, size, &t);
+    fs_fill_file(st, path, 0444, size, &t);
     return 0;
   }
   case N_SEGMENT: {
@@ -584,7 +499,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
       return rc;
     if (lstat(real, &rs) != 0 || !S_ISREG(rs.st_mode))
       return -ENOENT;
-    fill_file(st, path, rs.st_size, &rs.st_mtim);
+    fs_fill_file(st, path, 0444, rs.st_size, &rs.st_mtim);
     return 0;
   }
   default:
@@ -593,7 +508,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 }
 
 typedef struct fs_fh {
-  node n;
+  fs_node n;
   fs_part *p;
   int64_t start;
   fs_cursor cur;
@@ -602,11 +517,11 @@ typedef struct fs_fh {
 
 static int op_open(const char *path, struct fuse_file_info *fi) {
   fs_ctx *c = ctx_get();
-  node n;
+  fs_node n;
   int rc;
   if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
     return -EROFS;
-  if ((rc = parse_path(path, &n)) < 0)
+  if ((rc = fs_parse_path(path, false, &n)) < 0)
     return rc;
   if (n.kind == N_ROOT || n.kind == N_TOPIC || n.kind == N_PART ||
       n.kind == N_OFFSETS_DIR || n.kind == N_AT_DIR || n.kind == N_AT_TIME ||
@@ -718,7 +633,7 @@ static int add_entry(dir_fill *f, const char *name, mode_t type) {
   if (k < 0 || (size_t)k >= sizeof(child))
     return 0;
   memset(&st, 0, sizeof(st));
-  st.st_ino = path_ino(child);
+  st.st_ino = fs_path_ino(child);
   st.st_mode = type;
   return f->filler(f->buf, name, &st, 0, 0) ? 1 : 0;
 }
@@ -776,8 +691,8 @@ static int partition_cb(void *arg, const char *name, size_t tl, int32_t part) {
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
                       struct fuse_file_info *fi, enum fuse_readdir_flags flags) {
   fs_ctx *c = ctx_get();
-  node n;
-  int rc = parse_path(path, &n);
+  fs_node n;
+  int rc = fs_parse_path(path, false, &n);
   dir_fill f = {buf, filler, path, NULL, 0, 0};
   fs_part *p;
   if (rc < 0)
@@ -801,7 +716,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
     if ((rc = part_get(c, n.topic, n.part, &p)) < 0)
       return rc;
     for (int i = 0; i < FS_NVIEWS; i++)
-      add_entry(&f, view_names[i], S_IFREG);
+      add_entry(&f, fs_view_names[i], S_IFREG);
     if (n.kind == N_PART) {
       add_entry(&f, "earliest", S_IFREG);
       add_entry(&f, "latest", S_IFREG);
@@ -822,7 +737,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
     if (d == NULL)
       return -ENOENT;
     while ((de = readdir(d)) != NULL)
-      if (strlen(de->d_name) < 64 && segment_name_ok(de->d_name))
+      if (strlen(de->d_name) < 64 && fs_segment_name_ok(de->d_name))
         add_entry(&f, de->d_name, S_IFREG);
     closedir(d);
     return 0;
@@ -911,14 +826,32 @@ typedef struct fs_opts {
   int nonopts;
   bool foreground;
   bool help;
+  fb_opts b;             /* broker mode's -o options */
+  unsigned size_wait_ms; /* offline: -o size_wait=MS (FS_SIZE_WAIT_MS) */
 } fs_opts;
 
-enum { KEY_HELP, KEY_FOREGROUND };
+/* How long a stat of a view counts before answering with the bytes counted
+ * so far (docs/FUSE.md, "Sizes of large partitions"). */
+#define FS_SIZE_WAIT_MS 100
 
+enum { KEY_HELP, KEY_FOREGROUND, KEY_RO };
+
+#define FS_BOPT(t, f, v)                                                                 \
+  { t, offsetof(fs_opts, b) + offsetof(fb_opts, f), v }
 static const struct fuse_opt fs_opt_spec[] = {
-    {"-b %s", offsetof(fs_opts, broker), 0}, FUSE_OPT_KEY("-h", KEY_HELP),
-    FUSE_OPT_KEY("--help", KEY_HELP),        FUSE_OPT_KEY("-f", KEY_FOREGROUND),
-    FUSE_OPT_KEY("-d", KEY_FOREGROUND),      FUSE_OPT_END};
+    {"-b %s", offsetof(fs_opts, broker), 0},
+    FUSE_OPT_KEY("-h", KEY_HELP),
+    FUSE_OPT_KEY("--help", KEY_HELP),
+    FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+    FUSE_OPT_KEY("-d", KEY_FOREGROUND),
+    FUSE_OPT_KEY("ro", KEY_RO),
+    FS_BOPT("allow_delete", allow_delete, 1),
+    FS_BOPT("metadata_ttl=%u", metadata_ttl_ms, 0),
+    FS_BOPT("delivery_timeout=%u", delivery_timeout_ms, 0),
+    FS_BOPT("partitions=%d", partitions, 0),
+    FS_BOPT("replication=%d", replication, 0),
+    {"size_wait=%u", offsetof(fs_opts, size_wait_ms), 0},
+    FUSE_OPT_END};
 
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs) {
   fs_opts *o = data;
@@ -928,6 +861,9 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
     return 0;
   case KEY_FOREGROUND:
     o->foreground = true;
+    return 1;
+  case KEY_RO:
+    o->b.read_only = true;
     return 1;
   case FUSE_OPT_KEY_NONOPT:
     if (o->nonopts++ == 0 && o->broker == NULL) {
@@ -944,18 +880,26 @@ static void usage(const char *prog) {
   fprintf(
       stderr,
       "usage: %s [-f] [-d] [-o OPTION[,...]] DIR MOUNTPOINT\n"
-      "Shows the Kafka log directory DIR as files (read-only): see docs/FUSE.md.\n"
+      "       %s -b HOST:PORT[,...] [-f] [-d] [-o OPTION[,...]] MOUNTPOINT\n"
+      "Shows the Kafka log directory DIR (read-only), or a cluster (broker mode:\n"
+      "read, append with >>, mkdir creates topics) as files: see docs/FUSE.md.\n"
       "  -f            stay in the foreground (log lines on stderr; else syslog)\n"
       "  -d            debug (implies -f)\n"
-      "  -o OPTIONS    FUSE mount options (allow_other, ...); the mount is always ro\n"
-      "  -b HOST:PORT  broker mode (not built yet)\n"
+      "  -o OPTIONS    FUSE mount options (allow_other, ro, ...); DIR is always ro\n"
+      "broker mode -o options:\n"
+      "  allow_delete          rmdir of a topic deletes it (else EPERM)\n"
+      "  partitions=N          partitions of a topic made by mkdir (default: the\n"
+      "                        broker's num.partitions)\n"
+      "  replication=N         its replication factor (default: the broker's)\n"
+      "  delivery_timeout=MS   a write fails (EIO) after MS without delivery (30000)\n"
+      "  metadata_ttl=MS       topic list cache (1000)\n"
       "Unmount with `fusermount3 -u MOUNTPOINT` or SIGTERM.\n",
-      prog);
+      prog, prog);
 }
 
 /* Mounts, serves until fusermount3 -u or a signal (SIGTERM, SIGINT, SIGHUP:
  * libfuse's handlers end the loop), unmounts.  0 on a clean end. */
-static int run(struct fuse_args *args, fs_ctx *ctx) {
+static int run(struct fuse_args *args, const struct fuse_operations *ops, void *ctx) {
   struct fuse_cmdline_opts co;
   struct fuse *f = NULL;
   int rc = 1;
@@ -966,7 +910,7 @@ static int run(struct fuse_args *args, fs_ctx *ctx) {
     fprintf(stderr, "seglogfs: no mount point\n");
     goto done;
   }
-  f = fuse_new(args, &fs_ops, sizeof(fs_ops), ctx);
+  f = fuse_new(args, ops, sizeof(*ops), ctx);
   if (f == NULL)
     goto done;
   if (fuse_mount(f, co.mountpoint) != 0)
@@ -1013,6 +957,41 @@ done:
   return rc;
 }
 
+/* Broker mode: checks that the cluster answers, then mounts read-write
+ * (unless -o ro). */
+static int run_broker(struct fuse_args *args, fs_opts *o) {
+  char err[512], fsname[600];
+  fb_ctx *bc = NULL;
+  int rc = 1;
+  if (o->nonopts != 1) {
+    usage("seglogfs");
+    return 2;
+  }
+  if (o->b.metadata_ttl_ms == 0)
+    o->b.metadata_ttl_ms = 1000;
+  if (o->b.delivery_timeout_ms == 0)
+    o->b.delivery_timeout_ms = 30000;
+  o->b.size_wait_ms = o->size_wait_ms == UINT32_MAX ? FS_SIZE_WAIT_MS : o->size_wait_ms;
+  if (o->b.partitions < 0 || o->b.replication < 0) {
+    fprintf(stderr, "seglogfs: partitions and replication must be positive\n");
+    return 2;
+  }
+  if (fb_check(o->broker, err, sizeof(err)) != 0) {
+    fprintf(stderr, "seglogfs: %s\n", err);
+    return 1;
+  }
+  int k =
+      snprintf(fsname, sizeof(fsname),
+               "-odefault_permissions,subtype=seglogfs,fsname=seglogfs:%s", o->broker);
+  if (k < 0 || (size_t)k >= sizeof(fsname) || strchr(o->broker, ','))
+    k = snprintf(fsname, sizeof(fsname), "-odefault_permissions,subtype=seglogfs");
+  if (fuse_opt_add_arg(args, fsname) != 0 || fb_ctx_new(o->broker, &o->b, &bc) != 0)
+    return 1;
+  rc = run(args, &fb_ops, bc);
+  fb_ctx_free(bc);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
   fs_opts o = {0};
@@ -1020,6 +999,10 @@ int main(int argc, char **argv) {
   int rc = 2;
   memset(&ctx, 0, sizeof(ctx));
   pthread_mutex_init(&ctx.mu, NULL);
+  pthread_mutex_init(&ctx.lmu, NULL);
+  pthread_mutex_init(&ctx.cmu, NULL);
+  pthread_cond_init(&ctx.ccv, NULL);
+  o.size_wait_ms = UINT32_MAX;
   if (fuse_opt_parse(&args, &o, fs_opt_spec, opt_proc) != 0)
     goto done;
   if (o.help) {
@@ -1028,13 +1011,17 @@ int main(int argc, char **argv) {
     goto done;
   }
   if (o.broker) {
-    fprintf(stderr, "seglogfs: broker mode (-b %s) is not built yet\n", o.broker);
+    rc = run_broker(&args, &o);
     goto done;
   }
   if (o.dir == NULL || o.nonopts != 2) {
     usage(argv[0]);
     goto done;
   }
+  /* size_wait=0: every stat counts to the end (sizes always exact) */
+  ctx.size_wait_ns =
+      (int64_t)(o.size_wait_ms == UINT32_MAX ? FS_SIZE_WAIT_MS : o.size_wait_ms) *
+      1000000LL;
   ctx.dir = realpath(o.dir, NULL);
   struct stat st;
   if (ctx.dir == NULL || stat(ctx.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -1051,12 +1038,15 @@ int main(int argc, char **argv) {
     k = snprintf(fsname, sizeof(fsname), "-oro,default_permissions,subtype=seglogfs");
   if (fuse_opt_add_arg(&args, fsname) != 0)
     goto done;
-  rc = run(&args, &ctx);
+  rc = run(&args, &fs_ops, &ctx);
 done:
   fuse_opt_free_args(&args);
   free(o.dir);
   free(o.broker);
   free(ctx.dir);
   pthread_mutex_destroy(&ctx.mu);
+  pthread_mutex_destroy(&ctx.lmu);
+  pthread_mutex_destroy(&ctx.cmu);
+  pthread_cond_destroy(&ctx.ccv);
   return rc;
 }

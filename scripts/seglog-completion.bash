@@ -5,7 +5,7 @@ _seglog() {
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD-1]}
   cmd=${COMP_WORDS[1]}
-  local commands="consume produce dump verify compact topics offsets perf mock-cluster help"
+  local commands="consume produce dump verify compact topics groups offsets perf mock-cluster help"
   if [ "$COMP_CWORD" -eq 1 ]; then
     COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
     return
@@ -26,7 +26,10 @@ _seglog() {
     -o) COMPREPLY=($(compgen -W "beginning end s@ e@" -- "$cur")); return ;;
     -z) COMPREPLY=($(compgen -W "none gzip snappy lz4 zstd" -- "$cur")); return ;;
     --time) COMPREPLY=($(compgen -W "earliest latest max" -- "$cur")); return ;;
-    -b|-X|-G|--brokers|--num-records|--record-size|--throughput|-p|-c|-f|-K|-D|-H|-T|--replication-factor|--config|--partitions|--topic-config|--batch-bytes) return ;;
+    --state)
+      [ "$cmd" = groups ] && COMPREPLY=($(compgen -W "Stable Empty PreparingRebalance CompletingRebalance Dead" -- "$cur"))
+      return ;;
+    -b|-X|-G|-g|--group|--brokers|--num-records|--record-size|--throughput|-p|-c|-f|-K|-D|-H|-T|--replication-factor|--config|--add-config|--delete-config|--partitions|--topic-config|--batch-bytes|--topic|--to-offset|--to-datetime|--by-duration|--shift-by) return ;;
   esac
   local opts=""
   case "$cmd" in
@@ -37,11 +40,22 @@ _seglog() {
     compact) opts="-d -t -p --roll --respect-ratio --help" ;;
     topics)
       if [ "$COMP_CWORD" -eq 2 ]; then
-        COMPREPLY=($(compgen -W "list describe create delete" -- "$cur")); return
+        COMPREPLY=($(compgen -W "list describe create delete alter" -- "$cur")); return
       fi
-      opts="-b -X -d -t --partitions --replication-factor --config --help" ;;
+      opts="-b -X -d -t --partitions --replication-factor --config --add-config --delete-config --help" ;;
+    groups)
+      if [ "$COMP_CWORD" -eq 2 ] && [[ "$cur" != -* ]]; then
+        COMPREPLY=($(compgen -W "list describe reset-offsets delete" -- "$cur")); return
+      fi
+      opts="-b -X -g --group --all-groups --offsets --members --verbose --state --topic --all-topics --to-earliest --to-latest --to-current --to-offset --to-datetime --by-duration --shift-by --dry-run --execute --help"
+      case "${COMP_WORDS[2]}" in
+        list) opts="-b -X --state --help" ;;
+        describe) opts="-b -X -g --group --all-groups --offsets --members --verbose --state --help" ;;
+        reset-offsets) opts="-b -X -g --group --topic --all-topics --to-earliest --to-latest --to-current --to-offset --to-datetime --by-duration --shift-by --dry-run --execute --help" ;;
+        delete) opts="-b -X -g --group --topic --help" ;;
+      esac ;;
     offsets) opts="-b -X -d -t -p --time --help" ;;
-    mock-cluster) opts="--brokers --help" ;;
+    mock-cluster) opts="--brokers --topic --help" ;;
     perf)
       if [ "$COMP_CWORD" -eq 2 ]; then
         COMPREPLY=($(compgen -W "produce consume" -- "$cur")); return

@@ -16,6 +16,10 @@
  */
 int kp_testfill(int16_t api_key, bool response, int16_t v, kp_arena *a, uint32_t *seed,
                 void *out);
+/* The same for the record schema called `name` (kp_records.h), e.g.
+ * "OffsetCommitValue".  SL_EINVAL for an unknown name. */
+int kp_testfill_record(const char *name, int16_t v, kp_arena *a, uint32_t *seed,
+                       void *out);
 
 static inline uint32_t kp_tf_next(uint32_t *seed) {
   uint32_t x = *seed ? *seed : 0x9e3779b9u; /* xorshift32 */

@@ -88,6 +88,20 @@ typedef enum sd_ctype {
     INT64_MAX, NULL)                                                                     \
   X(COMPRESSION_TYPE, "compression.type", SD_CT_STRING, "producer", 0, 0,                \
     "uncompressed,zstd,lz4,snappy,gzip,producer")                                        \
+  X(OFFSETS_TOPIC_PARTITIONS, "offsets.topic.num.partitions", SD_CT_INT, "50", 1,        \
+    INT32_MAX, NULL)                                                                     \
+  X(OFFSETS_TOPIC_SEGMENT_BYTES, "offsets.topic.segment.bytes", SD_CT_INT, "104857600",  \
+    1, INT32_MAX, NULL)                                                                  \
+  X(OFFSETS_RETENTION_MINUTES, "offsets.retention.minutes", SD_CT_INT, "10080", 1,       \
+    INT32_MAX, NULL)                                                                     \
+  X(OFFSETS_RETENTION_CHECK_MS, "offsets.retention.check.interval.ms", SD_CT_LONG,       \
+    "600000", 1, INT64_MAX, NULL)                                                        \
+  X(OFFSETS_COMMIT_TIMEOUT_MS, "offsets.commit.timeout.ms", SD_CT_INT, "5000", 1,        \
+    INT32_MAX, NULL)                                                                     \
+  X(OFFSETS_LOAD_BUFFER, "offsets.load.buffer.size", SD_CT_INT, "5242880", 1, INT32_MAX, \
+    NULL)                                                                                \
+  X(OFFSET_METADATA_MAX, "offset.metadata.max.bytes", SD_CT_INT, "4096", INT32_MIN,      \
+    INT32_MAX, NULL)                                                                     \
   X(GROUP_MIN_SESSION_TIMEOUT_MS, "group.min.session.timeout.ms", SD_CT_INT, "6000",     \
     INT32_MIN, INT32_MAX, NULL)                                                          \
   X(GROUP_MAX_SESSION_TIMEOUT_MS, "group.max.session.timeout.ms", SD_CT_INT, "1800000",  \

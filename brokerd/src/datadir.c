@@ -84,6 +84,7 @@ int sd_datadirs_open(sd_datadirs *d, const sd_config *c, char *err, size_t errca
     return -1;
   snprintf(d->compression_type, sizeof(d->compression_type), "%s",
            sd_cfg_s(c, SD_CFG_COMPRESSION_TYPE));
+  d->min_isr = (int32_t)sd_cfg_i(c, SD_CFG_MIN_ISR);
   if (sd_tcfile_read_all(c->log_dirs, c->n_log_dirs, &d->tconf, dbuf, sizeof(dbuf)) !=
       0) {
     fail(err, errcap, "log.dirs: per-topic configs: %s", dbuf);

@@ -25,6 +25,7 @@ typedef struct sd_datadirs {
   char cluster_id[64];
   sl_log_config log_cfg;     /* the broker-wide defaults for every partition */
   char compression_type[16]; /* the broker's compression.type */
+  int32_t min_isr;           /* the broker's min.insync.replicas */
   /* The stored per-topic configs read at open (the copy with the highest
    * generation); each log opens with its topic's overrides.  sd_topics_load
    * takes them over and empties this. */

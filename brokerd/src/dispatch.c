@@ -18,6 +18,8 @@ static const sd_api_entry api_table[] = {
     {1, 4, 13, sd_handle_fetch},
     {2, 1, 7, sd_handle_list_offsets},
     {3, 0, 12, sd_handle_metadata},
+    {8, 0, 8, sd_handle_offset_commit},
+    {9, 0, 8, sd_handle_offset_fetch},
     {10, 0, 4, sd_handle_find_coordinator},
     {11, 0, 9, sd_handle_join_group},
     {12, 0, 4, sd_handle_heartbeat},
@@ -37,6 +39,7 @@ static const sd_api_entry api_table[] = {
     {37, 0, 3, sd_handle_create_partitions},
     {42, 0, 2, sd_handle_delete_groups},
     {44, 0, 1, sd_handle_incremental_alter_configs},
+    {47, 0, 0, sd_handle_offset_delete},
     {60, 0, 1, sd_handle_describe_cluster},
 };
 

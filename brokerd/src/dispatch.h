@@ -48,6 +48,9 @@ void sd_handle_describe_configs(sd_req *req);
 void sd_handle_alter_configs(sd_req *req);             /* alter_configs.c */
 void sd_handle_incremental_alter_configs(sd_req *req); /* alter_configs.c */
 void sd_handle_describe_log_dirs(sd_req *req);
+void sd_handle_offset_commit(sd_req *req); /* offsets_api.c */
+void sd_handle_offset_fetch(sd_req *req);
+void sd_handle_offset_delete(sd_req *req);
 /* Group membership (group_api.c). */
 void sd_handle_find_coordinator(sd_req *req);
 void sd_handle_join_group(sd_req *req);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "sdlog.h"
 #include "seglog/bytes.h"
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -232,54 +233,33 @@ static void member_free(sdg_member *m) {
   free(m);
 }
 
-/* A protocol name appears once per member in the counts. */
-static bool proto_seen_before(const sdg_protocol *p, int32_t i) {
-  for (int32_t j = 0; j < i; j++)
-    if (p[j].name.len == p[i].name.len &&
-        memcmp(p[j].name.p, p[i].name.p, (size_t)p[i].name.len) == 0)
-      return true;
-  return false;
-}
-
-static sdg_pcount *pcount_find(const sdg_group *g, kp_str name) {
-  for (int32_t i = 0; i < g->n_pcounts; i++)
-    if (str_eq(&g->pcounts[i].name, name))
-      return &g->pcounts[i];
-  return NULL;
-}
-
 static int32_t pcount_of(const sdg_group *g, kp_str name) {
-  const sdg_pcount *pc = pcount_find(g, name);
+  const sdg_pcount *pc = map_get(g->pcounts, name);
   return pc ? pc->count : 0;
 }
 
+/* Counts m's protocols (distinct names: sdg_join removes duplicates). */
 static void pcounts_add(sdg_group *g, const sdg_member *m, int delta) {
   for (int32_t i = 0; i < m->n_protos; i++) {
-    if (proto_seen_before(m->protos, i))
-      continue;
     kp_str name = kstr(&m->protos[i].name);
-    sdg_pcount *pc = pcount_find(g, name);
-    if (pc == NULL && delta > 0) {
-      if (g->n_pcounts == g->cap_pcounts) {
-        int32_t nc = g->cap_pcounts ? g->cap_pcounts * 2 : 4;
-        sdg_pcount *np = realloc(g->pcounts, (size_t)nc * sizeof(*np));
-        if (np == NULL)
-          continue; /* the protocol then looks unsupported: safe */
-        g->pcounts = np;
-        g->cap_pcounts = nc;
-      }
-      pc = &g->pcounts[g->n_pcounts];
-      if (str_dup(&pc->name, name) != 0)
+    sdg_pcount *pc = map_get(g->pcounts, name);
+    if (pc == NULL) {
+      if (delta < 0)
         continue;
-      pc->count = 0;
-      g->n_pcounts++;
+      pc = calloc(1, sizeof(*pc));
+      if (pc == NULL || str_dup(&pc->name, name) != 0 ||
+          map_put(g->pcounts, kstr(&pc->name), pc) != 0) {
+        if (pc != NULL)
+          str_free(&pc->name);
+        free(pc);
+        continue; /* the protocol then looks unsupported: safe */
+      }
     }
-    if (pc == NULL)
-      continue;
     pc->count += delta;
     if (pc->count <= 0) {
+      map_del(g->pcounts, kstr(&pc->name));
       str_free(&pc->name);
-      *pc = g->pcounts[--g->n_pcounts];
+      free(pc);
     }
   }
 }
@@ -372,10 +352,12 @@ static sdg_group *group_new(sdg_coord *c, kp_str id) {
   g->state_ts_ms = -1;
   g->by_id = map_new();
   g->statics = map_new();
-  if (g->by_id == NULL || g->statics == NULL || str_dup(&g->id, id) != 0 ||
-      map_put(c->groups, kstr(&g->id), g) != 0) {
+  g->pcounts = map_new();
+  if (g->by_id == NULL || g->statics == NULL || g->pcounts == NULL ||
+      str_dup(&g->id, id) != 0 || map_put(c->groups, kstr(&g->id), g) != 0) {
     map_free(g->by_id);
     map_free(g->statics);
+    map_free(g->pcounts);
     free(g->id.p);
     free(g);
     return NULL;
@@ -410,9 +392,15 @@ static void group_destroy(sdg_coord *c, sdg_group *g) {
   group_free_members(g->pending);
   map_free(g->by_id);
   map_free(g->statics);
-  for (int32_t i = 0; i < g->n_pcounts; i++)
-    str_free(&g->pcounts[i].name);
-  free(g->pcounts);
+  if (g->pcounts != NULL) {
+    for (size_t i = 0; i < g->pcounts->nb; i++)
+      for (map_entry *e = g->pcounts->b[i]; e != NULL; e = e->next) {
+        sdg_pcount *pc = e->val;
+        str_free(&pc->name);
+        free(pc);
+      }
+    map_free(g->pcounts);
+  }
   str_free(&g->id);
   str_free(&g->protocol_type);
   str_free(&g->protocol_name);
@@ -580,31 +568,43 @@ static int16_t store(sdg_coord *c, const sdg_group *g) {
 
 /* GroupMetadata.selectProtocol: among the protocols every member supports,
  * each member votes for the first of its own list; most votes wins (ties:
- * the one voted for first, in join order).  NULL if none. */
+ * the one voted for first, in join order).  NULL if none.  O(members x
+ * protocols). */
 static const sdg_str *select_protocol(const sdg_group *g) {
+  if (g->n_members <= 0)
+    return NULL;
+  const sdg_str **vote = calloc((size_t)g->n_members, sizeof(*vote));
+  int32_t *count = calloc((size_t)g->n_members, sizeof(*count));
+  sdg_map *first = map_new(); /* protocol -> index of its first vote + 1 */
   const sdg_str *best = NULL;
-  int32_t best_votes = 0;
-  for (const sdg_member *m = g->members; m != NULL; m = m->next) {
-    const sdg_str *vote = NULL;
-    for (int32_t i = 0; i < m->n_protos && vote == NULL; i++)
+  if (vote == NULL || count == NULL || first == NULL)
+    goto out;
+  int32_t k = 0;
+  for (const sdg_member *m = g->members; m != NULL; m = m->next, k++) {
+    for (int32_t i = 0; i < m->n_protos && vote[k] == NULL; i++)
       if (pcount_of(g, kstr(&m->protos[i].name)) == g->n_members)
-        vote = &m->protos[i].name;
-    if (vote == NULL)
+        vote[k] = &m->protos[i].name;
+    if (vote[k] == NULL)
       continue;
-    int32_t votes = 0;
-    for (const sdg_member *o = g->members; o != NULL; o = o->next) {
-      const sdg_str *ov = NULL;
-      for (int32_t i = 0; i < o->n_protos && ov == NULL; i++)
-        if (pcount_of(g, kstr(&o->protos[i].name)) == g->n_members)
-          ov = &o->protos[i].name;
-      if (ov != NULL && str_eq(ov, kstr(vote)))
-        votes++;
+    intptr_t at = (intptr_t)map_get(first, kstr(vote[k]));
+    if (at == 0) {
+      if (map_put(first, kstr(vote[k]), (void *)(intptr_t)(k + 1)) != 0)
+        goto out;
+      at = k + 1;
     }
-    if (votes > best_votes) {
-      best = vote;
-      best_votes = votes;
+    count[at - 1]++;
+  }
+  int32_t best_votes = 0;
+  for (k = 0; k < g->n_members; k++) {
+    if (count[k] > best_votes) {
+      best_votes = count[k];
+      best = vote[k];
     }
   }
+out:
+  free(vote);
+  free(count);
+  map_free(first);
   return best;
 }
 
@@ -657,7 +657,12 @@ static void try_complete_join(sdg_coord *c, sdg_group *g, int64_t now) {
     complete_join(c, g, now);
 }
 
-static void prepare_rebalance(sdg_coord *c, sdg_group *g, int64_t now) {
+/* Kafka's prepareRebalance; why/who: the reason logged ("member", member id). */
+static void prepare_rebalance(sdg_coord *c, sdg_group *g, int64_t now, const char *why,
+                              const char *who) {
+  SD_INFO("group %s: preparing to rebalance in state %s, generation %d (%s%s%s)", g->id.p,
+          sdg_state_name(g->state), (int)g->generation, why, who ? " " : "",
+          who ? who : "");
   if (g->state == SDG_COMPLETING_REBALANCE)
     reset_and_propagate(c, g, SDG_ERR_REBALANCE_IN_PROGRESS, now);
   clear_pending_sync(g);
@@ -678,14 +683,16 @@ static void prepare_rebalance(sdg_coord *c, sdg_group *g, int64_t now) {
   try_complete_join(c, g, now);
 }
 
-static void maybe_prepare_rebalance(sdg_coord *c, sdg_group *g, int64_t now) {
+static void maybe_prepare_rebalance(sdg_coord *c, sdg_group *g, int64_t now,
+                                    const char *why, const char *who) {
   if (can_rebalance(g))
-    prepare_rebalance(c, g, now);
+    prepare_rebalance(c, g, now, why, who);
 }
 
-/* removeMemberAndUpdateGroup */
+/* removeMemberAndUpdateGroup; why: "left", "expired"... for the log. */
 static void remove_member_and_update(sdg_coord *c, sdg_group *g, sdg_member *m,
-                                     int64_t now) {
+                                     int64_t now, const char *why) {
+  SD_INFO("group %s: member %s %s", g->id.p, m->id.p, why);
   member_fail_join(c, m, KP_STR(""), SDG_ERR_UNKNOWN_MEMBER_ID);
   /* Kafka leaves a parked SyncGroup of a removed member unanswered; we answer it. */
   member_fail_sync(c, m, SDG_ERR_UNKNOWN_MEMBER_ID);
@@ -693,7 +700,7 @@ static void remove_member_and_update(sdg_coord *c, sdg_group *g, sdg_member *m,
   switch (g->state) {
   case SDG_STABLE:
   case SDG_COMPLETING_REBALANCE:
-    maybe_prepare_rebalance(c, g, now);
+    maybe_prepare_rebalance(c, g, now, "a member was removed", NULL);
     break;
   case SDG_PREPARING_REBALANCE:
     try_complete_join(c, g, now);
@@ -807,6 +814,9 @@ static void complete_join(sdg_coord *c, sdg_group *g, int64_t now) {
     return;
   }
   init_next_generation(c, g);
+  SD_INFO("group %s: generation %d with %d members (protocol %s)", g->id.p,
+          (int)g->generation, (int)g->n_members,
+          g->protocol_name.p ? g->protocol_name.p : "none");
   if (g->state == SDG_EMPTY) {
     (void)store(c, g); /* Kafka only warns when this fails */
     return;
@@ -849,7 +859,7 @@ static void sync_expired(sdg_coord *c, sdg_group *g, int64_t now) {
       group_remove(g, m);
     }
   }
-  prepare_rebalance(c, g, now);
+  prepare_rebalance(c, g, now, "members did not send SyncGroup in time", NULL);
 }
 
 /* ---- coordinator --------------------------------------------------------- */
@@ -912,7 +922,7 @@ again:
       m->deadline = SDG_NO_DEADLINE; /* waiting members satisfy their heartbeat */
       continue;
     }
-    remove_member_and_update(c, g, m, now);
+    remove_member_and_update(c, g, m, now, "expired (session timeout)");
     goto again; /* the list may have changed in many places */
   }
   /* An extended initial delay of 0 ms expires in the same tick. */
@@ -953,8 +963,12 @@ void sdg_tick(sdg_coord *c, int64_t now) {
 /* ---- JoinGroup ------------------------------------------------------------ */
 
 static bool accept_joining_member(const sdg_coord *c, const sdg_group *g,
-                                  kp_str member_id) {
+                                  kp_str member_id, kp_str instance_id) {
   const sdg_member *m = find_active(g, member_id);
+  /* A known static member replacing itself does not grow the group (Kafka
+   * counts it as new and may refuse it; docs/GROUPS.md). */
+  if (m == NULL && member_id.len <= 0 && instance_id.len >= 0)
+    m = map_get(g->statics, instance_id);
   switch (g->state) {
   case SDG_EMPTY:
   case SDG_DEAD:
@@ -1007,7 +1021,7 @@ static void add_member_and_rebalance(sdg_coord *c, sdg_group *g, const sdg_join_
     return;
   }
   schedule(c, m, now, SDG_NEW_MEMBER_JOIN_TIMEOUT_MS);
-  maybe_prepare_rebalance(c, g, now);
+  maybe_prepare_rebalance(c, g, now, "new member joined", m->id.p);
 }
 
 /*
@@ -1047,7 +1061,7 @@ static void update_member_and_rebalance(sdg_coord *c, sdg_group *g, sdg_member *
     return;
   }
   update_member(c, g, m, p, a->n_protos, a->rebalance_ms, a->session_ms, a->waiter, true);
-  maybe_prepare_rebalance(c, g, now);
+  maybe_prepare_rebalance(c, g, now, "member rejoined", m->id.p);
 }
 
 /* replaceStaticMember: m gets new_id; its old requests are fenced. */
@@ -1082,6 +1096,7 @@ static void update_static_member_and_rebalance(sdg_coord *c, sdg_group *g, sdg_m
     goto oom;
   }
   sdg_str old_id = *new_id; /* now the old id */
+  SD_INFO("group %s: static member %s replaced %s", g->id.p, m->id.p, old_id.p);
   *new_id = (sdg_str){NULL, -1};
   heartbeat_ok(c, m, now);
   sdg_protocol *old_protos = m->protos;
@@ -1119,12 +1134,14 @@ static void update_static_member_and_rebalance(sdg_coord *c, sdg_group *g, sdg_m
                             current_leader.p ? kstr(&current_leader) : KP_STR(""));
       }
     } else {
-      maybe_prepare_rebalance(c, g, now);
+      maybe_prepare_rebalance(c, g, now, "static member changed the protocol choice",
+                              m->id.p);
     }
     break;
   }
   case SDG_COMPLETING_REBALANCE:
-    prepare_rebalance(c, g, now);
+    prepare_rebalance(c, g, now, "static member replaced during CompletingRebalance",
+                      m->id.p);
     break;
   default:
     break; /* PreparingRebalance: answered when the join phase completes */
@@ -1294,7 +1311,7 @@ static bool group_is_unused(const sdg_group *g) {
          g->n_pending == 0 && g->protocol_type.p == NULL;
 }
 
-void sdg_join(sdg_coord *c, const sdg_join_args *a, int64_t now) {
+static void join_impl(sdg_coord *c, const sdg_join_args *a, int64_t now) {
   if (!c->active) {
     answer_join_error(c, a->waiter, a->member_id, SDG_ERR_COORDINATOR_NOT_AVAILABLE);
     return;
@@ -1322,7 +1339,7 @@ void sdg_join(sdg_coord *c, const sdg_join_args *a, int64_t now) {
     }
     created = true;
   }
-  if (!accept_joining_member(c, g, a->member_id)) {
+  if (!accept_joining_member(c, g, a->member_id, a->instance_id)) {
     sdg_member *m = sdg_find_member(g, a->member_id);
     if (m != NULL) {
       member_fail_join(c, m, KP_STR(""), SDG_ERR_GROUP_MAX_SIZE_REACHED);
@@ -1339,6 +1356,52 @@ void sdg_join(sdg_coord *c, const sdg_join_args *a, int64_t now) {
     try_complete_join(c, g, now);
   if (created && group_is_unused(g))
     group_destroy(c, g);
+}
+
+/* A member listing a protocol name twice keeps the first (Kafka keeps both
+ * and then counts the name twice, so that it can never be chosen). */
+static int dedupe_protocols(const sdg_join_protocol *in, int32_t n,
+                            sdg_join_protocol **out, int32_t *n_out) {
+  *out = NULL;
+  *n_out = 0;
+  if (n <= 0)
+    return 0;
+  sdg_join_protocol *o = malloc((size_t)n * sizeof(*o));
+  sdg_map *seen = map_new();
+  int rc = -1;
+  if (o == NULL || seen == NULL)
+    goto out;
+  int32_t k = 0;
+  for (int32_t i = 0; i < n; i++) {
+    kp_str name = in[i].name.len >= 0 ? in[i].name : KP_STR("");
+    if (map_get(seen, name) != NULL)
+      continue;
+    if (map_put(seen, name, (void *)&in[i]) != 0)
+      goto out;
+    o[k] = in[i];
+    o[k].name = name;
+    k++;
+  }
+  *out = o;
+  *n_out = k;
+  o = NULL;
+  rc = 0;
+out:
+  free(o);
+  map_free(seen);
+  return rc;
+}
+
+void sdg_join(sdg_coord *c, const sdg_join_args *a, int64_t now) {
+  sdg_join_args d = *a;
+  sdg_join_protocol *protos = NULL;
+  if (dedupe_protocols(a->protos, a->n_protos, &protos, &d.n_protos) != 0) {
+    answer_join_error(c, a->waiter, a->member_id, SDG_ERR_UNKNOWN_SERVER_ERROR);
+    return;
+  }
+  d.protos = protos;
+  join_impl(c, &d, now);
+  free(protos);
 }
 
 /* ---- SyncGroup ------------------------------------------------------------ */
@@ -1442,7 +1505,7 @@ void sdg_sync(sdg_coord *c, kp_str group_id, int32_t generation, kp_str member_i
     err = store(c, g);
   if (err != 0) {
     reset_and_propagate(c, g, err, now);
-    maybe_prepare_rebalance(c, g, now);
+    maybe_prepare_rebalance(c, g, now, "storing the assignment failed", NULL);
     return;
   }
   propagate_assignment(c, g, 0, now);
@@ -1503,7 +1566,7 @@ int16_t sdg_leave_member(sdg_coord *c, sdg_group *g, kp_str member_id, kp_str in
     m = instance_id.len >= 0 ? map_get(g->statics, instance_id) : NULL;
     if (m == NULL)
       return SDG_ERR_UNKNOWN_MEMBER_ID;
-    remove_member_and_update(c, g, m, now);
+    remove_member_and_update(c, g, m, now, "left the group (LeaveGroup)");
     return 0;
   }
   m = sdg_find_member(g, member_id);
@@ -1515,7 +1578,7 @@ int16_t sdg_leave_member(sdg_coord *c, sdg_group *g, kp_str member_id, kp_str in
   int16_t err = validate_member(g, member_id, instance_id, &m);
   if (err != 0)
     return err;
-  remove_member_and_update(c, g, m, now);
+  remove_member_and_update(c, g, m, now, "left the group (LeaveGroup)");
   return 0;
 }
 
@@ -1691,7 +1754,7 @@ int sdg_replay(sdg_coord *c, kp_str group_id, const sdg_stored_group *sg, int64_
   else
     g->state = g->n_members > 0 ? SDG_STABLE : SDG_EMPTY;
   if (g->n_members > c->cfg.max_size)
-    prepare_rebalance(c, g, now);
+    prepare_rebalance(c, g, now, "replayed group is over group.max.size", NULL);
   return 0;
 fail:
   group_destroy(c, g);

@@ -28,13 +28,6 @@
 #include "kp_sync_group.h"
 #include "sdlog.h"
 
-/*
- * Until offsets.c (the storage half) is in the tree, its functions are weak
- * references: NULL when absent, and storage is skipped.  TEMPORARY.
- */
-#pragma weak sd_offsets_store_group
-#pragma weak sd_offsets_delete_group
-
 struct sd_groups {
   sd_broker *b;
   sdg_coord *c;
@@ -151,8 +144,6 @@ static int16_t store_hook(void *ctx, const sdg_group *g) {
   sd_broker *b = ctx;
   uint8_t *v = NULL;
   size_t len = 0;
-  if (sd_offsets_store_group == NULL)
-    return 0;
   int rc = sdg_store_encode(g, &v, &len);
   if (rc == SL_OK)
     rc = sd_offsets_store_group(b, (kp_str){g->id.p, g->id.len}, v, len);
@@ -168,9 +159,7 @@ static void deleted_hook(void *ctx, const sdg_group *g, bool via_delete_groups) 
   sd_broker *b = ctx;
   kp_str id = {g->id.p, g->id.len};
   int rc;
-  if (sd_offsets_store_group == NULL || sd_offsets_delete_group == NULL)
-    rc = SL_OK;
-  else if (via_delete_groups)
+  if (via_delete_groups)
     rc = sd_offsets_delete_group(b, id);
   else if (g->generation > 0) /* Kafka writes no tombstone for offsets-only groups */
     rc = sd_offsets_store_group(b, id, NULL, 0);
@@ -256,11 +245,12 @@ int sd_groups_replay(sd_broker *b, kp_str group, const uint8_t *value, size_t le
   if (value == NULL)
     return sdg_replay(gs->c, group, NULL, now_ms(gs));
   sdg_stored_group sg;
-  sdg_stored_member *ms = NULL;
-  if (sdg_store_decode(value, len, &sg, &ms) != 0)
-    return -1;
-  int rc = sdg_replay(gs->c, group, &sg, now_ms(gs));
-  free(ms);
+  kp_arena arena;
+  kp_arena_init(&arena, len * 8 + 4096); /* decoded arrays are bounded by the bytes */
+  int rc = -1;
+  if (sdg_store_decode(value, len, &arena, &sg) == 0)
+    rc = sdg_replay(gs->c, group, &sg, now_ms(gs));
+  kp_arena_release(&arena);
   rearm(gs);
   return rc;
 }

@@ -117,8 +117,7 @@ struct sdg_group {
   int32_t n_pending;
   sdg_map *by_id;   /* member id -> member (members and pending) */
   sdg_map *statics; /* group.instance.id -> member */
-  sdg_pcount *pcounts;
-  int32_t n_pcounts, cap_pcounts;
+  sdg_map *pcounts; /* protocol name -> sdg_pcount */
   /* PreparingRebalance: the join phase (DelayedJoin / InitialDelayedJoin). */
   int64_t join_deadline;
   bool initial_delay, new_member_added;

@@ -18,10 +18,10 @@ int sdg_store_encode(const sdg_group *g, uint8_t **out, size_t *out_len);
 
 /*
  * Decodes a stored value (version prefix included, versions 0-4).  Strings
- * and bytes in *out borrow from v; *members (free it) holds out->members.
- * 0, or -1 if the value does not decode.
+ * and bytes in *out borrow from v; arrays come from `arena` (the caller's,
+ * released after use).  0, or -1 if the value does not decode.
  */
-int sdg_store_decode(const uint8_t *v, size_t len, sdg_stored_group *out,
-                     sdg_stored_member **members);
+int sdg_store_decode(const uint8_t *v, size_t len, kp_arena *arena,
+                     sdg_stored_group *out);
 
 #endif

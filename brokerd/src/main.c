@@ -74,6 +74,7 @@ static void on_signal(uv_signal_t *s, int signum) {
   sd_metrics_close(&d->b.metrics);
   sd_upkeep_stop(&d->b);
   sd_groups_stop(&d->b); /* parked JoinGroup/SyncGroup answer before the drain */
+  sd_offsets_stop(&d->b);
   uv_timer_start(&d->grace, on_grace, SHUTDOWN_GRACE_MS, 0);
   uv_unref((uv_handle_t *)&d->grace);
   sd_server_stop(&d->b, on_stopped);
@@ -180,6 +181,11 @@ int main(int argc, char **argv) {
     SD_ERROR("%s", err);
     goto out;
   }
+  /* __consumer_offsets: created if missing, replayed into both halves. */
+  if (sd_offsets_init(&d.b, err, sizeof(err)) != 0) {
+    SD_ERROR("%s", err);
+    goto out;
+  }
   if (sd_server_start(&d.b, err, sizeof(err)) != 0) {
     SD_ERROR("%s", err);
     goto out;
@@ -211,6 +217,7 @@ out:
   if (loop_ready) {
     drain_loop(&d.loop);
     sd_server_free(&d.b);
+    sd_offsets_free(&d.b);
     sd_groups_free(&d.b);
   }
   if (topics_open)

@@ -9,17 +9,23 @@
  * idempotent batch gets its original offsets back.  With a topic
  * compression.type other than "producer", batches in another codec are
  * rebuilt in that codec first (recompress.c); the topic's max.message.bytes
- * and message.timestamp.type are the log's config (sl_log_append).  docs/BROKER.md,
+ * and message.timestamp.type are the log's config (sl_log_append); acks=-1
+ * gets NOT_ENOUGH_REPLICAS while the topic's min.insync.replicas exceeds the
+ * ISR (this node); on a CreateTime topic with message.timestamp.before/
+ * after.max.ms (or difference.max.ms) records outside that window get
+ * INVALID_TIMESTAMP with record errors, as Kafka's LogValidator answers.  docs/BROKER.md,
  * "APIs".
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dispatch.h"
 #include "kerrors.h"
 #include "kp_produce.h"
 #include "recompress.h"
+#include "seglog/batch.h"
 #include "sdlog.h"
 
 static kp_str arena_str(sd_req *req, const char *s) {
@@ -29,6 +35,82 @@ static kp_str arena_str(sd_req *req, const char *s) {
     return KP_STR_NULL;
   memcpy(p, s, n);
   return (kp_str){p, (int32_t)n};
+}
+
+static int16_t req_acks(const sd_req *req) {
+  return ((const kp_produce_request *)req->body)->acks;
+}
+
+/*
+ * Kafka's LogValidator timestamp rule for a CreateTime topic with
+ * message.timestamp.before/after.max.ms (or the older difference.max.ms):
+ * every record's timestamp must lie in [now - before, now + after].  On the
+ * first batch with records outside, fills `out` (INVALID_TIMESTAMP with a
+ * record error per such record, v8+) and returns true.  Malformed batches are
+ * left to sl_log_append.
+ */
+static bool timestamps_refused(sd_req *req, const sd_topic *t, const uint8_t *data,
+                               size_t len,
+                               kp_produce_response_partition_produce_response *out) {
+  if (t->log_cfg.message_timestamp_type != SL_TIMESTAMP_CREATE_TIME ||
+      (t->ts_before_ms == INT64_MAX && t->ts_after_ms == INT64_MAX))
+    return false;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  int64_t lo = now - t->ts_before_ms; /* now > 0: no overflow */
+  int64_t hi = t->ts_after_ms > INT64_MAX - now ? INT64_MAX : now + t->ts_after_ms;
+  sl_batch_reader *r = NULL;
+  if (sl_batch_reader_new(0, &r) != 0)
+    return false;
+  bool refused = false;
+  size_t pos = 0;
+  while (!refused && pos < len) {
+    int64_t base;
+    int32_t size;
+    int8_t magic;
+    if (sl_batch_peek(data + pos, len - pos, &base, &size, &magic) != 0 ||
+        (size_t)size > len - pos)
+      break;
+    sl_batch_header h;
+    if (magic == 2 && sl_batch_reader_open(r, data + pos, (size_t)size, &h, NULL) == 0 &&
+        !sl_batch_is_control(&h)) {
+      sl_record rec;
+      int32_t index = 0, bad = 0;
+      kp_produce_response_batch_index_and_error_message *errs = NULL;
+      while (sl_batch_reader_next(r, &rec, NULL) == 1) {
+        if (rec.timestamp >= 0 && (rec.timestamp < lo || rec.timestamp > hi)) {
+          if (errs == NULL && kp_arena_alloc(&req->arena, (size_t)h.records_count,
+                                             sizeof(*errs), (void **)&errs) != 0)
+            break;
+          char msg[300];
+          snprintf(msg, sizeof(msg),
+                   "Timestamp %lld of message with offset %lld is out of range. The "
+                   "timestamp should be within [%lld, %lld]",
+                   (long long)rec.timestamp, (long long)rec.offset, (long long)lo,
+                   (long long)hi);
+          if (bad < h.records_count) {
+            kp_produce_response_batch_index_and_error_message_init_defaults(&errs[bad]);
+            errs[bad].batch_index = index;
+            errs[bad].batch_index_error_message = arena_str(req, msg);
+            if (bad == 0)
+              out->error_message = errs[0].batch_index_error_message;
+            bad++;
+          }
+        }
+        index++;
+      }
+      if (bad > 0) {
+        refused = true;
+        out->error_code = SD_KERR_INVALID_TIMESTAMP;
+        out->record_errors = errs;
+        out->record_errors_count = bad;
+      }
+    }
+    pos += (size_t)size;
+  }
+  sl_batch_reader_free(r);
+  return refused;
 }
 
 static void produce_partition(sd_req *req, const sd_topic *t,
@@ -45,9 +127,30 @@ static void produce_partition(sd_req *req, const sd_topic *t,
     out->error_code = SD_KERR_UNKNOWN_TOPIC_OR_PARTITION;
     return;
   }
+  if (req_acks(req) == -1 && t->min_isr > 1) {
+    /* Kafka refuses acks=all while the ISR (this node) is below the topic's
+     * min.insync.replicas. */
+    char msg[400];
+    snprintf(msg, sizeof(msg),
+             "The size of the current ISR Set(%d) is insufficient to satisfy the min.isr "
+             "requirement of %d for partition %s-%d",
+             (int)req->broker->node_id, (int)t->min_isr, t->name, (int)in->index);
+    out->error_code = SD_KERR_NOT_ENOUGH_REPLICAS;
+    out->error_message = arena_str(req, msg);
+    out->log_start_offset = sl_log_start_offset(p->log);
+    sd_req_count_error(req);
+    return;
+  }
   if (in->records.len <= 0) {
     out->error_code = SD_KERR_CORRUPT_MESSAGE;
     out->error_message = arena_str(req, "no record batches");
+    return;
+  }
+  if (timestamps_refused(req, t, in->records.ptr, (size_t)in->records.len, out)) {
+    out->log_start_offset = sl_log_start_offset(p->log);
+    SD_DEBUG("produce to %s-%d: %.*s", t->name, in->index, (int)out->error_message.len,
+             out->error_message.ptr);
+    sd_req_count_error(req);
     return;
   }
   sl_append_info info;

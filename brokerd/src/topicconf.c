@@ -76,14 +76,14 @@ static const tckey keys[] = {
      false, "Stored; seglogd serves only v2 batches (fetch versions >= 4)."},
     {"message.timestamp.after.max.ms", SD_TC_LONG, 0, LMAX, NULL, NOKEY, D_FIXED,
      "9223372036854775807", false,
-     "Stored; how far a CreateTime timestamp may lie in the future."},
+     "How far after the broker's clock a CreateTime timestamp may lie."},
     {"message.timestamp.before.max.ms", SD_TC_LONG, 0, LMAX, NULL, NOKEY, D_FIXED,
      "9223372036854775807", false,
-     "Stored; how far a CreateTime timestamp may lie in the past."},
+     "How far before the broker's clock a CreateTime timestamp may lie."},
     {"message.timestamp.difference.max.ms", SD_TC_LONG, 0, LMAX, NULL, NOKEY, D_FIXED,
      "9223372036854775807", false,
-     "Stored (older name of the before/after pair); largest accepted difference "
-     "between a CreateTime timestamp and the broker's clock."},
+     "Largest accepted difference between a CreateTime timestamp and the broker's "
+     "clock (used for before/after when those are not set)."},
     {"message.timestamp.type", SD_TC_STRING, 0, 0, "CreateTime,LogAppendTime",
      SD_CFG_TIMESTAMP_TYPE, D_KEY, NULL, true,
      "CreateTime keeps the producer's timestamps; LogAppendTime stamps batches with "
@@ -94,7 +94,9 @@ static const tckey keys[] = {
     {"min.compaction.lag.ms", SD_TC_LONG, 0, LMAX, NULL, SD_CFG_CLEANER_MIN_LAG_MS, D_KEY,
      NULL, true, "Shortest time a record stays uncompacted."},
     {"min.insync.replicas", SD_TC_INT, 1, INT32_MAX, NULL, SD_CFG_MIN_ISR, D_KEY, NULL,
-     false, "Stored; replicas that must acknowledge acks=all (one node: always 1)."},
+     false,
+     "In-sync replicas needed for acks=all; the ISR is this one node, so above 1 "
+     "acks=all gets NOT_ENOUGH_REPLICAS."},
     {"preallocate", SD_TC_BOOLEAN, 0, 0, NULL, SD_CFG_PREALLOCATE, D_KEY, NULL, true,
      "Preallocate new segment files."},
     {"retention.bytes", SD_TC_LONG, LMIN, LMAX, NULL, SD_CFG_RETENTION_BYTES, D_KEY, NULL,
@@ -540,6 +542,8 @@ int sd_topicconf_apply(const sd_topicconf *c, const sl_log_config *base,
     } else if (k->type == SD_TC_INT || k->type == SD_TC_LONG) {
       int64_t x = 0;
       parse_i64(v, &x);
+      if (x < -1 && strcmp(k->name, "retention.bytes") == 0)
+        x = -1; /* Kafka: any negative retention.bytes means no limit */
       snprintf(norm, sizeof(norm), "%lld", (long long)x);
       v = norm;
     }
@@ -716,20 +720,26 @@ int sd_tcfile_read(const char *dir, sd_tcfile *out, char *err, size_t errcap) {
     }
   }
   fclose(fp);
-  if (rc == 0) {
-    read_ctx ctx = {out, path, err, errcap};
-    char perr[300];
-    int prc = sd_props_parse(text, len, read_entry, &ctx, perr, sizeof(perr));
-    if (prc != 0) {
-      if (prc != -2) /* -2: read_entry filled err */
-        fail(err, errcap, -1, "%s: %s", path, perr);
-      rc = -1;
-    }
-  }
-  free(text);
-  if (rc != 0)
+  if (rc == 0)
+    rc = sd_tcfile_parse(text, len, path, out, err, errcap);
+  else
     sd_tcfile_release(out);
+  free(text);
   return rc;
+}
+
+int sd_tcfile_parse(const char *text, size_t len, const char *label, sd_tcfile *out,
+                    char *err, size_t errcap) {
+  memset(out, 0, sizeof(*out));
+  read_ctx ctx = {out, label, err, errcap};
+  char perr[300];
+  int prc = sd_props_parse(text, len, read_entry, &ctx, perr, sizeof(perr));
+  if (prc == 0)
+    return 0;
+  if (prc != -2) /* -2: read_entry filled err */
+    fail(err, errcap, -1, "%s: %s", label, perr);
+  sd_tcfile_release(out);
+  return -1;
 }
 
 /* Properties escaping for a value: anything outside a plain set as \uXXXX. */

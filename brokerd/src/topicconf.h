@@ -141,6 +141,9 @@ bool sd_tcfile_remove(sd_tcfile *f, const char *name);
  * fails the read (err names the file, topic and key).  -1 with err.
  */
 int sd_tcfile_read(const char *dir, sd_tcfile *out, char *err, size_t errcap);
+/* The same from text in memory; `label` names it in errors. */
+int sd_tcfile_parse(const char *text, size_t len, const char *label, sd_tcfile *out,
+                    char *err, size_t errcap);
 /*
  * Writes f to `<dir>/seglog-topic-configs.properties` atomically and durably:
  * a `.tmp` file written and fsynced, renamed over the old one, the directory

@@ -44,7 +44,44 @@ static int topic_effective(sd_topic *tp, const sd_datadirs *dirs, char *err, siz
     return SL_EINVAL;
   snprintf(tp->compression, sizeof(tp->compression), "%s",
            sd_topicconf_compression(&tp->conf, dirs->compression_type));
+  const char *mi = sd_topicconf_get(&tp->conf, "min.insync.replicas");
+  tp->min_isr = mi ? (int32_t)strtol(mi, NULL, 10) : dirs->min_isr; /* validated INT */
+  /* Kafka 3.6+: before/after.max.ms when set, else difference.max.ms. */
+  const char *diff = sd_topicconf_get(&tp->conf, "message.timestamp.difference.max.ms");
+  const char *before = sd_topicconf_get(&tp->conf, "message.timestamp.before.max.ms");
+  const char *after = sd_topicconf_get(&tp->conf, "message.timestamp.after.max.ms");
+  int64_t d = diff ? strtoll(diff, NULL, 10) : INT64_MAX;
+  int64_t bv = before ? strtoll(before, NULL, 10) : INT64_MAX;
+  int64_t av = after ? strtoll(after, NULL, 10) : INT64_MAX;
+  tp->ts_before_ms = bv != INT64_MAX ? bv : d;
+  tp->ts_after_ms = av != INT64_MAX ? av : d;
   return 0;
+}
+
+/*
+ * After a failed store_write: the first `written` directories hold the
+ * refused change; the registry's sets (the state before it) go back there
+ * with a newer generation, so no start picks the refused change up.
+ */
+static void store_rollback(sd_topics *t, sd_datadirs *dirs, int written) {
+  sd_tcfile f;
+  memset(&f, 0, sizeof(f));
+  bool ok = true;
+  for (int i = 0; ok && i < t->n; i++)
+    if (t->topics[i].conf.n > 0)
+      ok =
+          sd_tcfile_put(&f, t->topics[i].name, &t->topics[i].id, &t->topics[i].conf) == 0;
+  f.generation = ++t->conf_generation;
+  char werr[600];
+  for (int d = 0; ok && d < written; d++) {
+    if (sd_tcfile_write(dirs->paths[d], &f, werr, sizeof(werr)) != 0) {
+      SD_ERROR("per-topic configs: cannot roll a refused change back: %s", werr);
+      ok = false;
+    }
+  }
+  if (!ok)
+    SD_ERROR("per-topic configs: a refused change may apply at the next start");
+  sd_tcfile_release(&f);
 }
 
 /*
@@ -80,16 +117,20 @@ static int store_write(sd_topics *t, sd_datadirs *dirs, const char *name, size_t
   }
   f.generation = t->conf_generation + 1;
   char werr[600];
+  int written = 0;
   for (int d = 0; rc == 0 && d < dirs->n; d++) {
     if (sd_tcfile_write(dirs->paths[d], &f, werr, sizeof(werr)) != 0) {
       SD_ERROR("per-topic configs: %s", werr);
       rc = fail(err, cap, SL_EIO, "%s", werr);
+    } else {
+      written++;
     }
   }
-  /* Even after a partial failure a newer copy may be on disk: never reuse
-   * its generation. */
+  /* Never reuse a generation that may be on disk. */
   t->conf_generation = f.generation;
   sd_tcfile_release(&f);
+  if (rc != 0 && written > 0 && name != NULL)
+    store_rollback(t, dirs, written);
   return rc;
 }
 
@@ -283,9 +324,11 @@ int sd_topics_create_with_config(sd_topics *t, sd_datadirs *dirs, const char *na
   }
   /* The config is durable before any partition exists: a crash in between
    * leaves an entry without partitions, dropped at the next start. */
-  bool stored = nt0.conf.n > 0;
-  if (stored)
+  bool stored = false;
+  if (nt0.conf.n > 0) {
     rc = store_write(t, dirs, tname, len, &id, &nt0.conf, err, errcap);
+    stored = rc == 0;
+  }
   sd_partition *parts = NULL;
   if (rc == 0) {
     parts = calloc((size_t)partitions, sizeof(*parts));
@@ -377,6 +420,9 @@ int sd_topics_set_config(sd_topics *t, sd_datadirs *dirs, const char *name, size
   tp->conf = next.conf;
   tp->log_cfg = next.log_cfg;
   memcpy(tp->compression, next.compression, sizeof(tp->compression));
+  tp->min_isr = next.min_isr;
+  tp->ts_before_ms = next.ts_before_ms;
+  tp->ts_after_ms = next.ts_after_ms;
   for (int j = 0; j < tp->n_parts; j++) {
     sl_diag diag;
     sl_diag_clear(&diag);

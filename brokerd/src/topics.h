@@ -35,6 +35,9 @@ typedef struct sd_topic {
   sd_topicconf conf;     /* the topic's config overrides (topicconf.h) */
   sl_log_config log_cfg; /* effective: the broker's defaults + conf */
   char compression[16];  /* effective compression.type */
+  int32_t min_isr;       /* effective min.insync.replicas */
+  /* Effective message.timestamp.before/after.max.ms (INT64_MAX: no limit). */
+  int64_t ts_before_ms, ts_after_ms;
 } sd_topic;
 
 typedef struct sd_topics {

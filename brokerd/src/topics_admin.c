@@ -217,6 +217,7 @@ void sd_handle_create_topics(sd_req *req) {
       }
     }
     to->error_code = code;
+    to->error_message = KP_STR_NULL; /* Kafka: null on success */
     if (code != SD_KERR_NONE) {
       sd_req_count_error(req);
       if (req->version >= 1)

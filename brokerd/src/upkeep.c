@@ -88,12 +88,12 @@ static void cleaner_after(uv_work_t *w, int status) {
                                  c->stats.end_offset);
     SD_INFO("cleaner: %s-%d compacted: %d segments (%lld bytes, %lld records) -> %d "
             "(%lld bytes, %lld records), %lld tombstones removed, first dirty offset "
-            "now %lld",
+            "now %lld, %.1f ms",
             c->topic, (int)c->partition, (int)c->stats.segments_before,
             (long long)c->stats.bytes_before, (long long)c->stats.records_before,
             (int)c->stats.segments_after, (long long)c->stats.bytes_after,
             (long long)c->stats.records_after, (long long)c->stats.tombstones_dropped,
-            (long long)c->stats.end_offset);
+            (long long)c->stats.end_offset, (double)c->stats.duration_us / 1000.0);
   } else if (valid && c->rc != 0 && c->rc != SL_ENOT_FOUND) {
     char buf[700];
     SD_WARN("cleaner: %s-%d: %s", c->topic, (int)c->partition,

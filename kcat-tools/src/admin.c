@@ -508,16 +508,14 @@ static int topics_manage(int argc, char **argv, bool create) {
 
 int cmd_topics(int argc, char **argv) {
   if (argc < 2)
-    return cli_usage_error("topics wants list or describe");
+    return cli_usage_error("topics wants list, describe, create, delete or alter");
   const char *sub = argv[1];
   bool describe = strcmp(sub, "describe") == 0;
   if (strcmp(sub, "create") == 0 || strcmp(sub, "delete") == 0)
     return topics_manage(argc - 1, argv + 1, strcmp(sub, "create") == 0);
   if (!describe && strcmp(sub, "list") != 0) {
-    if (strcmp(sub, "alter") == 0) {
-      cli_err("topics alter is not supported yet");
-      return CLI_USAGE;
-    }
+    if (strcmp(sub, "alter") == 0)
+      return cmd_topics_alter(argc - 1, argv + 1);
     return cli_usage_error("unknown topics subcommand '%s'", sub);
   }
   const char *dir = NULL, *topic = NULL, *brokers = NULL;
@@ -740,16 +738,23 @@ int cmd_offsets(int argc, char **argv) {
 
 int cmd_mock_cluster(int argc, char **argv) {
   int64_t brokers = 1;
+  const char *topics[64];
+  int ntopics = 0;
   static const struct option longopts[] = {{"brokers", required_argument, NULL, 'n'},
+                                           {"topic", required_argument, NULL, 't'},
                                            {"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   int opt;
   optind = 1;
   while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    if (opt == 't' && ntopics < 64) {
+      topics[ntopics++] = optarg;
+      continue;
+    }
     if (opt != 'n' || cli_parse_i64(optarg, 1, 16, &brokers))
       return cli_usage_error("bad option");
   }
-  return net_mock_cluster((int)brokers);
+  return net_mock_cluster((int)brokers, topics, ntopics);
 }
 
 /* ---- perf ---- */

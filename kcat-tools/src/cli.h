@@ -40,6 +40,9 @@ int cmd_topics(int argc, char **argv);
 int cmd_offsets(int argc, char **argv);
 int cmd_mock_cluster(int argc, char **argv);
 int cmd_perf(int argc, char **argv);
+int cmd_groups(int argc, char **argv);
+/* `seglog topics alter` (argv[0] "alter"; groups.c). */
+int cmd_topics_alter(int argc, char **argv);
 
 /* The command table entry by name (NULL if unknown). */
 const cli_command *cli_find_command(const char *name);

@@ -75,15 +75,40 @@ static const cli_command commands[] = {
      "  Cleans (keeps the latest record per key) with the writer lock held.\n"
      "  --roll            roll the active segment first (Kafka never cleans it)\n"
      "  --respect-ratio   only clean when min.cleanable.dirty.ratio says so\n"},
-    {"topics", cmd_topics, "list, describe, create or delete topics",
+    {"topics", cmd_topics, "list, describe, create, delete or alter topics",
      "usage: seglog topics list (-d DIR | -b BROKERS [-X K=V]...)\n"
      "       seglog topics describe (-d DIR | -b BROKERS [-X K=V]...) [-t TOPIC]\n"
      "       seglog topics create (-d DIR | -b BROKERS) -t TOPIC [--partitions N]\n"
      "                            [--replication-factor R] [--config K=V]...\n"
      "       seglog topics delete (-d DIR | -b BROKERS) -t TOPIC\n"
+     "       seglog topics alter -b BROKERS -t TOPIC [--add-config K=V[,K=V]]...\n"
+     "                           [--delete-config K[,K]]...\n"
      "  --partitions N            partitions of the new topic (default 1)\n"
      "  --replication-factor R    network mode (default: the broker's)\n"
-     "  --config K=V              topic config, network mode (repeatable)\n"},
+     "  --config K=V              topic config, network mode (repeatable)\n"
+     "  --add-config K=V          alter: set a topic config (kafka-configs --alter)\n"
+     "  --delete-config K         alter: remove a topic config (back to the default)\n"},
+    {"groups", cmd_groups, "list, describe, reset or delete consumer groups",
+     "usage: seglog groups list -b BROKERS [--state [S,...]]\n"
+     "       seglog groups describe -b BROKERS (-g GROUP... | --all-groups)\n"
+     "                              [--offsets | --members [--verbose] | --state]\n"
+     "       seglog groups reset-offsets -b BROKERS -g GROUP... (--topic T[:P,...]... |\n"
+     "                              --all-topics) RESET [--dry-run | --execute]\n"
+     "       seglog groups delete -b BROKERS -g GROUP... [--topic T[:P,...]...]\n"
+     "  -b BROKERS   HOST:PORT[,...] (network mode only; -X K=V passes librdkafka "
+     "props)\n"
+     "  -g GROUP     consumer group (--group; repeatable)\n"
+     "  list         GROUP STATE PROTOCOL-TYPE; --state S,... keeps those states\n"
+     "  describe     --offsets (default): committed offset, log end offset and lag per\n"
+     "               partition with its member; --members: members and assignments;\n"
+     "               --state: coordinator, assignor, state, member count\n"
+     "  RESET        --to-earliest | --to-latest | --to-current | --to-offset N |\n"
+     "               --to-datetime YYYY-MM-DDTHH:MM:SS[.mmm] (UTC) | --by-duration "
+     "PnDTnHnMnS\n"
+     "               | --shift-by N   (offsets are kept within the log's start and end)\n"
+     "  --execute    apply the plan (default: dry run, prints the plan only); the group\n"
+     "               must be inactive (Empty), else it is refused (exit 1)\n"
+     "  delete       deletes an empty group; with --topic only its offsets there\n"},
     {"offsets", cmd_offsets, "earliest, latest or by-time offsets",
      "usage: seglog offsets (-d DIR | -b BROKERS [-X K=V]...) -t TOPIC [-p N] [--time "
      "TS]\n"
@@ -99,10 +124,11 @@ static const cli_command commands[] = {
      "  --throughput R     records per second (-1: as fast as possible)\n"
      "Output lines match kafka-producer-perf-test and kafka-consumer-perf-test.\n"},
     {"mock-cluster", cmd_mock_cluster, "run librdkafka's mock cluster (for tests)",
-     "usage: seglog mock-cluster [--brokers N]\n"
+     "usage: seglog mock-cluster [--brokers N] [--topic NAME:PARTITIONS]...\n"
      "  Starts librdkafka's in-process mock Kafka cluster, prints its bootstrap\n"
      "  servers on stdout and serves until stdin closes or SIGTERM/SIGINT.\n"
-     "  --brokers N   number of mock brokers (default 1)\n"},
+     "  --brokers N   number of mock brokers (default 1)\n"
+     "  --topic T:N   create topic T with N partitions first (repeatable)\n"},
     {"help", cmd_help, "show help for seglog or a command",
      "usage: seglog help [COMMAND]\n"},
 };

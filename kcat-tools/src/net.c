@@ -57,7 +57,9 @@ int net_topic_create(const net_conf *conf, const char *topic, int32_t partitions
 int net_topic_delete(const net_conf *conf, const char *topic) {
   return unavailable();
 }
-int net_mock_cluster(int brokers) {
+int net_mock_cluster(int brokers, const char **topics, int ntopics) {
+  (void)topics;
+  (void)ntopics;
   return unavailable();
 }
 int net_perf_produce(const net_conf *conf, const char *topic, int64_t num_records,
@@ -226,8 +228,12 @@ int net_consume(const net_consume_args *a, net_emit_fn emit, void *ctx) {
   if (a->group) {
     /* kcat -G: commit as we go; -o picks where a group without offsets starts. */
     static const char *const gdefaults[] = {"enable.auto.commit", "true", NULL};
+    /* Only what was printed is committed: a record read past the pinned end
+     * (-e), past -c or after e@TS stays unconsumed for the group. */
     if (rd_kafka_conf_set(conf, "group.id", a->group, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, gdefaults[0], gdefaults[1], errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr,
+                          sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "auto.offset.reset",
                           a->start == NET_START_END ? "latest" : "earliest", errstr,
                           sizeof(errstr))) {
@@ -408,6 +414,8 @@ poll:;
         r.headers = hbuf;
       }
       rc = emit(ctx, &r);
+      if (rc == CLI_OK && a->group)
+        rd_kafka_offset_store(m->rkt, m->partition, m->offset); /* commits offset+1 */
       printed++;
       p->next = m->offset + 1;
       if (a->count >= 0 && printed >= a->count) {
@@ -854,7 +862,7 @@ int net_perf_consume(const net_conf *nc, const char *topic, int64_t n) {
 #include <signal.h>
 #include <unistd.h>
 
-int net_mock_cluster(int brokers) {
+int net_mock_cluster(int brokers, const char **topics, int ntopics) {
   char errstr[512];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   /* This handle only hosts the cluster: no notice about its missing
@@ -870,6 +878,29 @@ int net_mock_cluster(int brokers) {
     cli_err("mock cluster: could not start");
     rd_kafka_destroy(rk);
     return CLI_ERROR;
+  }
+  for (int i = 0; i < ntopics; i++) {
+    char name[256];
+    const char *colon = strrchr(topics[i], ':');
+    int64_t parts = 0;
+    size_t len = colon ? (size_t)(colon - topics[i]) : 0;
+    if (!colon || len == 0 || len >= sizeof(name) ||
+        cli_parse_i64(colon + 1, 1, 10000, &parts)) {
+      cli_err("--topic wants NAME:PARTITIONS, got '%s'", topics[i]);
+      rd_kafka_mock_cluster_destroy(mc);
+      rd_kafka_destroy(rk);
+      return CLI_USAGE;
+    }
+    memcpy(name, topics[i], len);
+    name[len] = 0;
+    rd_kafka_resp_err_t err =
+        rd_kafka_mock_topic_create(mc, name, (int)parts, brokers < 3 ? brokers : 3);
+    if (err) {
+      cli_err("mock topic %s: %s", name, rd_kafka_err2str(err));
+      rd_kafka_mock_cluster_destroy(mc);
+      rd_kafka_destroy(rk);
+      return CLI_ERROR;
+    }
   }
   cli_out_printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
   int rc = cli_out_flush();

@@ -74,7 +74,9 @@ int net_perf_consume(const net_conf *conf, const char *topic, int64_t num_record
 
 /* `seglog mock-cluster`: runs librdkafka's mock cluster (rdkafka_mock.h)
  * with `brokers` brokers, prints its bootstrap servers on stdout, and serves
- * until stdin reaches EOF or SIGTERM/SIGINT (for tests without a broker). */
-int net_mock_cluster(int brokers);
+ * until stdin reaches EOF or SIGTERM/SIGINT (for tests without a broker).
+ * topics: "NAME:PARTITIONS" topics created first (the mock auto-creates
+ * others with its default partition count). */
+int net_mock_cluster(int brokers, const char **topics, int ntopics);
 
 #endif

@@ -4,7 +4,8 @@
 # stores zstd, its neighbour keeps the producer's codec; switched to gzip by
 # AlterConfigs without a restart), max.message.bytes -> MESSAGE_TOO_LARGE
 # (kafka-python, also for partitions added later, raised live, kept after a
-# kill -9), message.timestamp.type=LogAppendTime.
+# kill -9), min.insync.replicas (acks=all refused above the one-node ISR),
+# message.timestamp.type=LogAppendTime.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/broker.sh"

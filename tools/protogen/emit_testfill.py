@@ -6,7 +6,7 @@ tagged fields sometimes left at their default.  The round-trip unit test
 encodes, decodes and re-encodes what it produces.
 """
 
-from emit_c import BANNER, INT_CTYPES, StructEmitter, guard, local, reachable
+from emit_c import BANNER, INT_CTYPES, StructEmitter, c_string, guard, local, reachable
 
 
 def fill_value(e, f, L, elem=False):
@@ -58,14 +58,16 @@ def fill_struct(msg, s):
     return out
 
 
-def testfill_files(apis, headers):
+def testfill_files(apis, headers, recs=()):
     c = [BANNER.rstrip(), "/*",
          " * kp_testfill.c - fills any generated message with pseudo-random values",
          " * valid for a version, for the round-trip tests (not part of slproto).",
-         " */", '#include "kp_testfill.h"', "", '#include "kp_apis.h"', ""]
+         " */", '#include "kp_testfill.h"', "", "#include <string.h>", "",
+         '#include "kp_apis.h"'] + (['#include "kp_records.h"'] if recs else []) + [""]
     msgs = [headers["RequestHeader"], headers["ResponseHeader"]]
     for api in apis:
         msgs += [api.request, api.response]
+    msgs += list(recs)
     for msg in msgs:
         live = reachable(msg)
         for s in msg.order:
@@ -98,4 +100,16 @@ def testfill_files(apis, headers):
     c.append("    return SL_EINVAL;")
     c.append("  }")
     c.append("}")
+    if recs:
+        c.append("")
+        c.append("int kp_testfill_record(const char *name, int16_t v, kp_arena *a, "
+                 "uint32_t *seed,")
+        c.append("                       void *out) {")
+        for msg in recs:
+            c.append("  if (strcmp(name, %s) == 0) {" % c_string(msg.name))
+            c.append("    fill_%s(out, v, a, seed);" % local(msg.top))
+            c.append("    return 0;")
+            c.append("  }")
+        c.append("  return SL_EINVAL;")
+        c.append("}")
     return {"kp_testfill.c": "\n".join(c) + "\n"}

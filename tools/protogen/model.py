@@ -317,3 +317,18 @@ def load_messages(indir):
                               req.name)
         apis.append(Api(req, resp))
     return apis, headers
+
+
+def load_records(recdir, required=True):
+    """Record schemas ("type": "data", e.g. group-coordinator/*.json) of recdir,
+    sorted by name.  Other types in the folder are ignored."""
+    recs = []
+    for name in sorted(os.listdir(recdir)):
+        if not name.endswith(".json"):
+            continue
+        raw = load_file(os.path.join(recdir, name))
+        if raw.get("type") == "data":
+            recs.append(Message(raw, name))
+    if not recs and required:
+        raise SchemaError("%s: no \"data\" record schemas" % recdir)
+    return recs

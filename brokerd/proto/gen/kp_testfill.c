@@ -5,7 +5,10 @@
  */
 #include "kp_testfill.h"
 
+#include <string.h>
+
 #include "kp_apis.h"
+#include "kp_records.h"
 
 static void fill_request_header(kp_request_header *o, int16_t v, kp_arena *a, uint32_t *seed);
 static void fill_response_header(kp_response_header *o, int16_t v, kp_arena *a, uint32_t *seed);
@@ -460,6 +463,63 @@ static void fill_read_share_group_state_summary_request(kp_read_share_group_stat
 static void fill_read_share_group_state_summary_response_partition_result(kp_read_share_group_state_summary_response_partition_result *o, int16_t v, kp_arena *a, uint32_t *seed);
 static void fill_read_share_group_state_summary_response_read_state_summary_result(kp_read_share_group_state_summary_response_read_state_summary_result *o, int16_t v, kp_arena *a, uint32_t *seed);
 static void fill_read_share_group_state_summary_response(kp_read_share_group_state_summary_response *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_group_current_member_assignment_key(kp_consumer_group_current_member_assignment_key *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_group_current_member_assignment_value_topic_partitions(kp_consumer_group_current_member_assignment_value_topic_partitions *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_group_current_member_assignment_value(kp_consumer_group_current_member_assignment_value *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_group_member_metadata_key(kp_consumer_group_member_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_group_member_metadata_value_classic_protocol(kp_consumer_group_member_metadata_value_classic_protocol *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_group_member_metadata_value_classic_member_metadata(kp_consumer_group_member_metadata_value_classic_member_metadata *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_group_member_metadata_value(kp_consumer_group_member_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_group_metadata_key(kp_consumer_group_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_group_metadata_value(kp_consumer_group_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_group_partition_metadata_key(kp_consumer_group_partition_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_group_partition_metadata_value_partition_metadata(kp_consumer_group_partition_metadata_value_partition_metadata *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_group_partition_metadata_value_topic_metadata(kp_consumer_group_partition_metadata_value_topic_metadata *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_group_partition_metadata_value(kp_consumer_group_partition_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_group_target_assignment_member_key(kp_consumer_group_target_assignment_member_key *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_group_target_assignment_member_value_topic_partition(kp_consumer_group_target_assignment_member_value_topic_partition *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_group_target_assignment_member_value(kp_consumer_group_target_assignment_member_value *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_group_target_assignment_metadata_key(kp_consumer_group_target_assignment_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_group_target_assignment_metadata_value(kp_consumer_group_target_assignment_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_protocol_assignment_topic_partition(kp_consumer_protocol_assignment_topic_partition *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_protocol_assignment(kp_consumer_protocol_assignment *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_protocol_subscription_topic_partition(kp_consumer_protocol_subscription_topic_partition *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_consumer_protocol_subscription(kp_consumer_protocol_subscription *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_default_principal_data(kp_default_principal_data *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_group_metadata_key(kp_group_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_group_metadata_value_member_metadata(kp_group_metadata_value_member_metadata *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_group_metadata_value(kp_group_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_k_raft_version_record(kp_k_raft_version_record *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_leader_change_message_voter(kp_leader_change_message_voter *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_leader_change_message(kp_leader_change_message *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_offset_commit_key(kp_offset_commit_key *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_offset_commit_value(kp_offset_commit_value *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_current_member_assignment_key(kp_share_group_current_member_assignment_key *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_current_member_assignment_value_topic_partitions(kp_share_group_current_member_assignment_value_topic_partitions *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_current_member_assignment_value(kp_share_group_current_member_assignment_value *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_member_metadata_key(kp_share_group_member_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_member_metadata_value(kp_share_group_member_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_metadata_key(kp_share_group_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_metadata_value(kp_share_group_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_partition_metadata_key(kp_share_group_partition_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_partition_metadata_value_partition_metadata(kp_share_group_partition_metadata_value_partition_metadata *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_partition_metadata_value_topic_metadata(kp_share_group_partition_metadata_value_topic_metadata *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_partition_metadata_value(kp_share_group_partition_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_state_partition_metadata_key(kp_share_group_state_partition_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_state_partition_metadata_value_topic_partitions_info(kp_share_group_state_partition_metadata_value_topic_partitions_info *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_state_partition_metadata_value_topic_info(kp_share_group_state_partition_metadata_value_topic_info *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_state_partition_metadata_value(kp_share_group_state_partition_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_target_assignment_member_key(kp_share_group_target_assignment_member_key *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_target_assignment_member_value_topic_partition(kp_share_group_target_assignment_member_value_topic_partition *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_target_assignment_member_value(kp_share_group_target_assignment_member_value *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_target_assignment_metadata_key(kp_share_group_target_assignment_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_share_group_target_assignment_metadata_value(kp_share_group_target_assignment_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_snapshot_footer_record(kp_snapshot_footer_record *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_snapshot_header_record(kp_snapshot_header_record *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_voters_record_endpoint(kp_voters_record_endpoint *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_voters_record_k_raft_version_feature(kp_voters_record_k_raft_version_feature *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_voters_record_voter(kp_voters_record_voter *o, int16_t v, kp_arena *a, uint32_t *seed);
+static void fill_voters_record(kp_voters_record *o, int16_t v, kp_arena *a, uint32_t *seed);
 
 static void fill_request_header(kp_request_header *o, int16_t v, kp_arena *a, uint32_t *seed) {
   kp_request_header_init_defaults(o);
@@ -6791,6 +6851,638 @@ static void fill_read_share_group_state_summary_response(kp_read_share_group_sta
   }
 }
 
+static void fill_consumer_group_current_member_assignment_key(kp_consumer_group_current_member_assignment_key *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_group_current_member_assignment_key_init_defaults(o);
+  o->group_id = kp_tf_str(seed, false);
+  o->member_id = kp_tf_str(seed, false);
+}
+
+static void fill_consumer_group_current_member_assignment_value_topic_partitions(kp_consumer_group_current_member_assignment_value_topic_partitions *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_group_current_member_assignment_value_topic_partitions_init_defaults(o);
+  kp_tf_uuid(seed, &o->topic_id);
+  {
+    o->partitions_count = kp_tf_count(seed, false);
+    o->partitions = kp_tf_alloc(a, o->partitions_count, sizeof *o->partitions);
+    if (o->partitions == NULL && o->partitions_count > 0)
+      o->partitions_count = 0;
+    for (int32_t i = 0; i < o->partitions_count; i++) {
+      o->partitions[i] = (int32_t)kp_tf_next64(seed);
+    }
+  }
+}
+
+static void fill_consumer_group_current_member_assignment_value(kp_consumer_group_current_member_assignment_value *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_group_current_member_assignment_value_init_defaults(o);
+  o->member_epoch = (int32_t)kp_tf_next64(seed);
+  o->previous_member_epoch = (int32_t)kp_tf_next64(seed);
+  o->state = (int8_t)kp_tf_next64(seed);
+  {
+    o->assigned_partitions_count = kp_tf_count(seed, false);
+    o->assigned_partitions = kp_tf_alloc(a, o->assigned_partitions_count, sizeof *o->assigned_partitions);
+    if (o->assigned_partitions == NULL && o->assigned_partitions_count > 0)
+      o->assigned_partitions_count = 0;
+    for (int32_t i = 0; i < o->assigned_partitions_count; i++) {
+      fill_consumer_group_current_member_assignment_value_topic_partitions(&o->assigned_partitions[i], v, a, seed);
+    }
+  }
+  {
+    o->partitions_pending_revocation_count = kp_tf_count(seed, false);
+    o->partitions_pending_revocation = kp_tf_alloc(a, o->partitions_pending_revocation_count, sizeof *o->partitions_pending_revocation);
+    if (o->partitions_pending_revocation == NULL && o->partitions_pending_revocation_count > 0)
+      o->partitions_pending_revocation_count = 0;
+    for (int32_t i = 0; i < o->partitions_pending_revocation_count; i++) {
+      fill_consumer_group_current_member_assignment_value_topic_partitions(&o->partitions_pending_revocation[i], v, a, seed);
+    }
+  }
+}
+
+static void fill_consumer_group_member_metadata_key(kp_consumer_group_member_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_group_member_metadata_key_init_defaults(o);
+  o->group_id = kp_tf_str(seed, false);
+  o->member_id = kp_tf_str(seed, false);
+}
+
+static void fill_consumer_group_member_metadata_value_classic_protocol(kp_consumer_group_member_metadata_value_classic_protocol *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_group_member_metadata_value_classic_protocol_init_defaults(o);
+  o->name = kp_tf_str(seed, false);
+  o->metadata = kp_tf_bytes(seed, false);
+}
+
+static void fill_consumer_group_member_metadata_value_classic_member_metadata(kp_consumer_group_member_metadata_value_classic_member_metadata *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_group_member_metadata_value_classic_member_metadata_init_defaults(o);
+  o->session_timeout_ms = (int32_t)kp_tf_next64(seed);
+  {
+    o->supported_protocols_count = kp_tf_count(seed, false);
+    o->supported_protocols = kp_tf_alloc(a, o->supported_protocols_count, sizeof *o->supported_protocols);
+    if (o->supported_protocols == NULL && o->supported_protocols_count > 0)
+      o->supported_protocols_count = 0;
+    for (int32_t i = 0; i < o->supported_protocols_count; i++) {
+      fill_consumer_group_member_metadata_value_classic_protocol(&o->supported_protocols[i], v, a, seed);
+    }
+  }
+}
+
+static void fill_consumer_group_member_metadata_value(kp_consumer_group_member_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_group_member_metadata_value_init_defaults(o);
+  o->instance_id = kp_tf_str(seed, true);
+  o->rack_id = kp_tf_str(seed, true);
+  o->client_id = kp_tf_str(seed, false);
+  o->client_host = kp_tf_str(seed, false);
+  {
+    o->subscribed_topic_names_count = kp_tf_count(seed, false);
+    o->subscribed_topic_names = kp_tf_alloc(a, o->subscribed_topic_names_count, sizeof *o->subscribed_topic_names);
+    if (o->subscribed_topic_names == NULL && o->subscribed_topic_names_count > 0)
+      o->subscribed_topic_names_count = 0;
+    for (int32_t i = 0; i < o->subscribed_topic_names_count; i++) {
+      o->subscribed_topic_names[i] = kp_tf_str(seed, false);
+    }
+  }
+  o->subscribed_topic_regex = kp_tf_str(seed, true);
+  o->rebalance_timeout_ms = (int32_t)kp_tf_next64(seed);
+  o->server_assignor = kp_tf_str(seed, true);
+  if (kp_tf_next(seed) % 3 != 0) {
+    if (kp_tf_null(seed, true)) {
+      o->classic_member_metadata = NULL;
+    } else {
+      o->classic_member_metadata = kp_tf_alloc(a, 1, sizeof *o->classic_member_metadata);
+      if (o->classic_member_metadata != NULL)
+        fill_consumer_group_member_metadata_value_classic_member_metadata(o->classic_member_metadata, v, a, seed);
+    }
+  }
+}
+
+static void fill_consumer_group_metadata_key(kp_consumer_group_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_group_metadata_key_init_defaults(o);
+  o->group_id = kp_tf_str(seed, false);
+}
+
+static void fill_consumer_group_metadata_value(kp_consumer_group_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_group_metadata_value_init_defaults(o);
+  o->epoch = (int32_t)kp_tf_next64(seed);
+}
+
+static void fill_consumer_group_partition_metadata_key(kp_consumer_group_partition_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_group_partition_metadata_key_init_defaults(o);
+  o->group_id = kp_tf_str(seed, false);
+}
+
+static void fill_consumer_group_partition_metadata_value_partition_metadata(kp_consumer_group_partition_metadata_value_partition_metadata *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_group_partition_metadata_value_partition_metadata_init_defaults(o);
+  o->partition = (int32_t)kp_tf_next64(seed);
+  {
+    o->racks_count = kp_tf_count(seed, false);
+    o->racks = kp_tf_alloc(a, o->racks_count, sizeof *o->racks);
+    if (o->racks == NULL && o->racks_count > 0)
+      o->racks_count = 0;
+    for (int32_t i = 0; i < o->racks_count; i++) {
+      o->racks[i] = kp_tf_str(seed, false);
+    }
+  }
+}
+
+static void fill_consumer_group_partition_metadata_value_topic_metadata(kp_consumer_group_partition_metadata_value_topic_metadata *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_group_partition_metadata_value_topic_metadata_init_defaults(o);
+  kp_tf_uuid(seed, &o->topic_id);
+  o->topic_name = kp_tf_str(seed, false);
+  o->num_partitions = (int32_t)kp_tf_next64(seed);
+  {
+    o->partition_metadata_count = kp_tf_count(seed, false);
+    o->partition_metadata = kp_tf_alloc(a, o->partition_metadata_count, sizeof *o->partition_metadata);
+    if (o->partition_metadata == NULL && o->partition_metadata_count > 0)
+      o->partition_metadata_count = 0;
+    for (int32_t i = 0; i < o->partition_metadata_count; i++) {
+      fill_consumer_group_partition_metadata_value_partition_metadata(&o->partition_metadata[i], v, a, seed);
+    }
+  }
+}
+
+static void fill_consumer_group_partition_metadata_value(kp_consumer_group_partition_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_group_partition_metadata_value_init_defaults(o);
+  {
+    o->topics_count = kp_tf_count(seed, false);
+    o->topics = kp_tf_alloc(a, o->topics_count, sizeof *o->topics);
+    if (o->topics == NULL && o->topics_count > 0)
+      o->topics_count = 0;
+    for (int32_t i = 0; i < o->topics_count; i++) {
+      fill_consumer_group_partition_metadata_value_topic_metadata(&o->topics[i], v, a, seed);
+    }
+  }
+}
+
+static void fill_consumer_group_target_assignment_member_key(kp_consumer_group_target_assignment_member_key *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_group_target_assignment_member_key_init_defaults(o);
+  o->group_id = kp_tf_str(seed, false);
+  o->member_id = kp_tf_str(seed, false);
+}
+
+static void fill_consumer_group_target_assignment_member_value_topic_partition(kp_consumer_group_target_assignment_member_value_topic_partition *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_group_target_assignment_member_value_topic_partition_init_defaults(o);
+  kp_tf_uuid(seed, &o->topic_id);
+  {
+    o->partitions_count = kp_tf_count(seed, false);
+    o->partitions = kp_tf_alloc(a, o->partitions_count, sizeof *o->partitions);
+    if (o->partitions == NULL && o->partitions_count > 0)
+      o->partitions_count = 0;
+    for (int32_t i = 0; i < o->partitions_count; i++) {
+      o->partitions[i] = (int32_t)kp_tf_next64(seed);
+    }
+  }
+}
+
+static void fill_consumer_group_target_assignment_member_value(kp_consumer_group_target_assignment_member_value *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_group_target_assignment_member_value_init_defaults(o);
+  {
+    o->topic_partitions_count = kp_tf_count(seed, false);
+    o->topic_partitions = kp_tf_alloc(a, o->topic_partitions_count, sizeof *o->topic_partitions);
+    if (o->topic_partitions == NULL && o->topic_partitions_count > 0)
+      o->topic_partitions_count = 0;
+    for (int32_t i = 0; i < o->topic_partitions_count; i++) {
+      fill_consumer_group_target_assignment_member_value_topic_partition(&o->topic_partitions[i], v, a, seed);
+    }
+  }
+}
+
+static void fill_consumer_group_target_assignment_metadata_key(kp_consumer_group_target_assignment_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_group_target_assignment_metadata_key_init_defaults(o);
+  o->group_id = kp_tf_str(seed, false);
+}
+
+static void fill_consumer_group_target_assignment_metadata_value(kp_consumer_group_target_assignment_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_group_target_assignment_metadata_value_init_defaults(o);
+  o->assignment_epoch = (int32_t)kp_tf_next64(seed);
+}
+
+static void fill_consumer_protocol_assignment_topic_partition(kp_consumer_protocol_assignment_topic_partition *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_protocol_assignment_topic_partition_init_defaults(o);
+  o->topic = kp_tf_str(seed, false);
+  {
+    o->partitions_count = kp_tf_count(seed, false);
+    o->partitions = kp_tf_alloc(a, o->partitions_count, sizeof *o->partitions);
+    if (o->partitions == NULL && o->partitions_count > 0)
+      o->partitions_count = 0;
+    for (int32_t i = 0; i < o->partitions_count; i++) {
+      o->partitions[i] = (int32_t)kp_tf_next64(seed);
+    }
+  }
+}
+
+static void fill_consumer_protocol_assignment(kp_consumer_protocol_assignment *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_protocol_assignment_init_defaults(o);
+  {
+    o->assigned_partitions_count = kp_tf_count(seed, false);
+    o->assigned_partitions = kp_tf_alloc(a, o->assigned_partitions_count, sizeof *o->assigned_partitions);
+    if (o->assigned_partitions == NULL && o->assigned_partitions_count > 0)
+      o->assigned_partitions_count = 0;
+    for (int32_t i = 0; i < o->assigned_partitions_count; i++) {
+      fill_consumer_protocol_assignment_topic_partition(&o->assigned_partitions[i], v, a, seed);
+    }
+  }
+  o->user_data = kp_tf_bytes(seed, true);
+}
+
+static void fill_consumer_protocol_subscription_topic_partition(kp_consumer_protocol_subscription_topic_partition *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_protocol_subscription_topic_partition_init_defaults(o);
+  if (v >= 1)
+    o->topic = kp_tf_str(seed, false);
+  if (v >= 1) {
+    o->partitions_count = kp_tf_count(seed, false);
+    o->partitions = kp_tf_alloc(a, o->partitions_count, sizeof *o->partitions);
+    if (o->partitions == NULL && o->partitions_count > 0)
+      o->partitions_count = 0;
+    for (int32_t i = 0; i < o->partitions_count; i++) {
+      o->partitions[i] = (int32_t)kp_tf_next64(seed);
+    }
+  }
+}
+
+static void fill_consumer_protocol_subscription(kp_consumer_protocol_subscription *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_consumer_protocol_subscription_init_defaults(o);
+  {
+    o->topics_count = kp_tf_count(seed, false);
+    o->topics = kp_tf_alloc(a, o->topics_count, sizeof *o->topics);
+    if (o->topics == NULL && o->topics_count > 0)
+      o->topics_count = 0;
+    for (int32_t i = 0; i < o->topics_count; i++) {
+      o->topics[i] = kp_tf_str(seed, false);
+    }
+  }
+  o->user_data = kp_tf_bytes(seed, true);
+  if (v >= 1) {
+    o->owned_partitions_count = kp_tf_count(seed, false);
+    o->owned_partitions = kp_tf_alloc(a, o->owned_partitions_count, sizeof *o->owned_partitions);
+    if (o->owned_partitions == NULL && o->owned_partitions_count > 0)
+      o->owned_partitions_count = 0;
+    for (int32_t i = 0; i < o->owned_partitions_count; i++) {
+      fill_consumer_protocol_subscription_topic_partition(&o->owned_partitions[i], v, a, seed);
+    }
+  }
+  if (v >= 2)
+    o->generation_id = (int32_t)kp_tf_next64(seed);
+  if (v >= 3)
+    o->rack_id = kp_tf_str(seed, v >= 3);
+}
+
+static void fill_default_principal_data(kp_default_principal_data *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_default_principal_data_init_defaults(o);
+  o->type = kp_tf_str(seed, false);
+  o->name = kp_tf_str(seed, false);
+  o->token_authenticated = (kp_tf_next(seed) & 1) != 0;
+}
+
+static void fill_group_metadata_key(kp_group_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_group_metadata_key_init_defaults(o);
+  o->group = kp_tf_str(seed, false);
+}
+
+static void fill_group_metadata_value_member_metadata(kp_group_metadata_value_member_metadata *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_group_metadata_value_member_metadata_init_defaults(o);
+  o->member_id = kp_tf_str(seed, false);
+  if (v >= 3)
+    o->group_instance_id = kp_tf_str(seed, v >= 3);
+  o->client_id = kp_tf_str(seed, false);
+  o->client_host = kp_tf_str(seed, false);
+  if (v >= 1)
+    o->rebalance_timeout = (int32_t)kp_tf_next64(seed);
+  o->session_timeout = (int32_t)kp_tf_next64(seed);
+  o->subscription = kp_tf_bytes(seed, false);
+  o->assignment = kp_tf_bytes(seed, false);
+}
+
+static void fill_group_metadata_value(kp_group_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_group_metadata_value_init_defaults(o);
+  o->protocol_type = kp_tf_str(seed, false);
+  o->generation = (int32_t)kp_tf_next64(seed);
+  o->protocol = kp_tf_str(seed, true);
+  o->leader = kp_tf_str(seed, true);
+  if (v >= 2)
+    o->current_state_timestamp = (int64_t)kp_tf_next64(seed);
+  {
+    o->members_count = kp_tf_count(seed, false);
+    o->members = kp_tf_alloc(a, o->members_count, sizeof *o->members);
+    if (o->members == NULL && o->members_count > 0)
+      o->members_count = 0;
+    for (int32_t i = 0; i < o->members_count; i++) {
+      fill_group_metadata_value_member_metadata(&o->members[i], v, a, seed);
+    }
+  }
+}
+
+static void fill_k_raft_version_record(kp_k_raft_version_record *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_k_raft_version_record_init_defaults(o);
+  o->version = (int16_t)kp_tf_next64(seed);
+  o->k_raft_version = (int16_t)kp_tf_next64(seed);
+}
+
+static void fill_leader_change_message_voter(kp_leader_change_message_voter *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_leader_change_message_voter_init_defaults(o);
+  o->voter_id = (int32_t)kp_tf_next64(seed);
+  if (v >= 1)
+    kp_tf_uuid(seed, &o->voter_directory_id);
+}
+
+static void fill_leader_change_message(kp_leader_change_message *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_leader_change_message_init_defaults(o);
+  o->version = (int16_t)kp_tf_next64(seed);
+  o->leader_id = (int32_t)kp_tf_next64(seed);
+  {
+    o->voters_count = kp_tf_count(seed, false);
+    o->voters = kp_tf_alloc(a, o->voters_count, sizeof *o->voters);
+    if (o->voters == NULL && o->voters_count > 0)
+      o->voters_count = 0;
+    for (int32_t i = 0; i < o->voters_count; i++) {
+      fill_leader_change_message_voter(&o->voters[i], v, a, seed);
+    }
+  }
+  {
+    o->granting_voters_count = kp_tf_count(seed, false);
+    o->granting_voters = kp_tf_alloc(a, o->granting_voters_count, sizeof *o->granting_voters);
+    if (o->granting_voters == NULL && o->granting_voters_count > 0)
+      o->granting_voters_count = 0;
+    for (int32_t i = 0; i < o->granting_voters_count; i++) {
+      fill_leader_change_message_voter(&o->granting_voters[i], v, a, seed);
+    }
+  }
+}
+
+static void fill_offset_commit_key(kp_offset_commit_key *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_offset_commit_key_init_defaults(o);
+  o->group = kp_tf_str(seed, false);
+  o->topic = kp_tf_str(seed, false);
+  o->partition = (int32_t)kp_tf_next64(seed);
+}
+
+static void fill_offset_commit_value(kp_offset_commit_value *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_offset_commit_value_init_defaults(o);
+  o->offset = (int64_t)kp_tf_next64(seed);
+  if (v >= 3)
+    o->leader_epoch = (int32_t)kp_tf_next64(seed);
+  o->metadata = kp_tf_str(seed, false);
+  o->commit_timestamp = (int64_t)kp_tf_next64(seed);
+  if (v >= 1 && v <= 1)
+    o->expire_timestamp = (int64_t)kp_tf_next64(seed);
+}
+
+static void fill_share_group_current_member_assignment_key(kp_share_group_current_member_assignment_key *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_current_member_assignment_key_init_defaults(o);
+  o->group_id = kp_tf_str(seed, false);
+  o->member_id = kp_tf_str(seed, false);
+}
+
+static void fill_share_group_current_member_assignment_value_topic_partitions(kp_share_group_current_member_assignment_value_topic_partitions *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_current_member_assignment_value_topic_partitions_init_defaults(o);
+  kp_tf_uuid(seed, &o->topic_id);
+  {
+    o->partitions_count = kp_tf_count(seed, false);
+    o->partitions = kp_tf_alloc(a, o->partitions_count, sizeof *o->partitions);
+    if (o->partitions == NULL && o->partitions_count > 0)
+      o->partitions_count = 0;
+    for (int32_t i = 0; i < o->partitions_count; i++) {
+      o->partitions[i] = (int32_t)kp_tf_next64(seed);
+    }
+  }
+}
+
+static void fill_share_group_current_member_assignment_value(kp_share_group_current_member_assignment_value *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_current_member_assignment_value_init_defaults(o);
+  o->member_epoch = (int32_t)kp_tf_next64(seed);
+  o->previous_member_epoch = (int32_t)kp_tf_next64(seed);
+  o->state = (int8_t)kp_tf_next64(seed);
+  {
+    o->assigned_partitions_count = kp_tf_count(seed, false);
+    o->assigned_partitions = kp_tf_alloc(a, o->assigned_partitions_count, sizeof *o->assigned_partitions);
+    if (o->assigned_partitions == NULL && o->assigned_partitions_count > 0)
+      o->assigned_partitions_count = 0;
+    for (int32_t i = 0; i < o->assigned_partitions_count; i++) {
+      fill_share_group_current_member_assignment_value_topic_partitions(&o->assigned_partitions[i], v, a, seed);
+    }
+  }
+}
+
+static void fill_share_group_member_metadata_key(kp_share_group_member_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_member_metadata_key_init_defaults(o);
+  o->group_id = kp_tf_str(seed, false);
+  o->member_id = kp_tf_str(seed, false);
+}
+
+static void fill_share_group_member_metadata_value(kp_share_group_member_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_member_metadata_value_init_defaults(o);
+  o->rack_id = kp_tf_str(seed, true);
+  o->client_id = kp_tf_str(seed, false);
+  o->client_host = kp_tf_str(seed, false);
+  {
+    o->subscribed_topic_names_count = kp_tf_count(seed, false);
+    o->subscribed_topic_names = kp_tf_alloc(a, o->subscribed_topic_names_count, sizeof *o->subscribed_topic_names);
+    if (o->subscribed_topic_names == NULL && o->subscribed_topic_names_count > 0)
+      o->subscribed_topic_names_count = 0;
+    for (int32_t i = 0; i < o->subscribed_topic_names_count; i++) {
+      o->subscribed_topic_names[i] = kp_tf_str(seed, false);
+    }
+  }
+}
+
+static void fill_share_group_metadata_key(kp_share_group_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_metadata_key_init_defaults(o);
+  o->group_id = kp_tf_str(seed, false);
+}
+
+static void fill_share_group_metadata_value(kp_share_group_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_metadata_value_init_defaults(o);
+  o->epoch = (int32_t)kp_tf_next64(seed);
+}
+
+static void fill_share_group_partition_metadata_key(kp_share_group_partition_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_partition_metadata_key_init_defaults(o);
+  o->group_id = kp_tf_str(seed, false);
+}
+
+static void fill_share_group_partition_metadata_value_partition_metadata(kp_share_group_partition_metadata_value_partition_metadata *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_partition_metadata_value_partition_metadata_init_defaults(o);
+  o->partition = (int32_t)kp_tf_next64(seed);
+  {
+    o->racks_count = kp_tf_count(seed, false);
+    o->racks = kp_tf_alloc(a, o->racks_count, sizeof *o->racks);
+    if (o->racks == NULL && o->racks_count > 0)
+      o->racks_count = 0;
+    for (int32_t i = 0; i < o->racks_count; i++) {
+      o->racks[i] = kp_tf_str(seed, false);
+    }
+  }
+}
+
+static void fill_share_group_partition_metadata_value_topic_metadata(kp_share_group_partition_metadata_value_topic_metadata *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_partition_metadata_value_topic_metadata_init_defaults(o);
+  kp_tf_uuid(seed, &o->topic_id);
+  o->topic_name = kp_tf_str(seed, false);
+  o->num_partitions = (int32_t)kp_tf_next64(seed);
+  {
+    o->partition_metadata_count = kp_tf_count(seed, false);
+    o->partition_metadata = kp_tf_alloc(a, o->partition_metadata_count, sizeof *o->partition_metadata);
+    if (o->partition_metadata == NULL && o->partition_metadata_count > 0)
+      o->partition_metadata_count = 0;
+    for (int32_t i = 0; i < o->partition_metadata_count; i++) {
+      fill_share_group_partition_metadata_value_partition_metadata(&o->partition_metadata[i], v, a, seed);
+    }
+  }
+}
+
+static void fill_share_group_partition_metadata_value(kp_share_group_partition_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_partition_metadata_value_init_defaults(o);
+  {
+    o->topics_count = kp_tf_count(seed, false);
+    o->topics = kp_tf_alloc(a, o->topics_count, sizeof *o->topics);
+    if (o->topics == NULL && o->topics_count > 0)
+      o->topics_count = 0;
+    for (int32_t i = 0; i < o->topics_count; i++) {
+      fill_share_group_partition_metadata_value_topic_metadata(&o->topics[i], v, a, seed);
+    }
+  }
+}
+
+static void fill_share_group_state_partition_metadata_key(kp_share_group_state_partition_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_state_partition_metadata_key_init_defaults(o);
+  o->group_id = kp_tf_str(seed, false);
+}
+
+static void fill_share_group_state_partition_metadata_value_topic_partitions_info(kp_share_group_state_partition_metadata_value_topic_partitions_info *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_state_partition_metadata_value_topic_partitions_info_init_defaults(o);
+  kp_tf_uuid(seed, &o->topic_id);
+  o->topic_name = kp_tf_str(seed, false);
+  {
+    o->partitions_count = kp_tf_count(seed, false);
+    o->partitions = kp_tf_alloc(a, o->partitions_count, sizeof *o->partitions);
+    if (o->partitions == NULL && o->partitions_count > 0)
+      o->partitions_count = 0;
+    for (int32_t i = 0; i < o->partitions_count; i++) {
+      o->partitions[i] = (int32_t)kp_tf_next64(seed);
+    }
+  }
+}
+
+static void fill_share_group_state_partition_metadata_value_topic_info(kp_share_group_state_partition_metadata_value_topic_info *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_state_partition_metadata_value_topic_info_init_defaults(o);
+  kp_tf_uuid(seed, &o->topic_id);
+  o->topic_name = kp_tf_str(seed, false);
+}
+
+static void fill_share_group_state_partition_metadata_value(kp_share_group_state_partition_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_state_partition_metadata_value_init_defaults(o);
+  {
+    o->initialized_topics_count = kp_tf_count(seed, false);
+    o->initialized_topics = kp_tf_alloc(a, o->initialized_topics_count, sizeof *o->initialized_topics);
+    if (o->initialized_topics == NULL && o->initialized_topics_count > 0)
+      o->initialized_topics_count = 0;
+    for (int32_t i = 0; i < o->initialized_topics_count; i++) {
+      fill_share_group_state_partition_metadata_value_topic_partitions_info(&o->initialized_topics[i], v, a, seed);
+    }
+  }
+  {
+    o->deleting_topics_count = kp_tf_count(seed, false);
+    o->deleting_topics = kp_tf_alloc(a, o->deleting_topics_count, sizeof *o->deleting_topics);
+    if (o->deleting_topics == NULL && o->deleting_topics_count > 0)
+      o->deleting_topics_count = 0;
+    for (int32_t i = 0; i < o->deleting_topics_count; i++) {
+      fill_share_group_state_partition_metadata_value_topic_info(&o->deleting_topics[i], v, a, seed);
+    }
+  }
+}
+
+static void fill_share_group_target_assignment_member_key(kp_share_group_target_assignment_member_key *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_target_assignment_member_key_init_defaults(o);
+  o->group_id = kp_tf_str(seed, false);
+  o->member_id = kp_tf_str(seed, false);
+}
+
+static void fill_share_group_target_assignment_member_value_topic_partition(kp_share_group_target_assignment_member_value_topic_partition *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_target_assignment_member_value_topic_partition_init_defaults(o);
+  kp_tf_uuid(seed, &o->topic_id);
+  {
+    o->partitions_count = kp_tf_count(seed, false);
+    o->partitions = kp_tf_alloc(a, o->partitions_count, sizeof *o->partitions);
+    if (o->partitions == NULL && o->partitions_count > 0)
+      o->partitions_count = 0;
+    for (int32_t i = 0; i < o->partitions_count; i++) {
+      o->partitions[i] = (int32_t)kp_tf_next64(seed);
+    }
+  }
+}
+
+static void fill_share_group_target_assignment_member_value(kp_share_group_target_assignment_member_value *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_target_assignment_member_value_init_defaults(o);
+  {
+    o->topic_partitions_count = kp_tf_count(seed, false);
+    o->topic_partitions = kp_tf_alloc(a, o->topic_partitions_count, sizeof *o->topic_partitions);
+    if (o->topic_partitions == NULL && o->topic_partitions_count > 0)
+      o->topic_partitions_count = 0;
+    for (int32_t i = 0; i < o->topic_partitions_count; i++) {
+      fill_share_group_target_assignment_member_value_topic_partition(&o->topic_partitions[i], v, a, seed);
+    }
+  }
+}
+
+static void fill_share_group_target_assignment_metadata_key(kp_share_group_target_assignment_metadata_key *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_target_assignment_metadata_key_init_defaults(o);
+  o->group_id = kp_tf_str(seed, false);
+}
+
+static void fill_share_group_target_assignment_metadata_value(kp_share_group_target_assignment_metadata_value *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_share_group_target_assignment_metadata_value_init_defaults(o);
+  o->assignment_epoch = (int32_t)kp_tf_next64(seed);
+}
+
+static void fill_snapshot_footer_record(kp_snapshot_footer_record *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_snapshot_footer_record_init_defaults(o);
+  o->version = (int16_t)kp_tf_next64(seed);
+}
+
+static void fill_snapshot_header_record(kp_snapshot_header_record *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_snapshot_header_record_init_defaults(o);
+  o->version = (int16_t)kp_tf_next64(seed);
+  o->last_contained_log_timestamp = (int64_t)kp_tf_next64(seed);
+}
+
+static void fill_voters_record_endpoint(kp_voters_record_endpoint *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_voters_record_endpoint_init_defaults(o);
+  o->name = kp_tf_str(seed, false);
+  o->host = kp_tf_str(seed, false);
+  o->port = (uint16_t)kp_tf_next64(seed);
+}
+
+static void fill_voters_record_k_raft_version_feature(kp_voters_record_k_raft_version_feature *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_voters_record_k_raft_version_feature_init_defaults(o);
+  o->min_supported_version = (int16_t)kp_tf_next64(seed);
+  o->max_supported_version = (int16_t)kp_tf_next64(seed);
+}
+
+static void fill_voters_record_voter(kp_voters_record_voter *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_voters_record_voter_init_defaults(o);
+  o->voter_id = (int32_t)kp_tf_next64(seed);
+  kp_tf_uuid(seed, &o->voter_directory_id);
+  {
+    o->endpoints_count = kp_tf_count(seed, false);
+    o->endpoints = kp_tf_alloc(a, o->endpoints_count, sizeof *o->endpoints);
+    if (o->endpoints == NULL && o->endpoints_count > 0)
+      o->endpoints_count = 0;
+    for (int32_t i = 0; i < o->endpoints_count; i++) {
+      fill_voters_record_endpoint(&o->endpoints[i], v, a, seed);
+    }
+  }
+  fill_voters_record_k_raft_version_feature(&o->k_raft_version_feature, v, a, seed);
+}
+
+static void fill_voters_record(kp_voters_record *o, int16_t v, kp_arena *a, uint32_t *seed) {
+  kp_voters_record_init_defaults(o);
+  o->version = (int16_t)kp_tf_next64(seed);
+  {
+    o->voters_count = kp_tf_count(seed, false);
+    o->voters = kp_tf_alloc(a, o->voters_count, sizeof *o->voters);
+    if (o->voters == NULL && o->voters_count > 0)
+      o->voters_count = 0;
+    for (int32_t i = 0; i < o->voters_count; i++) {
+      fill_voters_record_voter(&o->voters[i], v, a, seed);
+    }
+  }
+}
+
 int kp_testfill(int16_t api_key, bool response, int16_t v, kp_arena *a,
                 uint32_t *seed, void *out) {
   switch (api_key) {
@@ -7331,4 +8023,161 @@ int kp_testfill(int16_t api_key, bool response, int16_t v, kp_arena *a,
   default:
     return SL_EINVAL;
   }
+}
+
+int kp_testfill_record(const char *name, int16_t v, kp_arena *a, uint32_t *seed,
+                       void *out) {
+  if (strcmp(name, "ConsumerGroupCurrentMemberAssignmentKey") == 0) {
+    fill_consumer_group_current_member_assignment_key(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ConsumerGroupCurrentMemberAssignmentValue") == 0) {
+    fill_consumer_group_current_member_assignment_value(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ConsumerGroupMemberMetadataKey") == 0) {
+    fill_consumer_group_member_metadata_key(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ConsumerGroupMemberMetadataValue") == 0) {
+    fill_consumer_group_member_metadata_value(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ConsumerGroupMetadataKey") == 0) {
+    fill_consumer_group_metadata_key(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ConsumerGroupMetadataValue") == 0) {
+    fill_consumer_group_metadata_value(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ConsumerGroupPartitionMetadataKey") == 0) {
+    fill_consumer_group_partition_metadata_key(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ConsumerGroupPartitionMetadataValue") == 0) {
+    fill_consumer_group_partition_metadata_value(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ConsumerGroupTargetAssignmentMemberKey") == 0) {
+    fill_consumer_group_target_assignment_member_key(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ConsumerGroupTargetAssignmentMemberValue") == 0) {
+    fill_consumer_group_target_assignment_member_value(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ConsumerGroupTargetAssignmentMetadataKey") == 0) {
+    fill_consumer_group_target_assignment_metadata_key(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ConsumerGroupTargetAssignmentMetadataValue") == 0) {
+    fill_consumer_group_target_assignment_metadata_value(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ConsumerProtocolAssignment") == 0) {
+    fill_consumer_protocol_assignment(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ConsumerProtocolSubscription") == 0) {
+    fill_consumer_protocol_subscription(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "DefaultPrincipalData") == 0) {
+    fill_default_principal_data(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "GroupMetadataKey") == 0) {
+    fill_group_metadata_key(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "GroupMetadataValue") == 0) {
+    fill_group_metadata_value(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "KRaftVersionRecord") == 0) {
+    fill_k_raft_version_record(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "LeaderChangeMessage") == 0) {
+    fill_leader_change_message(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "OffsetCommitKey") == 0) {
+    fill_offset_commit_key(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "OffsetCommitValue") == 0) {
+    fill_offset_commit_value(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ShareGroupCurrentMemberAssignmentKey") == 0) {
+    fill_share_group_current_member_assignment_key(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ShareGroupCurrentMemberAssignmentValue") == 0) {
+    fill_share_group_current_member_assignment_value(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ShareGroupMemberMetadataKey") == 0) {
+    fill_share_group_member_metadata_key(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ShareGroupMemberMetadataValue") == 0) {
+    fill_share_group_member_metadata_value(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ShareGroupMetadataKey") == 0) {
+    fill_share_group_metadata_key(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ShareGroupMetadataValue") == 0) {
+    fill_share_group_metadata_value(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ShareGroupPartitionMetadataKey") == 0) {
+    fill_share_group_partition_metadata_key(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ShareGroupPartitionMetadataValue") == 0) {
+    fill_share_group_partition_metadata_value(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ShareGroupStatePartitionMetadataKey") == 0) {
+    fill_share_group_state_partition_metadata_key(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ShareGroupStatePartitionMetadataValue") == 0) {
+    fill_share_group_state_partition_metadata_value(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ShareGroupTargetAssignmentMemberKey") == 0) {
+    fill_share_group_target_assignment_member_key(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ShareGroupTargetAssignmentMemberValue") == 0) {
+    fill_share_group_target_assignment_member_value(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ShareGroupTargetAssignmentMetadataKey") == 0) {
+    fill_share_group_target_assignment_metadata_key(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "ShareGroupTargetAssignmentMetadataValue") == 0) {
+    fill_share_group_target_assignment_metadata_value(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "SnapshotFooterRecord") == 0) {
+    fill_snapshot_footer_record(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "SnapshotHeaderRecord") == 0) {
+    fill_snapshot_header_record(out, v, a, seed);
+    return 0;
+  }
+  if (strcmp(name, "VotersRecord") == 0) {
+    fill_voters_record(out, v, a, seed);
+    return 0;
+  }
+  return SL_EINVAL;
 }

@@ -282,6 +282,14 @@ static void test_protocol_vote(void **st) {
   assert_int_equal(c.error, 0);
   assert_string_equal(a.protocol, "y");
   env_free(e);
+  /* A tie goes to the protocol voted for first; duplicate names count once. */
+  e = env_new(0, 100);
+  join(e, 0, &a, NULL, "y,x,y");
+  join(e, 0, &b, NULL, "x,y,x");
+  sdg_tick(e->c, 0);
+  assert_int_equal(a.error, 0);
+  assert_string_equal(a.protocol, "y");
+  env_free(e);
 }
 
 static void test_join_errors(void **st) {
@@ -655,17 +663,17 @@ static void test_store_roundtrip_and_replay(void **st) {
   assert_int_equal(v[0], 0);
   assert_int_equal(v[1], SDG_STORE_VERSION);
   /* Every truncation is refused, never read past. */
+  kp_arena arena;
+  kp_arena_init(&arena, 1 << 20);
   for (size_t cut = 0; cut < len; cut++) {
     sdg_stored_group sg;
-    sdg_stored_member *ms = NULL;
     uint8_t *copy = malloc(cut ? cut : 1);
     memcpy(copy, v, cut);
-    assert_int_equal(sdg_store_decode(copy, cut, &sg, &ms), -1);
+    assert_int_equal(sdg_store_decode(copy, cut, &arena, &sg), -1);
     free(copy);
   }
   sdg_stored_group sg;
-  sdg_stored_member *ms = NULL;
-  assert_int_equal(sdg_store_decode(v, len, &sg, &ms), 0);
+  assert_int_equal(sdg_store_decode(v, len, &arena, &sg), 0);
   assert_int_equal(sg.generation, 1);
   assert_int_equal(sg.n_members, 2);
   assert_true(kp_str_eq(sg.protocol_name, "range", 5));
@@ -677,7 +685,7 @@ static void test_store_roundtrip_and_replay(void **st) {
 
   env *e2 = env_new(0, 100);
   assert_int_equal(sdg_replay(e2->c, S("g"), &sg, 1000), 0);
-  free(ms);
+  kp_arena_release(&arena);
   free(v);
   sdg_group *g = sdg_find(e2->c, S("g"));
   assert_int_equal(g->state, SDG_STABLE);
@@ -703,19 +711,20 @@ static void test_store_roundtrip_and_replay(void **st) {
 static void test_decode_hostile(void **st) {
   (void)st;
   sdg_stored_group sg;
-  sdg_stored_member *ms = NULL;
+  kp_arena arena;
+  kp_arena_init(&arena, 1 << 16);
   /* version 3, type "", gen 0, null protocol, null leader, ts, 2^31-1 members */
   const uint8_t huge[] = {0, 3, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
                           0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff};
-  assert_int_equal(sdg_store_decode(huge, sizeof(huge), &sg, &ms), -1);
+  assert_int_equal(sdg_store_decode(huge, sizeof(huge), &arena, &sg), -1);
   const uint8_t badver[] = {0, 9, 0, 0};
-  assert_int_equal(sdg_store_decode(badver, sizeof(badver), &sg, &ms), -1);
+  assert_int_equal(sdg_store_decode(badver, sizeof(badver), &arena, &sg), -1);
   const uint8_t empty_ok[] = {0, 3, 0, 0, 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff,
                               0, 0, 0, 0, 0, 0, 0, 0, 0,    0,    0,    0};
-  assert_int_equal(sdg_store_decode(empty_ok, sizeof(empty_ok), &sg, &ms), 0);
+  assert_int_equal(sdg_store_decode(empty_ok, sizeof(empty_ok), &arena, &sg), 0);
   assert_int_equal(sg.generation, 5);
   assert_int_equal(sg.n_members, 0);
-  free(ms);
+  kp_arena_release(&arena);
 }
 
 int main(void) {

@@ -31,12 +31,13 @@ def check(cond, what):
 
 # What seglogd advertises: (ApiKey, min, max), in key order.
 APIS = [(0, 3, 9), (1, 4, 13), (2, 1, 7), (3, 0, 12),
+        (8, 0, 8), (9, 0, 8),
         (10, 0, 4), (11, 0, 9), (12, 0, 4), (13, 0, 5), (14, 0, 5), (15, 0, 5), (16, 0, 4),
         (18, 0, 3), (19, 0, 7), (20, 0, 6),
         (21, 0, 2), (22, 0, 4), (23, 0, 4), (32, 0, 4), (33, 0, 2), (35, 0, 4),
         (37, 0, 3),
         (42, 0, 2),
-        (44, 0, 1), (60, 0, 1)]
+        (44, 0, 1), (47, 0, 0), (60, 0, 1)]
 API_RANGES_V0 = struct.pack(">i", len(APIS)) + b"".join(struct.pack(">hhh", *a) for a in APIS)
 
 
@@ -250,6 +251,7 @@ import random  # noqa: E402
 FIRST_FLEXIBLE = {0: 9, 1: 12, 2: 6, 3: 9, 18: 3, 19: 5, 20: 4, 21: 2, 22: 2, 23: 4, 32: 4, 33: 2, 44: 1,
                   35: 2, 37: 2, 60: 0}
 FIRST_FLEXIBLE.update({10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3, 42: 2})  # groups
+FIRST_FLEXIBLE.update({8: 8, 9: 6, 47: 99})  # offsets (OffsetDelete is never flexible)
 rng = random.Random(20261125)
 
 

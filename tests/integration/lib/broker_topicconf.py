@@ -126,6 +126,19 @@ from kafka import KafkaAdminClient  # noqa: E402
 from kafka.admin import ConfigResource as KResource, ConfigResourceType  # noqa: E402
 
 ka = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+from kafka.admin import NewTopic as KNewTopic  # noqa: E402
+
+resp = ka.create_topics([KNewTopic("cfg-kp", 1, 1, topic_configs={"segment.ms": "600000",
+                                                                  "preallocate": "false"})])
+check([t[:2] for t in resp.topic_errors] == [("cfg-kp", 0)], "kafka-python create_topics %r" % (resp,))
+try:
+    ka.create_topics([KNewTopic("cfg-kp-bad", 1, 1, topic_configs={"preallocate": "maybe"})])
+    check(False, "kafka-python: a bad value was accepted")
+except Exception as e:  # noqa: BLE001
+    check("InvalidConfigurationError" in type(e).__name__ and
+          "Invalid value maybe for configuration preallocate" in str(e), "kafka-python bad value %r" % e)
+check(overrides("cfg-kp") == {"segment.ms": "600000", "preallocate": "false"},
+      "cfg-kp overrides %r" % overrides("cfg-kp"))
 resp = ka.alter_configs([KResource(ConfigResourceType.TOPIC, "cfg-a",
                                    configs={"retention.bytes": "1000000"})])
 check(resp.resources[0][0] == 0, "kafka-python alter %r" % (resp.resources,))

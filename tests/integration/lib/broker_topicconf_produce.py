@@ -1,5 +1,7 @@
 """0112: a topic's configs govern Produce: max.message.bytes (MESSAGE_TOO_LARGE,
-also on partitions added later, raised live by AlterConfigs),
+also on partitions added later, raised live by AlterConfigs), min.insync.replicas
+(acks=all refused with NOT_ENOUGH_REPLICAS while the one-node ISR is smaller),
+message.timestamp.before/after/difference.max.ms (INVALID_TIMESTAMP),
 message.timestamp.type=LogAppendTime (the broker's clock replaces the
 producer's timestamp), compression.type (checked by the shell script).
 
@@ -10,7 +12,7 @@ import time
 
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import MessageSizeTooLargeError
+from kafka.errors import InvalidTimestampError, MessageSizeTooLargeError, NotEnoughReplicasError
 
 port, step = int(sys.argv[1]), sys.argv[2]
 bootstrap = "127.0.0.1:%d" % port
@@ -78,6 +80,41 @@ if step == "before":
     got = read_all("lat")
     check(len(got) == 2 and got[1].timestamp == 2000 and got[1].timestamp_type == 0,
           "CreateTime after the alter %r" % (got,))
+    # min.insync.replicas=2 on a one-node ISR: acks=all refused, acks=1 served.
+    ac.create_topics([NewTopic("misr", 1, 1, config={"min.insync.replicas": "2"})])["misr"].result(10)
+    try:
+        producer.send("misr", b"all").get(timeout=20)
+        check(False, "acks=all accepted with min.insync.replicas=2")
+    except NotEnoughReplicasError:
+        pass
+    one = KafkaProducer(bootstrap_servers=bootstrap, acks=1, retries=0)
+    check(one.send("misr", b"one").get(timeout=20).offset == 0, "acks=1 with min.insync.replicas=2")
+    one.close()
+    r = ConfigResource("topic", "misr", set_config={"min.insync.replicas": "1"})
+    ac.alter_configs([r])[r].result(10)
+    check(producer.send("misr", b"all").get(timeout=20).offset == 1, "acks=all after the alter")
+    # Timestamp limits on CreateTime topics: INVALID_TIMESTAMP outside the window.
+    fs = ac.create_topics([
+        NewTopic("tslim", 1, 1, config={"message.timestamp.before.max.ms": "3600000",
+                                        "message.timestamp.after.max.ms": "60000"}),
+        NewTopic("tsdiff", 1, 1, config={"message.timestamp.difference.max.ms": "5000"}),
+        NewTopic("tslat", 1, 1, config={"message.timestamp.difference.max.ms": "5000",
+                                        "message.timestamp.type": "LogAppendTime"})])
+    for f in fs.values():
+        f.result(10)
+
+    def ts_send(topic, ts):
+        try:
+            return producer.send(topic, b"t", timestamp_ms=ts).get(timeout=20).offset
+        except InvalidTimestampError:
+            return "invalid"
+    now = int(time.time() * 1000)
+    check(ts_send("tslim", now - 2 * 3600000) == "invalid", "2 h old refused")
+    check(ts_send("tslim", now + 86400000) == "invalid", "1 day ahead refused")
+    check(ts_send("tslim", now - 600000) == 0, "10 min old accepted")
+    check(ts_send("tsdiff", now - 60000) == "invalid", "difference.max.ms: 1 min old refused")
+    check(ts_send("tsdiff", int(time.time() * 1000)) == 0, "difference.max.ms: now accepted")
+    check(ts_send("tslat", 1000) == 0, "LogAppendTime topics ignore the limits")
 else:
     # After a kill -9: the altered limit holds for both partitions.
     check(send("small", b"e" * 3000, partition=1) == 1, "3000 bytes fit after restart")

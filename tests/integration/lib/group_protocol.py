@@ -222,6 +222,8 @@ check(r["error"] == NONE and r["protocol"] == "p0", "5000 protocols: %r" % r["er
 hm = r["member"]
 s = sync(h, 5, "big", 1, hm, assignments=[("m%d" % i, b"") for i in range(100000)])
 check(s["error"] == NONE and s["assignment"] == b"", "sync with 100000 unknown members %r" % s)
+r = join_known(h, 7, "big3", protocols=[("q%d" % i, b"") for i in range(200000)])
+check(r["error"] == NONE and r["protocol"] == "q0", "200000 protocols: %r" % r["error"])
 r = join(h, 5, "big2", session=2 ** 31 - 1)
 check(r["error"] == INVALID_SESSION_TIMEOUT, "session 2^31-1")
 r = join_known(h, 5, "big2", rebalance=-5)
