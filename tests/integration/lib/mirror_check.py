@@ -247,7 +247,10 @@ def group_resume(bs, topic, group, out):
                   "auto.offset.reset": "earliest"})
     c.subscribe([topic])
     keys = []
-    idle = time.time()
+    # The first records wait for the group join (the coordinator may delay
+    # the first rebalance: group.initial.rebalance.delay.ms); then 3 s idle
+    # means the end.
+    idle = time.time() + 30
     deadline = time.time() + 90
     while time.time() - idle < 3 and time.time() < deadline:
         got = c.consume(1000, 0.5)
