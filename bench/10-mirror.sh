@@ -190,3 +190,11 @@ def q(x):
 print("mirror-latency target_rps=%d actual_rps=%.0f records=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f"
       % (rate, sent / secs, len(lat), q(0.50), q(0.99), lat[-1]))
 PY
+# The mirror's own view: source timestamp to target acknowledgement, p99 as
+# the upper bound of its histogram bucket.
+curl -s "http://127.0.0.1:$mp/" | awk '
+  /^seglog_mirror_latency_ms_bucket/ { match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5); n++; b[n] = le; c[n] = $2 }
+  /^seglog_mirror_latency_ms_count/ { tot = $2 }
+  END { for (i = 1; i <= n; i++) if (c[i] >= 0.99 * tot) { p99 = b[i]; break }
+        for (i = 1; i <= n; i++) if (c[i] >= 0.50 * tot) { p50 = b[i]; break }
+        printf "mirror-latency-histogram records=%d p50_le_ms=%s p99_le_ms=%s\n", tot, p50, p99 }'
