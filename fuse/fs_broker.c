@@ -41,10 +41,13 @@
 #include "slclient/envelope.h"
 
 #define FB_INDEX_EVERY (64 * 1024) /* view bytes between index entries */
-#define FB_POLL_MS 200             /* one rd_kafka_consume wait */
+#define FB_POLL_MS 20              /* one rd_kafka_consume wait */
 #define FB_STALL_MS 15000          /* no message while one is due: EIO */
 #define FB_ADMIN_MS 15000          /* admin requests and metadata */
-#define FB_ESTALE 1000             /* internal: the log start passed the walk */
+#define FB_READER_MS                                                                     \
+  1000                 /* the background count leaves a partition read this recently     \
+                        */
+#define FB_ESTALE 1000 /* internal: the log start passed the walk */
 #define FB_MAX_HEADERS 64
 
 /* ---- state ---- */
@@ -80,6 +83,7 @@ typedef struct fb_part {
   fb_vindex vx[FS_NVIEWS];
   uint64_t gen;           /* bumped when the indexes are rebuilt */
   unsigned count_pending; /* views the background count must finish */
+  int64_t read_ms;        /* last read (the background count waits for readers) */
   sl_buf scratch;
 } fb_part;
 
@@ -204,7 +208,7 @@ static rd_kafka_t *new_handle(const char *brokers, rd_kafka_type_t type, const f
     if (conf_set(conf, "enable.partition.eof", "true", err, cap) ||
         conf_set(conf, "isolation.level", "read_uncommitted", err, cap) ||
         conf_set(conf, "fetch.wait.max.ms", "20", err, cap) ||
-        conf_set(conf, "queued.max.messages.kbytes", "4096", err, cap) ||
+        conf_set(conf, "queued.max.messages.kbytes", "16384", err, cap) ||
         conf_set(conf, "enable.auto.commit", "false", err, cap) ||
         conf_set(conf, "enable.auto.offset.store", "false", err, cap) ||
         conf_set(conf, "auto.offset.reset", "error", err, cap))
@@ -298,8 +302,14 @@ static bool count_step(fb_ctx *c) {
   fb_part *p = NULL;
   pthread_mutex_lock(&c->mu);
   for (size_t i = 0; i < c->nparts && p == NULL; i++)
-    if (c->parts[i]->count_pending && pthread_mutex_trylock(&c->parts[i]->mu) == 0)
-      p = c->parts[i]; /* parts live until the mount ends */
+    if (c->parts[i]->count_pending && pthread_mutex_trylock(&c->parts[i]->mu) == 0) {
+      /* a partition being read counts as it is read: the background count
+       * would only move the fetch position away from the reader's */
+      if (now_ms() - c->parts[i]->read_ms > FB_READER_MS)
+        p = c->parts[i]; /* parts live until the mount ends */
+      else
+        pthread_mutex_unlock(&c->parts[i]->mu);
+    }
   pthread_mutex_unlock(&c->mu);
   if (p == NULL)
     return false;
@@ -647,6 +657,13 @@ static int walk_next(fb_walk *w, const rd_kafka_message_t **out) {
   for (;;) {
     rd_kafka_message_t *m = rd_kafka_consume(p->rkt, p->partition, FB_POLL_MS);
     if (m == NULL) {
+      /* A message is due but none came: librdkafka 2.0 backs a partition's
+       * fetcher off for a second once its queue was full (a reader slower
+       * than the fetch); a seek to where we are restarts it at once. */
+      rd_kafka_resp_err_t e = rd_kafka_seek(p->rkt, p->partition, p->pos, FB_ADMIN_MS);
+      if (e)
+        fs_log("%s-%d: restarting the fetch at offset %lld: %s", p->topic,
+               (int)p->partition, (long long)p->pos, rd_kafka_err2str(e));
       if (now_ms() - waited_since > FB_STALL_MS) {
         fs_log("%s-%d: no message at offset %lld for %d ms (high watermark %lld)",
                p->topic, (int)p->partition, (long long)w->next, FB_STALL_MS,
@@ -915,36 +932,40 @@ static int view_size_locked(fb_ctx *c, fb_part *p, fs_view v, int64_t start,
   return rc == -FB_ESTALE ? -EIO : rc;
 }
 
-/* Reads view v (starting at offset `start`) at position pos. */
+/* Reads view v (starting at offset `start`) at position pos.  Records the
+ * walk passes beyond the counted end are counted on the way (one fetch
+ * serves both), so a reader ahead of the count never walks twice. */
 static ssize_t view_read_locked(fb_ctx *c, fb_part *p, fs_view v, int64_t start,
                                 int64_t pos, char *out, size_t len, fs_cursor *cur) {
   fb_vindex *x = &p->vx[v];
   int64_t base;
-  int rc = cum_at(c, p, v, start, &base);
-  if (rc < 0)
+  int rc;
+  p->read_ms = now_ms();
+  if (start > x->end_offset && (rc = refresh_locked(c, p, v, 0, -1)) < 0)
+    return rc; /* an at/TIME start beyond the count: cum(start) needs it */
+  if ((rc = cum_at(c, p, v, start, &base)) < 0)
     return rc;
   int64_t a = base + pos;
-  if (a >= x->end_cum) {
-    /* past what is counted: the partition may have grown; count only as
-     * far as this read needs (the rest is the background count's) */
-    if ((rc = refresh_locked(c, p, v, 0, a + (int64_t)len)) < 0)
+  if (a >= x->end_cum && x->end_offset >= p->hi) {
+    /* past what is counted and known: the partition may have grown (while
+     * records below the last known high watermark are left, walk to it) */
+    if ((rc = watermarks_locked(c, p)) < 0) /* may rebuild the index */
       return rc;
     if ((rc = cum_at(c, p, v, start, &base)) < 0)
       return rc;
     a = base + pos;
-    if (a >= x->end_cum)
+    if (a >= x->end_cum && x->end_offset >= p->hi) {
+      x->complete = true;
       return 0;
+    }
   }
-  int64_t from, at;
-  if (cur && cur->valid && cur->gen == p->gen && cur->pos <= a) {
+  size_t e = entry_for_pos(x, a);
+  int64_t from = x->idx[e].offset, at = x->idx[e].cum;
+  if (cur && cur->valid && cur->gen == p->gen && cur->pos <= a && cur->pos >= at) {
     from = cur->offset;
     at = cur->pos;
-  } else {
-    size_t e = entry_for_pos(x, a);
-    from = x->idx[e].offset;
-    at = x->idx[e].cum;
   }
-  fb_walk w = {c, p, from, x->end_offset};
+  fb_walk w = {c, p, from, x->end_offset > p->hi ? x->end_offset : p->hi};
   const rd_kafka_message_t *m;
   size_t done = 0;
   int err = 0;
@@ -953,6 +974,16 @@ static ssize_t view_read_locked(fb_ctx *c, fb_part *p, fs_view v, int64_t start,
     int64_t rl = rec_len(p, v, m, &err);
     if (err)
       return err;
+    if (m->offset >= x->end_offset) { /* not counted yet: count it (at == end_cum) */
+      if (x->since >= FB_INDEX_EVERY) {
+        if ((rc = index_add(x, m->offset, x->end_cum)) < 0)
+          return rc;
+        x->since = 0;
+      }
+      x->end_cum += rl;
+      x->since += rl;
+      x->end_offset = m->offset + 1;
+    }
     if (at + rl <= a) {
       at += rl;
       continue;
@@ -973,6 +1004,10 @@ static ssize_t view_read_locked(fb_ctx *c, fb_part *p, fs_view v, int64_t start,
     at += rl;
     if (cur)
       *cur = (fs_cursor){p->gen, m->offset + 1, at, true};
+  }
+  if (rc == 0 && w.next >= w.end && w.end > x->end_offset) {
+    x->end_offset = w.end; /* walked to the end: control records counted too */
+    x->complete = true;
   }
   if (rc < 0 && done == 0)
     return rc == -FB_ESTALE ? -EIO : rc;

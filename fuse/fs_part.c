@@ -657,6 +657,27 @@ static ssize_t view_read_locked(fs_part *p, fs_view v, int64_t start, int64_t po
         last_end_offset = rec.offset + 1;
         continue;
       }
+      if (v == FS_VIEW_DATA) {
+        /* value + '\n' straight from the batch: no rendering copy */
+        size_t in = (size_t)(want + (int64_t)copied - at), vl = (size_t)rl - 1;
+        size_t n = (size_t)rl - in;
+        if (n > len - copied)
+          n = len - copied;
+        size_t from_value = in < vl ? (vl - in < n ? vl - in : n) : 0;
+        if (from_value)
+          memcpy(out + copied, rec.value + in, from_value);
+        if (n > from_value)
+          out[copied + from_value] = '\n';
+        copied += n;
+        if (copied == len && in + n < (size_t)rl) {
+          if (cur)
+            *cur = (fs_cursor){p->gen, rec.offset, at, true};
+          return (ssize_t)copied;
+        }
+        at += rl;
+        last_end_offset = rec.offset + 1;
+        continue;
+      }
       err = render(p, v, &w.h, &rec);
     } else {
       err = render(p, v, &w.h, &rec);

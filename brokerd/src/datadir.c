@@ -90,6 +90,18 @@ int sd_datadirs_open(sd_datadirs *d, const sd_config *c, char *err, size_t errca
     fail(err, errcap, "log.dirs: per-topic configs: %s", dbuf);
     return -1;
   }
+  /* Cross-key checks too, so that a bad stored set stops the start here with
+   * one line rather than failing a log's open. */
+  for (int i = 0; i < d->tconf.n; i++) {
+    sl_log_config lc;
+    if (sd_topicconf_apply(&d->tconf.t[i].conf, &d->log_cfg, &lc, dbuf, sizeof(dbuf)) !=
+        0) {
+      fail(err, errcap, "log.dirs: per-topic configs (%s): topic %s: %s",
+           SD_TOPICCONF_FILE, d->tconf.t[i].name, dbuf);
+      sd_tcfile_release(&d->tconf);
+      return -1;
+    }
+  }
   for (int i = 0; i < c->n_log_dirs; i++) {
     const char *dir = c->log_dirs[i];
     d->paths[i] = strdup(dir);

@@ -17,6 +17,7 @@
 
 #include "dispatch.h"
 #include "kerrors.h"
+#include "faults.h"
 #include "kp_fetch.h"
 #include "kp_list_offsets.h"
 #include "sdlog.h"
@@ -123,6 +124,11 @@ static bool fetch_run(sd_req *req, bool final) {
         po->error_code = t == NULL && req->version >= 13
                              ? SD_KERR_UNKNOWN_TOPIC_ID
                              : SD_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        any_error = true;
+        continue;
+      }
+      if (sd_partition_offline(req->broker, t, p, NULL)) {
+        po->error_code = SD_KERR_KAFKA_STORAGE_ERROR;
         any_error = true;
         continue;
       }
@@ -319,8 +325,9 @@ void sd_handle_list_offsets(sd_req *req) {
       po->timestamp = -1;
       po->offset = -1;
       const sd_partition *p = t ? sd_topic_partition(t, pi->partition_index) : NULL;
-      if (p == NULL) {
-        po->error_code = SD_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+      if (p == NULL || sd_partition_offline(b, t, p, NULL)) {
+        po->error_code =
+            p ? SD_KERR_KAFKA_STORAGE_ERROR : SD_KERR_UNKNOWN_TOPIC_OR_PARTITION;
         sd_req_count_error(req);
         continue;
       }

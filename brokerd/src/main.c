@@ -19,6 +19,7 @@
 
 #include "broker.h"
 #include "dispatch.h"
+#include "faults.h"
 #include "groups.h"
 #include "sdlog.h"
 #include "server.h"
@@ -170,6 +171,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   topics_open = true;
+  sd_faults_report_recovery(&d.b.topics);
 
   if (uv_loop_init(&d.loop) != 0) {
     SD_ERROR("cannot create the event loop");

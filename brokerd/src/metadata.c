@@ -11,6 +11,7 @@
 
 #include "dispatch.h"
 #include "kerrors.h"
+#include "faults.h"
 #include "kp_metadata.h"
 #include "sdlog.h"
 
@@ -43,6 +44,13 @@ static int fill_topic(sd_req *req, kp_metadata_response_topic *out, const sd_top
     p->isr_nodes = &nodes[1];
     p->isr_nodes_count = 1;
     p->offline_replicas_count = 0;
+    if (sd_partition_offline(req->broker, t, &t->parts[i], NULL)) {
+      /* As Kafka shows a partition whose only replica's log dir is offline. */
+      p->error_code = SD_KERR_LEADER_NOT_AVAILABLE;
+      p->leader_id = -1;
+      p->offline_replicas = &nodes[0];
+      p->offline_replicas_count = 1;
+    }
   }
   return 0;
 }
@@ -124,6 +132,13 @@ void sd_handle_metadata(sd_req *req) {
         sd_req_count_error(req);
         continue;
       }
+    } else if (req->version < 12) {
+      /* Kafka: "Topic name can not be null for version 10/11" (the response
+       * cannot carry a null name before v12).  Found by fuzz_sdrequest. */
+      out->name = kp_str_from("");
+      out->error_code = SD_KERR_INVALID_REQUEST;
+      sd_req_count_error(req);
+      continue;
     } else {
       out->name = KP_STR_NULL;
       out->topic_id = want->topic_id;

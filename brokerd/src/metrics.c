@@ -14,6 +14,7 @@
 #include "broker.h"
 #include "groups.h"
 #include "kp_api.h"
+#include "faults.h"
 #include "sdlog.h"
 
 /* Upper bounds of the latency buckets, seconds. */
@@ -153,6 +154,14 @@ char *sd_metrics_render(const sd_metrics *m, const sd_broker *b, size_t *len) {
   int parts = 0;
   for (int i = 0; i < b->topics.n; i++)
     parts += b->topics.topics[i].n_parts;
+  put(&t,
+      "# HELP seglog_accept_errors_total Connections the listeners failed to accept "
+      "(out of file descriptors...).\n# TYPE seglog_accept_errors_total counter\n"
+      "seglog_accept_errors_total %llu\n"
+      "# HELP seglog_partitions_offline Partitions offline after a storage failure "
+      "(restart to recover).\n# TYPE seglog_partitions_offline gauge\n"
+      "seglog_partitions_offline %d\n",
+      (unsigned long long)m->accept_errors, sd_partitions_offline_count(b));
   put(&t,
       "# HELP seglog_partitions Partitions led by this broker.\n"
       "# TYPE seglog_partitions gauge\nseglog_partitions %d\n"

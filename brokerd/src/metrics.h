@@ -13,7 +13,14 @@
 #define SD_API_KEYS 128 /* ApiKeys are below this */
 #define SD_LAT_BUCKETS 14
 
+#define SD_OFFLINE_MAX 256 /* offline partitions remembered for logging once */
+
 struct sd_broker;
+
+typedef struct sd_offline_part {
+  uint8_t topic_id[16];
+  int32_t partition;
+} sd_offline_part;
 
 typedef struct sd_metrics {
   uint64_t requests[SD_API_KEYS];
@@ -26,6 +33,10 @@ typedef struct sd_metrics {
   int64_t connections_active;
   int64_t connections_paused; /* reading stopped: client slow to read answers */
   uint64_t protocol_errors;   /* connections closed over a bad frame */
+  uint64_t accept_errors;     /* accept failures (EMFILE...) on the listeners */
+  /* Partitions already reported offline (faults.c). */
+  sd_offline_part offline[SD_OFFLINE_MAX];
+  int n_offline;
   /* HTTP endpoint */
   uv_tcp_t http;
   int http_open;

@@ -9,6 +9,7 @@
 
 #include "dispatch.h"
 #include "kerrors.h"
+#include "faults.h"
 #include "kp_create_partitions.h"
 #include "kp_delete_records.h"
 #include "kp_describe_cluster.h"
@@ -131,8 +132,9 @@ void sd_handle_delete_records(sd_req *req) {
       po->partition_index = pi->partition_index;
       po->low_watermark = -1;
       const sd_partition *p = t ? sd_topic_partition(t, pi->partition_index) : NULL;
-      if (p == NULL) {
-        po->error_code = SD_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+      if (p == NULL || sd_partition_offline(req->broker, t, p, NULL)) {
+        po->error_code =
+            p ? SD_KERR_KAFKA_STORAGE_ERROR : SD_KERR_UNKNOWN_TOPIC_OR_PARTITION;
         sd_req_count_error(req);
         continue;
       }
@@ -186,8 +188,9 @@ void sd_handle_offset_for_leader_epoch(sd_req *req) {
       po->partition = pi->partition;
       po->end_offset = -1;
       const sd_partition *p = t ? sd_topic_partition(t, pi->partition) : NULL;
-      if (p == NULL) {
-        po->error_code = SD_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+      if (p == NULL || sd_partition_offline(req->broker, t, p, NULL)) {
+        po->error_code =
+            p ? SD_KERR_KAFKA_STORAGE_ERROR : SD_KERR_UNKNOWN_TOPIC_OR_PARTITION;
         sd_req_count_error(req);
         continue;
       }

@@ -23,6 +23,7 @@
 
 #include "dispatch.h"
 #include "kerrors.h"
+#include "faults.h"
 #include "kp_produce.h"
 #include "recompress.h"
 #include "seglog/batch.h"
@@ -127,6 +128,12 @@ static void produce_partition(sd_req *req, const sd_topic *t,
     out->error_code = SD_KERR_UNKNOWN_TOPIC_OR_PARTITION;
     return;
   }
+  if (sd_partition_offline(req->broker, t, p, NULL)) {
+    out->error_code = SD_KERR_KAFKA_STORAGE_ERROR;
+    out->error_message = arena_str(req, "partition offline after a storage failure");
+    sd_req_count_error(req);
+    return;
+  }
   if (req_acks(req) == -1 && t->min_isr > 1) {
     /* Kafka refuses acks=all while the ISR (this node) is below the topic's
      * min.insync.replicas. */
@@ -187,6 +194,7 @@ static void produce_partition(sd_req *req, const sd_topic *t,
     out->error_message = arena_str(req, sl_diag_format(&diag, buf, sizeof(buf)));
     out->log_start_offset = sl_log_start_offset(p->log);
     SD_DEBUG("produce to %s-%d failed: %s", t->name, in->index, buf);
+    sd_partition_offline(req->broker, t, p, buf); /* logs a failure that latched now */
     sd_req_count_error(req);
     return;
   }

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "dispatch.h"
@@ -77,7 +78,9 @@ struct sd_server {
   uint64_t next_id;
   bool stopping;
   void (*on_stopped)(sd_broker *b);
-  uv_timer_t idle_timer; /* closes connections idle for connections.max.idle.ms */
+  uv_timer_t idle_timer;  /* closes connections idle for connections.max.idle.ms */
+  uint64_t accept_warned; /* loop time of the last accept-failure WARN */
+  uint64_t fd_warned;     /* loop time of the last near-the-fd-limit WARN */
   bool idle_timer_open;
   /* One read buffer for every connection: on_read consumes it at once (the
    * bytes are copied into frames), so an idle connection costs no buffer. */
@@ -551,12 +554,40 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
     conn_update_reading(c);
 }
 
+/* Descriptors are allocated lowest first, so a connection whose fd is near
+ * RLIMIT_NOFILE means the process is nearly out of them: libuv then drops
+ * further connections silently (its EMFILE reserve trick), so this is the
+ * place to say so.  One WARN per 10 s. */
+static void warn_near_fd_limit(sd_server *s, sd_conn *c) {
+  uv_os_fd_t fd;
+  struct rlimit rl;
+  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0 ||
+      rl.rlim_cur == RLIM_INFINITY || (rlim_t)fd + 32 < rl.rlim_cur)
+    return;
+  uint64_t now = uv_now(s->b->loop);
+  if (s->fd_warned != 0 && now - s->fd_warned < 10000)
+    return;
+  s->fd_warned = now ? now : 1;
+  SD_WARN("connection %llu got descriptor %d of RLIMIT_NOFILE %llu: new connections are "
+          "refused when none are left (raise ulimit -n)",
+          (unsigned long long)c->id, (int)fd, (unsigned long long)rl.rlim_cur);
+}
+
 static void on_connection(uv_stream_t *server, int status) {
   sd_listener *l = server->data;
   sd_server *s = l->srv;
   if (status < 0) {
-    SD_WARN("accept on %s failed: %s", s->b->cfg->listeners[l->index].name,
-            uv_strerror(status));
+    /* Out of descriptors (EMFILE): libuv drops the pending connection, so
+     * nothing spins; one WARN per 10 s keeps a flood from filling the log. */
+    uint64_t now = uv_now(s->b->loop);
+    s->b->metrics.accept_errors++;
+    if (s->accept_warned == 0 || now - s->accept_warned >= 10000) {
+      SD_WARN("accept on %s failed: %s (%llu accept failures so far; connections are "
+              "refused until descriptors free up)",
+              s->b->cfg->listeners[l->index].name, uv_strerror(status),
+              (unsigned long long)s->b->metrics.accept_errors);
+      s->accept_warned = now ? now : 1;
+    }
     return;
   }
   sd_conn *c = calloc(1, sizeof(*c));
@@ -582,6 +613,7 @@ static void on_connection(uv_stream_t *server, int status) {
   }
   uv_tcp_nodelay(&c->tcp, 1);
   c->last_active = uv_now(s->b->loop);
+  warn_near_fd_limit(s, c);
   struct sockaddr_storage ss;
   int sl = sizeof(ss);
   snprintf(c->peer, sizeof(c->peer), "?");
@@ -650,6 +682,19 @@ static void on_idle_timer_closed(uv_handle_t *h) {
   check_stopped(s);
 }
 
+/* Every connection and every open segment holds a descriptor: take the
+ * whole hard limit, as the JVM does for Kafka (-XX:+MaxFDLimit). */
+static void raise_nofile_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+    return;
+  rlim_t was = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+    SD_INFO("open-file limit raised from %llu to %llu", (unsigned long long)was,
+            (unsigned long long)rl.rlim_max);
+}
+
 int sd_server_start(sd_broker *b, char *err, size_t errcap) {
   sd_server *s = calloc(1, sizeof(*s));
   if (s == NULL) {
@@ -659,6 +704,7 @@ int sd_server_start(sd_broker *b, char *err, size_t errcap) {
   s->b = b;
   b->server = s;
   sd_config *cfg = b->cfg;
+  raise_nofile_limit();
   int64_t max_idle = sd_cfg_i(cfg, SD_CFG_CONNECTIONS_MAX_IDLE_MS);
   if (max_idle > 0) {
     uint64_t every = max_idle < 10000 ? (uint64_t)max_idle / 4 + 1 : 2500;

@@ -122,6 +122,8 @@ int sl__segment_open(const char *dir, int64_t base, const sl__segment_config *cf
     return sl_diag_set(diag, SL_ENOMEM, -1, "opening segment %lld", (long long)base);
   atomic_init(&s->refs, 1);
   s->fd = -1;
+  /* seg_free on an early failure closes all three: never descriptor 0. */
+  s->oindex.fd = s->tindex.fd = s->txn.fd = -1;
   s->base = base;
   s->cfg = *cfg;
   s->writable = (flags & SL__SEG_WRITABLE) != 0;
