@@ -25,6 +25,7 @@ dir=$(cd "$dir" && pwd)
 pids=()
 mounts=()
 cleanup() {
+  set +e # every step runs even when an earlier one finds nothing to do
   for m in "${mounts[@]}"; do mountpoint -q "$m" && fusermount3 -u "$m" 2>/dev/null; done
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
   wait 2>/dev/null

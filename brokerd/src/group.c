@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "sdlog.h"
 #include "seglog/bytes.h"
@@ -289,8 +290,11 @@ static const sdg_protocol *member_protocol(const sdg_member *m, const sdg_str *n
 static void random_uuid(char out[37]) {
   uint8_t b[16];
   if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
-    static uint64_t counter;
-    uint64_t x = (uint64_t)(uintptr_t)out ^ (++counter * 0x9E3779B97F4A7C15ULL);
+    /* No entropy: the clock and an address still make ids unique enough here. */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t x = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    x ^= (uint64_t)(uintptr_t)out * 0x9E3779B97F4A7C15ULL;
     for (int i = 0; i < 16; i++) {
       x ^= x << 13;
       x ^= x >> 7;
@@ -726,7 +730,8 @@ static bool elect_joined_leader(sdg_group *g) {
 }
 
 static void init_next_generation(sdg_coord *c, sdg_group *g) {
-  g->generation++;
+  /* Java's int arithmetic: a replayed generation of 2^31-1 wraps around. */
+  g->generation = (int32_t)((uint32_t)g->generation + 1u);
   str_free(&g->protocol_name);
   if (g->n_members > 0) {
     const sdg_str *p = select_protocol(g);

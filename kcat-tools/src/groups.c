@@ -272,7 +272,9 @@ static int grp_table_print(const grp_table *t) {
         cli_out_printf("%-*s ", (int)w[c], s);
     }
   }
-  return cli_out_maybe_flush();
+  /* Flushed now: main() drops buffered output when the status is an error,
+   * and a table may come with one (a group that failed, a refused delete). */
+  return cli_out_flush();
 }
 
 static void grp_table_release(grp_table *t) {

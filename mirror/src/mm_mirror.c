@@ -33,7 +33,8 @@
 #define MM_HIST 256         /* offset syncs kept per partition for translation */
 #define MM_ADMIN_MS 15000   /* admin request timeout */
 #define MM_SYNC_IDLE_MS 100 /* a sync at most this long after an ack */
-#define MM_POLL_BATCH 5000
+#define MM_POLL_BATCH_MSGS 1024
+#define MM_POLL_ROUNDS 8
 #define MM_RETRY_MS 5000
 #define MM_LAT_BUCKETS 14
 
@@ -59,7 +60,7 @@ struct mm_topic;
 struct mm_flow;
 
 typedef struct mm_part {
-  int tag; /* TAG_PART: first, so delivery reports can tell opaques apart */
+  int tag; /* TAG_PART */
   struct mm_topic *t;
   int32_t id;
   bool paused, rewind, started;
@@ -69,11 +70,12 @@ typedef struct mm_part {
   fifo_ent *q;
   size_t qcap, qhead, qlen;
   synchist hist;
-  uint64_t records, bytes, skipped, errors;
+  uint64_t records, bytes, skipped, errors, pauses;
 } mm_part;
 
 typedef struct mm_topic {
   char *name, *remote;
+  rd_kafka_topic_t *rkt; /* target handle; its opaque is this topic */
   int state;
   int32_t nparts;    /* partitions mirrored (assigned) */
   int32_t src_parts; /* partitions on the source at the last refresh */
@@ -107,6 +109,7 @@ typedef struct mm_flow {
   const char *sa, *da; /* aliases */
   const mm_policy *pol;
   rd_kafka_t *cons, *prod, *sprod; /* sprod == prod when syncs live on the target */
+  rd_kafka_queue_t *cq;            /* the consumer's queue (batch reads) */
   char syncs_topic[256], ckpt_topic[256];
   mm_topic **topics;
   size_t ntopics;
@@ -245,6 +248,9 @@ static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+struct mm_topic;
+static void target_metadata_refresh(struct mm_flow *f, struct mm_topic *t);
+static void target_handle(struct mm_flow *f, struct mm_topic *t);
 
 /* kind: 'c' consumer on src, 'p' idempotent producer on dst, 's' sync
  * producer on src. */
@@ -758,6 +764,8 @@ static void topic_prepare(mm_flow *f, mm_topic *t, const rd_kafka_metadata_t *tm
     have = t->src_parts;
   }
   t->state = T_READY;
+  target_handle(f, t);
+  target_metadata_refresh(f, t);
   assign_new(f, t, t->src_parts);
   return;
 failed:
@@ -831,12 +839,25 @@ static void refresh_topics(mm_flow *f) {
 /* Asks the target for the topic's metadata through the producer, so its
  * cache learns partitions just created (librdkafka refuses a record for an
  * unknown partition without refreshing). */
-static void target_metadata_refresh(mm_flow *f, const char *remote) {
+static void target_metadata_refresh(mm_flow *f, mm_topic *t) {
   const rd_kafka_metadata_t *md = NULL;
-  rd_kafka_topic_t *rkt = rd_kafka_topic_new(f->prod, remote, NULL);
-  if (rd_kafka_metadata(f->prod, 0, rkt, &md, MM_ADMIN_MS) == RD_KAFKA_RESP_ERR_NO_ERROR)
+  if (!t->rkt)
+    return;
+  if (rd_kafka_metadata(f->prod, 0, t->rkt, &md, MM_ADMIN_MS) ==
+      RD_KAFKA_RESP_ERR_NO_ERROR)
     rd_kafka_metadata_destroy(md);
-  rd_kafka_topic_destroy(rkt);
+}
+
+/* The target topic handle, created once with the topic as its opaque (the
+ * first creation of a handle fixes its configuration in librdkafka). */
+static void target_handle(mm_flow *f, mm_topic *t) {
+  if (t->rkt)
+    return;
+  rd_kafka_topic_conf_t *tc = rd_kafka_topic_conf_new();
+  rd_kafka_topic_conf_set_opaque(tc, t);
+  t->rkt = rd_kafka_topic_new(f->prod, t->remote, tc);
+  if (!t->rkt)
+    abort(); /* only fails on an invalid name, which CreateTopics accepted */
 }
 
 static void pause_and_rewind(mm_flow *f, mm_part *p, int64_t to) {
@@ -844,6 +865,7 @@ static void pause_and_rewind(mm_flow *f, mm_part *p, int64_t to) {
   rd_kafka_topic_partition_list_add(tl, p->t->name, p->id)->offset = to;
   if (!p->paused)
     rd_kafka_pause_partitions(f->cons, tl);
+  p->pauses++;
   rd_kafka_error_t *er = rd_kafka_seek_partitions(f->cons, tl, 5000);
   if (er) {
     mm_log("warn", "partition.seek_failed",
@@ -873,28 +895,31 @@ static void ack_skips(mm_part *p) {
   }
 }
 
-static void handle_record(mm_flow *f, rd_kafka_message_t *m) {
+/* Returns true when the message was handed to the producer (it is then
+ * destroyed in its delivery report: the copy is zero-copy), false when the
+ * caller still owns it. */
+static bool handle_record(mm_flow *f, rd_kafka_message_t *m) {
   if (m->err) {
     if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       f->err_consume++;
       mm_log("warn", "consume.error", "flow=%s->%s error=%s reason=\"%s\"", f->sa, f->da,
              rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
     }
-    return;
+    return false;
   }
   mm_topic *t = topic_find(f, rd_kafka_topic_name(m->rkt));
   if (!t || m->partition < 0 || m->partition >= t->nparts)
-    return;
+    return false;
   mm_part *p = t->parts[m->partition];
   if (p->paused || p->rewind || m->offset < p->next)
-    return; /* stale: before a seek, or a copy we already produced */
+    return false; /* stale: before a seek, or a copy we already produced */
   if (!p->started) {
     p->started = true;
     p->durable = p->synced = p->acked = m->offset - 1;
   }
   if (m->offset - p->durable > f->cfg->window) {
     pause_and_rewind(f, p, m->offset);
-    return;
+    return false;
   }
   rd_kafka_headers_t *hdrs = NULL;
   const void *pv = NULL;
@@ -910,7 +935,7 @@ static void handle_record(mm_flow *f, rd_kafka_message_t *m) {
       p->acked = m->offset;
     else
       fifo_push(p, (fifo_ent){m->offset, 0, p->gen, 1});
-    return;
+    return false;
   }
   char path[512];
   int pl;
@@ -926,11 +951,13 @@ static void handle_record(mm_flow *f, rd_kafka_message_t *m) {
   rd_kafka_timestamp_type_t tst;
   int64_t ts = rd_kafka_message_timestamp(m, &tst);
   for (;;) {
+    /* Zero-copy: key and value stay in the consumer's message, which the
+     * delivery report destroys; the topic handle's opaque names the topic. */
     rd_kafka_resp_err_t e = rd_kafka_producev(
-        f->prod, RD_KAFKA_V_TOPIC(t->remote), RD_KAFKA_V_PARTITION(m->partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(m->key, m->key_len),
+        f->prod, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_PARTITION(m->partition),
+        RD_KAFKA_V_MSGFLAGS(0), RD_KAFKA_V_KEY(m->key, m->key_len),
         RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_TIMESTAMP(ts >= 0 ? ts : 0),
-        RD_KAFKA_V_HEADERS(out), RD_KAFKA_V_OPAQUE(p), RD_KAFKA_V_END);
+        RD_KAFKA_V_HEADERS(out), RD_KAFKA_V_OPAQUE(m), RD_KAFKA_V_END);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
       break;
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -943,16 +970,17 @@ static void handle_record(mm_flow *f, rd_kafka_message_t *m) {
     p->retry_at = mm_mono_ms() + 1000;
     if (e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
         e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
-      target_metadata_refresh(f, t->remote);
+      target_metadata_refresh(f, t);
     mm_log("error", "produce.failed",
            "flow=%s->%s remote=%s partition=%d offset=%lld error=%s", f->sa, f->da,
            t->remote, m->partition, (long long)m->offset, rd_kafka_err2name(e));
     pause_and_rewind(f, p, m->offset);
-    return;
+    return false;
   }
   fifo_push(p, (fifo_ent){m->offset, ts, p->gen, 0});
   p->next = m->offset + 1;
   f->inflight++;
+  return true;
 }
 
 static void emit_sync(mm_flow *f, mm_part *p, int64_t now, bool may_poll);
@@ -1003,13 +1031,19 @@ static void on_part_delivery(mm_flow *f, mm_part *p, const rd_kafka_message_t *m
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   mm_flow *f = opaque;
+  mm_topic *t = rk == f->prod && m->rkt ? rd_kafka_topic_opaque(m->rkt) : NULL;
+  if (t) {
+    rd_kafka_message_t *src = m->_private; /* the consumer's message */
+    if (m->partition >= 0 && m->partition < t->nparts)
+      on_part_delivery(f, t->parts[m->partition], m);
+    if (src)
+      rd_kafka_message_destroy(src);
+    return;
+  }
   int *tag = m->_private;
-  (void)rk;
   if (!tag)
     return;
-  if (*tag == TAG_PART) {
-    on_part_delivery(f, (mm_part *)tag, m);
-  } else if (*tag == TAG_SYNC) {
+  if (*tag == TAG_SYNC) {
     sync_msg *s = (sync_msg *)tag;
     if (m->err) {
       f->err_sync++;
@@ -1366,12 +1400,24 @@ int mm_mirror_new(const mm_config *c, mm_mirror **out, char *err, size_t cap) {
       mm_mirror_free(m);
       return -1;
     }
+    f->cq = rd_kafka_queue_get_consumer(f->cons);
   }
   *out = m;
   return 0;
 }
 
 static void flow_free(mm_flow *f) {
+  if (f->prod) {
+    /* Records still queued hold consumer messages: purge them so their
+     * delivery reports release those before the consumer goes. */
+    rd_kafka_purge(f->prod, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(f->prod, 5000);
+  }
+  if (f->cq)
+    rd_kafka_queue_destroy(f->cq);
+  for (size_t i = 0; i < f->ntopics; i++)
+    if (f->topics[i]->rkt)
+      rd_kafka_topic_destroy(f->topics[i]->rkt);
   if (f->sprod && f->sprod != f->prod)
     rd_kafka_destroy(f->sprod);
   if (f->prod)
@@ -1420,6 +1466,16 @@ static int flow_start(mm_flow *f) {
     return -1;
   if (load_syncs(f) != 0)
     return -1;
+  {
+    /* Warm the sync producer's metadata: its first sync must not wait for
+     * a lazy lookup while the window fills. */
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(f->sprod, f->syncs_topic, NULL);
+    if (rkt && rd_kafka_metadata(f->sprod, 0, rkt, &md, MM_ADMIN_MS) == 0)
+      rd_kafka_metadata_destroy(md);
+    if (rkt)
+      rd_kafka_topic_destroy(rkt);
+  }
   mm_log("info", "flow.started", "flow=%s->%s policy=%s syncs=%s@%s", f->sa, f->da,
          f->pol->identity ? "identity" : "default", f->syncs_topic, salias);
   refresh_topics(f);
@@ -1439,14 +1495,22 @@ static bool topics_pending(const mm_flow *f) {
 }
 
 static void flow_tick(mm_flow *f, int timeout_ms) {
-  for (int i = 0; i < MM_POLL_BATCH; i++) {
-    rd_kafka_message_t *m = rd_kafka_consumer_poll(f->cons, i == 0 ? timeout_ms : 0);
-    if (!m)
+  rd_kafka_message_t *batch[MM_POLL_BATCH_MSGS];
+  for (int round = 0; round < MM_POLL_ROUNDS; round++) {
+    /* Never wait for a full batch (consume_batch_queue blocks until it has
+     * one or times out): take what is queued, and block only when nothing
+     * is, for the first message. */
+    ssize_t n = rd_kafka_consume_batch_queue(f->cq, 0, batch, MM_POLL_BATCH_MSGS);
+    if (n <= 0 && round == 0) {
+      batch[0] = rd_kafka_consumer_poll(f->cons, timeout_ms);
+      n = batch[0] ? 1 : 0;
+    }
+    if (n <= 0)
       break;
-    handle_record(f, m);
-    rd_kafka_message_destroy(m);
-    if ((i & 255) == 255)
-      rd_kafka_poll(f->prod, 0);
+    for (ssize_t i = 0; i < n; i++)
+      if (!handle_record(f, batch[i]))
+        rd_kafka_message_destroy(batch[i]);
+    rd_kafka_poll(f->prod, 0);
   }
   rd_kafka_poll(f->prod, 0);
   if (f->sprod != f->prod)
@@ -1537,6 +1601,8 @@ int mm_mirror_metrics(mm_mirror *m, sl_buf *b) {
        "Last source offset acknowledged by the target"},
       {"seglog_mirror_synced_offset", "gauge",
        "Last source offset recorded durably in offset-syncs"},
+      {"seglog_mirror_rewinds_total", "counter",
+       "Times the partition was paused and rewound (window full or errors)"},
   };
   for (size_t fam = 0; fam < sizeof pfams / sizeof pfams[0]; fam++) {
     mline(b, "# HELP %s %s\n# TYPE %s %s\n", pfams[fam][0], pfams[fam][2], pfams[fam][0],
@@ -1563,8 +1629,10 @@ int mm_mirror_metrics(mm_mirror *m, sl_buf *b) {
             v = hi > pos ? (double)(hi - pos) : 0;
           } else if (fam == 5)
             v = (double)p->acked;
-          else
+          else if (fam == 6)
             v = (double)p->durable;
+          else
+            v = (double)p->pauses;
           mline(b, "%s{source=\"%s\",target=\"%s\",topic=\"%s\",partition=\"%d\"} %.0f\n",
                 pfams[fam][0], f->sa, f->da, t->name, p->id, v);
         }

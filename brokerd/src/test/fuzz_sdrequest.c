@@ -24,7 +24,8 @@
  * Seeds: `SD_FUZZ_WRITE_SEEDS=DIR fuzz_sdrequest` writes one chunked seed
  * per API and version the broker advertises (bodies from kp_testfill, with
  * the topic "t" and a valid record batch where the API takes them) plus a few
- * APIs and versions it does not advertise, then exits.  The committed corpus
+ * APIs and versions it does not advertise, and a few raw streams with bad
+ * sizes, then exits.  The committed corpus
  * brokerd/src/test/corpus/fuzz_sdrequest/ was made that way.
  */
 #include <stdint.h>
@@ -370,6 +371,25 @@ static void write_seeds(const char *dir) {
     fclose(fp);
   }
   sl_buf_release(&f);
+  /* Raw mode (0xff first): sizes the server must refuse or wait for. */
+  static const struct {
+    const char *name;
+    uint8_t bytes[16];
+    size_t len;
+  } raw[] = {
+      {"raw-negative-size", {0xff, 0xff, 0xff, 0xff, 0xff}, 5},
+      {"raw-huge-size", {0xff, 0x7f, 0xff, 0xff, 0xff, 0, 18, 0, 0}, 9},
+      {"raw-short-frame", {0xff, 0, 0, 0, 4, 0, 18, 0, 0}, 9},
+      {"raw-split-frame", {0xff, 0, 0, 0, 10, 0, 18, 0, 0, 0, 0}, 11},
+  };
+  for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, raw[i].name);
+    FILE *fp = fopen(path, "wb");
+    if (fp == NULL || fwrite(raw[i].bytes, 1, raw[i].len, fp) != raw[i].len)
+      abort();
+    fclose(fp);
+  }
   sl_buf_release(&batch);
 }
 

@@ -18,6 +18,7 @@
 
 #include "group_int.h"
 #include "group_store.h"
+#include "sdlog.h"
 
 /* ---- a fake client: one parked request = one `call` --------------------- */
 
@@ -728,6 +729,7 @@ static void test_decode_hostile(void **st) {
 }
 
 int main(void) {
+  sd_log_set_level(SD_LOG_ERROR);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_kip394_and_initial_delay),
       cmocka_unit_test(test_initial_delay_extends),

@@ -41,7 +41,8 @@ def produce(bs, topic, parts, n, tag="", start=0):
     value with some bytes, two headers (one binary), explicit timestamps."""
     p = Producer({"bootstrap.servers": bs, "linger.ms": 5, "enable.idempotence": True,
                   "queue.buffering.max.messages": 1000000})
-    base = 1700000000000
+    # Recent timestamps: retention.ms (7 days) must not delete them mid-test.
+    base = int(time.time() * 1000) - 60000 - (start + n)
     for i in range(start, start + n):
         key = ("k%s%d" % (tag, i)).encode()
         val = (b"v%d-" % i) + bytes([i % 256]) * (i % 40)
@@ -217,6 +218,83 @@ def decode_internal(a_bs, b_bs, src_topic, dst_topic):
     print("ok: %d offset syncs and %d heartbeats decoded with the Java layouts" % (n, m))
 
 
+def group_consume(bs, topic, group, n, out):
+    """A group member reads n records (subscribe), commits them synchronously
+    and leaves; the keys it read go to out, one per line."""
+    c = Consumer({"bootstrap.servers": bs, "group.id": group, "enable.auto.commit": False,
+                  "auto.offset.reset": "earliest"})
+    c.subscribe([topic])
+    keys = []
+    deadline = time.time() + 60
+    while len(keys) < n and time.time() < deadline:
+        for m in c.consume(min(500, n - len(keys)), 1.0):
+            if m.error():
+                fail("consume: %s" % m.error())
+            keys.append(m.key().decode())
+    if len(keys) < n:
+        fail("group %s read %d of %d records" % (group, len(keys), n))
+    c.commit(asynchronous=False)
+    c.close()
+    with open(out, "w") as f:
+        f.write("\n".join(keys) + "\n")
+    print("ok: %s read and committed %d records" % (group, n))
+
+
+def group_resume(bs, topic, group, out):
+    """A member of the same group on the other cluster: reads from the
+    committed (translated) offsets until idle for 3 s; keys to out."""
+    c = Consumer({"bootstrap.servers": bs, "group.id": group, "enable.auto.commit": False,
+                  "auto.offset.reset": "earliest"})
+    c.subscribe([topic])
+    keys = []
+    # The first records wait for the group join (the coordinator may delay
+    # the first rebalance: group.initial.rebalance.delay.ms); then 3 s idle
+    # means the end.
+    idle = time.time() + 30
+    deadline = time.time() + 90
+    while time.time() - idle < 3 and time.time() < deadline:
+        got = c.consume(1000, 0.5)
+        for m in got:
+            if m.error():
+                fail("consume: %s" % m.error())
+            keys.append(m.key().decode())
+        if got:
+            idle = time.time()
+    c.close()
+    with open(out, "w") as f:
+        f.write("\n".join(keys) + "\n")
+    print("ok: %s read %d records on the target" % (group, len(keys)))
+
+
+def committed(bs, topic, group):
+    c = Consumer({"bootstrap.servers": bs, "group.id": group})
+    md = c.list_topics(topic, timeout=10)
+    tps = [TopicPartition(topic, p) for p in md.topics[topic].partitions]
+    res = {tp.partition: tp.offset for tp in c.committed(tps, timeout=10)}
+    c.close()
+    return res
+
+
+def checkpoints(bs, topic, group):
+    """Decodes Checkpoint records (Java layout, version 0) for group; prints
+    partition upstream downstream of the newest per partition."""
+    last = {}
+    for p, recs in read_all(bs, topic).items():
+        for (_, k, v, h, path, ts) in recs:
+            gl = struct.unpack(">h", k[:2])[0]
+            g = k[2:2 + gl].decode()
+            tl = struct.unpack(">h", k[2 + gl:4 + gl])[0]
+            t = k[4 + gl:4 + gl + tl].decode()
+            part = struct.unpack(">i", k[4 + gl + tl:])[0]
+            ver, up, down, ml = struct.unpack(">hqqh", v[:20])
+            if ver != 0 or len(v) != 20 + ml:
+                fail("checkpoint value layout: %r" % v)
+            if g == group:
+                last[(t, part)] = (up, down)
+    for (t, part), (up, down) in sorted(last.items()):
+        print(t, part, up, down)
+
+
 def main():
     cmd = sys.argv[1]
     a = sys.argv[2:]
@@ -237,6 +315,15 @@ def main():
         compare(a[0], a[1], a[2], a[3], int(a[4]), a[5].encode() if a[5] != "-" else None)
     elif cmd == "decode-internal":
         decode_internal(a[0], a[1], a[2], a[3])
+    elif cmd == "group-consume":
+        group_consume(a[0], a[1], a[2], int(a[3]), a[4])
+    elif cmd == "group-resume":
+        group_resume(a[0], a[1], a[2], a[3])
+    elif cmd == "committed":
+        for p, o in sorted(committed(a[0], a[1], a[2]).items()):
+            print(p, o)
+    elif cmd == "checkpoints":
+        checkpoints(a[0], a[1], a[2])
     else:
         fail("unknown command " + cmd)
 
