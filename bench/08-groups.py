@@ -8,18 +8,14 @@ against librdkafka's mock cluster in the same invocation).
         partition owned by exactly one member, each member non-empty); the
         tenth then closes and the nine settle again.  Prints one line:
         "stabilise rounds=R median_ms=M min_ms=m max_ms=x".
-    commits BOOT TOPIC SECONDS
-        One confluent-kafka consumer (assigned partition 0, group
-        bench-commit) commits a growing offset synchronously (each commit
-        waits for its OffsetCommit response) for SECONDS.  Prints
-        "commits n=N per_s=R".
+(Commits per second are bench/08-commit.sh's.)
 """
 import statistics
 import sys
 import threading
 import time
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 
 
 class Member:
@@ -94,27 +90,7 @@ def stabilise(boot, topic, nparts, rounds):
           % (rounds, statistics.median(times), min(times), max(times)))
 
 
-def commits(boot, topic, secs):
-    c = Consumer({"bootstrap.servers": boot, "group.id": "bench-commit",
-                  "enable.auto.commit": False})
-    c.assign([TopicPartition(topic, 0, 0)])
-    # warm up: coordinator lookup and connection
-    c.commit(offsets=[TopicPartition(topic, 0, 0)], asynchronous=False)
-    n = 0
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < secs:
-        n += 1
-        c.commit(offsets=[TopicPartition(topic, 0, n)], asynchronous=False)
-    el = time.monotonic() - t0
-    got = c.committed([TopicPartition(topic, 0)], timeout=30)[0].offset
-    c.close()
-    if got != n:
-        sys.exit("bench-groups: committed offset %d, expected %d" % (got, n))
-    print("commits n=%d per_s=%.0f" % (n, n / el))
-
-
 if __name__ == "__main__":
-    if sys.argv[1] == "stabilise":
-        stabilise(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
-    else:
-        commits(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+    if sys.argv[1] != "stabilise":
+        sys.exit("usage: 08-groups.py stabilise BOOT TOPIC PARTITIONS ROUNDS")
+    stabilise(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))

@@ -30,6 +30,12 @@ groups_wait_state g Stable 1
 expect "delete active" 1 "$(st to "$S" groups delete -b "$B" -g g)"
 grep -q "group 'g' could not be deleted: it is not empty" "$T/err" || broker_fail "refusal: $(cat "$T/err")"
 to "$S" groups list -b "$B" | grep -q '^g ' || broker_fail "g vanished after a refused delete"
+# offsets of a topic the active group subscribes to cannot be deleted
+# (GROUP_SUBSCRIBED_TO_TOPIC, per partition, as Kafka)
+st2=0
+to "$S" groups delete -b "$B" -g g --topic t:0 >"$T/out" 2>"$T/err" || st2=$?
+expect "delete subscribed offsets" 1 "$st2"
+grep -q "^t  *0  *Error: .*subscribed" "$T/out" || broker_fail "status table: $(cat "$T/out")"
 groups_release g
 groups_wait_state g Empty 0
 expect "delete" "deleted group 'g'" "$(to "$S" groups delete -b "$B" -g g)"
