@@ -287,34 +287,6 @@ static void grp_table_release(grp_table *t) {
 
 /* ---- the admin client and its results ---- */
 
-static rd_kafka_t *grp_client(const net_conf *nc) {
-  char errstr[512];
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  if (rd_kafka_conf_set(conf, "bootstrap.servers", nc->brokers, errstr, sizeof(errstr)) ||
-      rd_kafka_conf_set(conf, "client.id", "seglog", errstr, sizeof(errstr)))
-    goto bad;
-  for (int i = 0; i < nc->nprops; i++) {
-    char key[256];
-    const char *eq = strchr(nc->props[i], '=');
-    if (!eq || (size_t)(eq - nc->props[i]) >= sizeof(key)) {
-      snprintf(errstr, sizeof(errstr), "-X wants key=value, got '%s'", nc->props[i]);
-      goto bad;
-    }
-    memcpy(key, nc->props[i], (size_t)(eq - nc->props[i]));
-    key[eq - nc->props[i]] = 0;
-    if (rd_kafka_conf_set(conf, key, eq + 1, errstr, sizeof(errstr)))
-      goto bad;
-  }
-  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-  if (!rk)
-    cli_err("client: %s", errstr);
-  return rk;
-bad:
-  cli_err("configuration: %s", errstr);
-  rd_kafka_conf_destroy(conf);
-  return NULL;
-}
-
 static rd_kafka_AdminOptions_t *grp_options(rd_kafka_t *rk, rd_kafka_admin_op_t op) {
   char errstr[256];
   rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, op);
@@ -349,7 +321,7 @@ static rd_kafka_event_t *grp_wait(rd_kafka_queue_t *q, rd_kafka_event_type_t typ
 /* ---- groups list ---- */
 
 static int grp_list(grp_args *a) {
-  rd_kafka_t *rk = grp_client(&a->conf);
+  rd_kafka_t *rk = net_admin_client(&a->conf);
   if (!rk)
     return CLI_ERROR;
   int rc = CLI_ERROR;
@@ -405,7 +377,7 @@ static int grp_list(grp_args *a) {
   const char *hdr[] = {"GROUP", "STATE", "PROTOCOL-TYPE"};
   if (grp_table_add(&t, hdr))
     goto out;
-  /* Sorted by name, as kafka-consumer-groups --list is not but people want. */
+  /* Sorted by name (kafka-consumer-groups prints them unsorted). */
   const rd_kafka_ConsumerGroupListing_t **sorted = calloc(n ? n : 1, sizeof(*sorted));
   if (!sorted)
     goto out;
@@ -722,7 +694,7 @@ static int grp_describe_members(const char *group, const grp_info *g, bool verbo
 }
 
 static int grp_describe(grp_args *a) {
-  rd_kafka_t *rk = grp_client(&a->conf);
+  rd_kafka_t *rk = net_admin_client(&a->conf);
   if (!rk)
     return CLI_ERROR;
   rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
@@ -1030,7 +1002,7 @@ out:
 }
 
 static int grp_reset(grp_args *a) {
-  rd_kafka_t *rk = grp_client(&a->conf);
+  rd_kafka_t *rk = net_admin_client(&a->conf);
   if (!rk)
     return CLI_ERROR;
   rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
@@ -1127,7 +1099,7 @@ out:
 }
 
 static int grp_delete(grp_args *a) {
-  rd_kafka_t *rk = grp_client(&a->conf);
+  rd_kafka_t *rk = net_admin_client(&a->conf);
   if (!rk)
     return CLI_ERROR;
   rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
@@ -1191,8 +1163,7 @@ static bool grp_in(const char *name, const char **list, int n, size_t namelen) {
  * apply the changes, write it back. */
 static int grp_topic_alter(const net_conf *nc, const char *topic, const char **set,
                            int nset, const char **del, int ndel) {
-  char errstr[512];
-  rd_kafka_t *rk = grp_client(nc);
+  rd_kafka_t *rk = net_admin_client(nc);
   if (!rk)
     return CLI_ERROR;
   int rc = CLI_ERROR;
@@ -1278,7 +1249,6 @@ static int grp_topic_alter(const net_conf *nc, const char *topic, const char **s
   cli_out_printf("Completed updating config for topic %s.\n", topic);
   rc = CLI_OK;
 out:
-  (void)errstr;
   if (ev)
     rd_kafka_event_destroy(ev);
   rd_kafka_ConfigResource_destroy(res);

@@ -549,7 +549,7 @@ int net_producer_close(net_producer *np) {
   return rc;
 }
 
-static rd_kafka_t *admin_client(const net_conf *nc) {
+rd_kafka_t *net_admin_client(const net_conf *nc) {
   char errstr[512];
   rd_kafka_conf_t *conf = make_conf(nc, NULL);
   if (!conf)
@@ -561,7 +561,7 @@ static rd_kafka_t *admin_client(const net_conf *nc) {
 }
 
 int net_topics(const net_conf *nc, const char *topic, bool describe) {
-  rd_kafka_t *rk = admin_client(nc);
+  rd_kafka_t *rk = net_admin_client(nc);
   if (!rk)
     return CLI_ERROR;
   const struct rd_kafka_metadata *md = NULL;
@@ -616,7 +616,7 @@ out:
 
 int net_offsets(const net_conf *nc, const char *topic, int64_t partition, bool has_time,
                 int64_t ts) {
-  rd_kafka_t *rk = admin_client(nc);
+  rd_kafka_t *rk = net_admin_client(nc);
   int32_t *ids = NULL;
   int n = 0;
   int rc = CLI_ERROR;
@@ -964,7 +964,7 @@ static int admin_wait(rd_kafka_queue_t *q, const char *what, const char *topic,
 int net_topic_create(const net_conf *nc, const char *topic, int32_t partitions,
                      int32_t replication, const char **configs, int nconfigs) {
   char errstr[512];
-  rd_kafka_t *rk = admin_client(nc);
+  rd_kafka_t *rk = net_admin_client(nc);
   if (!rk)
     return CLI_ERROR;
   int rc = CLI_ERROR;
@@ -997,7 +997,7 @@ out:
 }
 
 int net_topic_delete(const net_conf *nc, const char *topic) {
-  rd_kafka_t *rk = admin_client(nc);
+  rd_kafka_t *rk = net_admin_client(nc);
   if (!rk)
     return CLI_ERROR;
   rd_kafka_queue_t *q = rd_kafka_queue_new(rk);

@@ -56,6 +56,11 @@ int net_producer_send(net_producer *np, const char *topic, int32_t partition,
 /* Waits for every delivery report; CLI_OK only if all were delivered.  Frees. */
 int net_producer_close(net_producer *np);
 
+/* A producer handle for admin requests and metadata (bootstrap.servers,
+ * client.id seglog, the -X properties); NULL after reporting an error.  The
+ * caller destroys it (rd_kafka_destroy).  Used by groups.c too. */
+struct rd_kafka_s *net_admin_client(const net_conf *conf);
+
 int net_topics(const net_conf *conf, const char *topic, bool describe);
 /* CreateTopics / DeleteTopics through the admin API.  configs: "k=v". */
 int net_topic_create(const net_conf *conf, const char *topic, int32_t partitions,

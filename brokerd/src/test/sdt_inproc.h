@@ -31,12 +31,6 @@
 #include "seglog/bytes.h"
 #include "server.h"
 
-/* The group coordinator's storage half may not be linked in yet (as in
- * group_api.c): call it only when it is there. */
-#pragma weak sd_offsets_init
-#pragma weak sd_offsets_stop
-#pragma weak sd_offsets_free
-
 typedef struct sdt_broker {
   sd_broker b;
   sd_config cfg;
@@ -150,11 +144,9 @@ static int sdt_start(sdt_broker *t, const char *const *overrides, const char *re
   if (sd_groups_init(&t->b, err, sizeof(err)) != 0)
     goto fail;
   t->groups_open = true;
-  if (sd_offsets_init != NULL) {
-    if (sd_offsets_init(&t->b, err, sizeof(err)) != 0)
-      goto fail;
-    t->offsets_open = true;
-  }
+  if (sd_offsets_init(&t->b, err, sizeof(err)) != 0)
+    goto fail;
+  t->offsets_open = true;
   if (sd_server_start(&t->b, err, sizeof(err)) != 0)
     goto fail;
   t->port = t->cfg.advertised[0].port;
