@@ -249,6 +249,13 @@ int kp__size_str(size_t *n, bool compact, bool nullable, kp_str s) {
 }
 
 int kp__size_bytes(size_t *n, bool compact, bool nullable, kp_bytes b) {
+  const kp_hole *h = kp_bytes_hole_of(b);
+  if (h != NULL) {
+    if (h->len < 0)
+      return SL_EINVAL;
+    KP_TRY(kp__size_add(n, len_size(compact, true, h->len)));
+    return kp__size_add(n, (size_t)h->len);
+  }
   if (b.len < -1 || (b.len == -1 && !nullable))
     return SL_EINVAL;
   if (b.len > 0 && b.ptr == NULL)
@@ -320,6 +327,17 @@ void kp__w_str(sl_buf *w, bool compact, kp_str s) {
 }
 
 void kp__w_bytes(sl_buf *w, bool compact, kp_bytes b) {
+  kp_hole *h = kp_bytes_hole_of(b);
+  if (h != NULL) {
+    /* Capacity only (the encoder reserved the message's size first), never
+     * written here: the sender fills it. */
+    write_len(w, compact, true, h->len);
+    if (h->len > 0 && sl_buf_reserve(w, (size_t)h->len) != NULL) {
+      h->at = w->len;
+      w->len += (size_t)h->len;
+    }
+    return;
+  }
   write_len(w, compact, true, b.len);
   if (b.len > 0)
     (void)sl_buf_append(w, b.ptr, (size_t)b.len);

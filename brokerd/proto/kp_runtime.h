@@ -66,6 +66,28 @@ typedef struct kp_uuid {
   uint8_t b[16];
 } kp_uuid;
 
+/*
+ * A hole: bytes the encoder accounts for but does not write.  A kp_bytes
+ * {(const uint8_t *)hole, KP_HOLE_LEN} (kp_bytes_hole) encodes as the length
+ * prefix of hole->len bytes followed by hole->len bytes of capacity left
+ * unwritten; the encoder stores their position in the output sl_buf in
+ * hole->at.  The caller splices the real bytes in when it sends the buffer:
+ * the zero-copy Fetch path sends record batches straight from segment files
+ * (brokerd/src/server.c, "Zero-copy Fetch").  A length below -1 is invalid
+ * for ordinary bytes, so a hole cannot be mistaken for data.
+ */
+typedef struct kp_hole {
+  int32_t len; /* >= 0 */
+  size_t at;   /* set by the encoder */
+} kp_hole;
+#define KP_HOLE_LEN (-2)
+static inline kp_bytes kp_bytes_hole(kp_hole *h) {
+  return (kp_bytes){(const uint8_t *)h, KP_HOLE_LEN};
+}
+static inline kp_hole *kp_bytes_hole_of(kp_bytes b) {
+  return b.len == KP_HOLE_LEN && b.ptr != NULL ? (kp_hole *)(uintptr_t)b.ptr : NULL;
+}
+
 #define KP_STR(lit) ((kp_str){(lit), (int32_t)(sizeof(lit) - 1)})
 #define KP_STR_NULL ((kp_str){NULL, -1})
 #define KP_BYTES_NULL ((kp_bytes){NULL, -1})

@@ -2,14 +2,18 @@
  * fetch.c - the Fetch (ApiKey 1, versions 4-13) and ListOffsets (ApiKey 2,
  * versions 1-7) handlers (docs/BROKER.md, "APIs").
  *
- * Fetch reads whole batches through sl_log_read_copy up to the high watermark
- * (read_uncommitted) or the last stable offset (read_committed), within
+ * Fetch reads whole batches up to the high watermark (read_uncommitted) or
+ * the last stable offset (read_committed), within
  * PartitionMaxBytes and the response's MaxBytes, except that the first
  * non-empty partition always returns its first batch even if larger (as
- * Kafka).  Long polling: when fewer than MinBytes are available the request
- * parks (an sd_fetch_wait with a MaxWaitMs timer); every successful produce
- * wakes the parked fetches, which answer as soon as MinBytes are there, and
- * the timer answers with whatever there is.  Fetch sessions (KIP-227) are
+ * Kafka).  On plaintext connections the batches are not read at all: each
+ * partition's sl_log_read slice becomes a hole in the answer that the server
+ * fills with sendfile() from the segment file (sd_req_file_bytes; server.c,
+ * "Zero-copy Fetch"); otherwise (SEGLOG_FETCH_SENDFILE=0) they are copied
+ * with sl_log_read_copy.  Both give the same bytes.  Long polling: when fewer than
+ * MinBytes are available the request parks (an sd_fetch_wait with a MaxWaitMs timer);
+ * every successful produce wakes the parked fetches, which answer as soon as MinBytes are
+ * there, and the timer answers with whatever there is.  Fetch sessions (KIP-227) are
  * declined: every answer carries SessionId 0, so clients send full fetches.
  */
 #include <stdlib.h>
@@ -41,8 +45,9 @@ static int16_t epoch_check(const sd_partition *p, int32_t current) {
                                    : SD_KERR_FENCED_LEADER_EPOCH;
 }
 
-/* Frees the record buffers a run attached (when it does not answer). */
-static void drop_records(kp_fetch_response *resp) {
+/* Frees the record buffers and slices a run attached (when it does not
+ * answer). */
+static void drop_records(sd_req *req, kp_fetch_response *resp) {
   for (int32_t i = 0; i < resp->responses_count; i++) {
     kp_fetch_response_fetchable_topic_response *t = &resp->responses[i];
     for (int32_t j = 0; j < t->partitions_count; j++) {
@@ -52,6 +57,47 @@ static void drop_records(kp_fetch_response *resp) {
       pd->records = (kp_bytes){(const uint8_t *)"", 0};
     }
   }
+  sd_req_drop_files(req);
+}
+
+/*
+ * Reads partition data from `offset` (at most `limit`, but the first batch
+ * whatever its size, only batches below `upto`) into *records: a file-backed
+ * hole on zero-copy connections, else a malloc'd copy.  *len = its size (0:
+ * nothing to send, *records untouched).  skip_over: drop the read if larger
+ * than this (a later partition may not exceed its limit).
+ */
+static int read_records(sd_req *req, sl_log *log, int64_t offset, int64_t limit,
+                        int64_t upto, int64_t skip_over, kp_bytes *records, int64_t *len,
+                        sl_diag *diag) {
+  *len = 0;
+  if (sd_req_zero_copy(req)) {
+    sl_log_slice sl;
+    int rc = sl_log_read(log, offset, limit > 0 ? limit : 1, upto, &sl, diag);
+    if (rc != 0)
+      return rc;
+    if (sl.length == 0 || (skip_over >= 0 && sl.length > skip_over)) {
+      sl_log_slice_release(&sl);
+      return 0;
+    }
+    int64_t n = sl.length;
+    if (sd_req_file_bytes(req, &sl, records) != 0)
+      return sl_diag_set(diag, SL_ENOMEM, -1, "fetch of %lld bytes", (long long)n);
+    *len = n;
+    return 0;
+  }
+  sl_buf buf;
+  sl_buf_init(&buf);
+  int rc = sl_log_read_copy(log, offset, limit > 0 ? limit : 1, upto, &buf, NULL, diag);
+  if (rc != 0 || buf.len == 0 || (skip_over >= 0 && (int64_t)buf.len > skip_over)) {
+    sl_buf_release(&buf);
+    return rc;
+  }
+  size_t n = 0;
+  uint8_t *data = sl_buf_detach(&buf, &n);
+  *records = (kp_bytes){data, (int32_t)n};
+  *len = (int64_t)n;
+  return 0;
 }
 
 /* Allocates the answer's arrays once per request (runs reuse them). */
@@ -148,14 +194,13 @@ static bool fetch_run(sd_req *req, bool final) {
         continue;
       int64_t upto =
           rq->isolation_level == 1 ? po->last_stable_offset : po->high_watermark;
-      sl_buf buf;
-      sl_buf_init(&buf);
       sl_diag diag;
       sl_diag_clear(&diag);
-      int rc = sl_log_read_copy(log, pi->fetch_offset, limit > 0 ? limit : 1, upto, &buf,
-                                NULL, &diag);
+      int64_t len = 0;
+      /* Only the first non-empty partition may exceed its limit. */
+      int rc = read_records(req, log, pi->fetch_offset, limit, upto,
+                            any_data ? limit : -1, &po->records, &len, &diag);
       if (rc != 0) {
-        sl_buf_release(&buf);
         po->error_code = rc == SL_EOFFSET_OUT_OF_RANGE ? SD_KERR_OFFSET_OUT_OF_RANGE
                                                        : SD_KERR_KAFKA_STORAGE_ERROR;
         if (rc != SL_EOFFSET_OUT_OF_RANGE) {
@@ -166,21 +211,15 @@ static bool fetch_run(sd_req *req, bool final) {
         any_error = true;
         continue;
       }
-      /* Only the first non-empty partition may exceed its limit. */
-      if (buf.len == 0 || (any_data && (int64_t)buf.len > limit)) {
-        sl_buf_release(&buf);
+      if (len == 0)
         continue;
-      }
-      size_t len = 0;
-      uint8_t *data = sl_buf_detach(&buf, &len);
-      po->records = (kp_bytes){data, (int32_t)len};
-      total += (int64_t)len;
-      remaining -= (int64_t)len;
+      total += len;
+      remaining -= len;
       any_data = true;
     }
   }
   if (!final && !any_error && total < rq->min_bytes) {
-    drop_records(resp);
+    drop_records(req, resp);
     return false;
   }
   /* Answer: the record buffers now belong to the request. */

@@ -17,15 +17,29 @@
  * is answered first.  Reading stops while too many requests are queued or too
  * many response bytes wait for the socket (a slow reader) and resumes when
  * they drain; other connections are unaffected.
+ *
+ * Zero-copy Fetch: an answer may have holes (kp_hole) that Fetch filled with
+ * record batches as segment-file slices (sd_req_file_bytes).  Such an answer
+ * goes to the connection's output queue, and conn_pump sends it piece by
+ * piece from the loop: its bytes with send(), each hole with sendfile() from
+ * the slice's fd (held open by the slice even if retention deletes the
+ * segment), non-blocking; on EAGAIN the pump waits for the socket to become
+ * writable (a uv_poll on a dup of the socket's fd) and resumes where it
+ * stopped.  Answers without holes go through uv_write as before, but only
+ * while the output queue is empty, so answers keep their order; the pump
+ * starts only when libuv has no bytes of its own left to write.
  */
 #include "server.h"
 
+#include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "dispatch.h"
@@ -37,6 +51,8 @@
 /* A frame smaller than this cannot hold a request header. */
 #define MIN_FRAME 8
 #define READ_CHUNK 65536
+/* A frame with at least this much left is read into directly. */
+#define DIRECT_READ_MIN 16384
 
 typedef struct sd_listener {
   uv_tcp_t tcp;
@@ -67,6 +83,13 @@ struct sd_conn {
   bool closing;         /* uv_close called */
   bool closed;          /* close callback ran */
   uint64_t last_active; /* loop time (ms) of the last read or completed write */
+  /* Answers with file-backed holes (and those after them), sent by conn_pump. */
+  sd_req *oq_head, *oq_tail;
+  /* Writability wait for the pump: a poll on a dup of the socket fd. */
+  uv_poll_t wpoll;
+  int wfd;          /* the dup, -1 until first needed */
+  bool wpoll_open;  /* initialised and not yet closed */
+  bool wpoll_armed; /* waiting for UV_WRITABLE */
 };
 
 struct sd_server {
@@ -77,6 +100,7 @@ struct sd_server {
   sd_conn *conns;
   uint64_t next_id;
   bool stopping;
+  bool sendfile; /* zero-copy Fetch allowed (SEGLOG_FETCH_SENDFILE != 0) */
   void (*on_stopped)(sd_broker *b);
   uv_timer_t idle_timer;  /* closes connections idle for connections.max.idle.ms */
   uint64_t accept_warned; /* loop time of the last accept-failure WARN */
@@ -96,6 +120,15 @@ typedef struct write_req {
 
 static void conn_close(sd_conn *c, const char *why);
 static void conn_flush(sd_conn *c);
+static void conn_pump(sd_conn *c);
+
+/* One file-backed hole of an answer (sd_req_file_bytes). */
+typedef struct sd_splice {
+  kp_hole hole;
+  int64_t len;
+  sl_log_slice slice;
+  struct sd_splice *next;
+} sd_splice;
 
 static void check_stopped(sd_server *s) {
   if (s->stopping && s->conns == NULL && s->listeners_open == 0 && !s->idle_timer_open &&
@@ -124,6 +157,8 @@ int sd_req_own(sd_req *req, void *p) {
 }
 
 static void req_free(sd_req *r) {
+  for (sd_splice *sp = r->splices; sp; sp = sp->next)
+    sl_log_slice_release(&sp->slice);
   for (sd_owned *o = r->owned; o; o = o->next)
     free(o->p);
   kp_arena_release(&r->arena);
@@ -133,7 +168,7 @@ static void req_free(sd_req *r) {
 }
 
 static void conn_maybe_free(sd_conn *c) {
-  if (!c->closed || c->head != NULL || c->writes != 0)
+  if (!c->closed || c->head != NULL || c->writes != 0 || c->wpoll_open)
     return;
   sd_server *s = c->srv;
   if (c->prev)
@@ -154,6 +189,15 @@ static void on_conn_closed(uv_handle_t *h) {
   conn_maybe_free(c);
 }
 
+static void on_wpoll_closed(uv_handle_t *h) {
+  sd_conn *c = h->data;
+  if (c->wfd >= 0)
+    close(c->wfd);
+  c->wfd = -1;
+  c->wpoll_open = false;
+  conn_maybe_free(c);
+}
+
 static void conn_unpause(sd_conn *c) {
   if (c->paused) {
     c->paused = false;
@@ -170,6 +214,15 @@ static void conn_close(sd_conn *c, const char *why) {
   if (c->reading)
     uv_read_stop((uv_stream_t *)&c->tcp);
   c->reading = false;
+  /* Unsent answers go (their slices are released), and the pump's poll. */
+  while (c->oq_head) {
+    sd_req *r = c->oq_head;
+    c->oq_head = r->next;
+    req_free(r);
+  }
+  c->oq_tail = NULL;
+  if (c->wpoll_open && !uv_is_closing((uv_handle_t *)&c->wpoll))
+    uv_close((uv_handle_t *)&c->wpoll, on_wpoll_closed);
   /* Answered requests go now; unanswered ones wait for their handler. */
   sd_req **pp = &c->head;
   c->tail = NULL;
@@ -200,7 +253,7 @@ static void conn_update_reading(sd_conn *c) {
       uv_read_stop((uv_stream_t *)&c->tcp);
       c->reading = false;
     }
-    if (c->head == NULL && c->writes == 0)
+    if (c->head == NULL && c->writes == 0 && c->oq_head == NULL)
       conn_close(c, "broker shutting down");
     return;
   }
@@ -236,6 +289,8 @@ static void on_write(uv_write_t *w, int status) {
     conn_close(c, uv_strerror(status));
   if (c->closing)
     conn_maybe_free(c);
+  else if (c->oq_head != NULL)
+    conn_pump(c);
   else
     conn_update_reading(c);
 }
@@ -271,6 +326,19 @@ static void conn_flush(sd_conn *c) {
     if (c->head == NULL)
       c->tail = NULL;
     c->queued--;
+    if (r->reply && !c->closing && (r->splices != NULL || c->oq_head != NULL)) {
+      /* Behind or with file-backed bytes: the pump sends it, in order. */
+      r->next = NULL;
+      r->send_sp = r->splices;
+      if (c->oq_tail)
+        c->oq_tail->next = r;
+      else
+        c->oq_head = r;
+      c->oq_tail = r;
+      c->write_bytes += r->out_len;
+      c->srv->b->metrics.bytes_out += r->out_len;
+      continue;
+    }
     if (r->reply && !c->closing) {
       conn_send(c, r->out, r->out_len);
       r->out = NULL;
@@ -279,8 +347,158 @@ static void conn_flush(sd_conn *c) {
   }
   if (c->closing)
     conn_maybe_free(c);
+  else if (c->oq_head != NULL)
+    conn_pump(c);
   else
     conn_update_reading(c);
+}
+
+static void on_wpoll(uv_poll_t *h, int status, int events) {
+  sd_conn *c = h->data;
+  (void)events;
+  uv_poll_stop(h);
+  c->wpoll_armed = false;
+  if (c->closing)
+    return;
+  if (status < 0) {
+    conn_close(c, uv_strerror(status));
+    return;
+  }
+  conn_pump(c);
+}
+
+/* Waits for the socket to take more bytes; false when that cannot be done. */
+static bool conn_wait_writable(sd_conn *c, int fd) {
+  if (c->wpoll_armed)
+    return true;
+  if (!c->wpoll_open) {
+    /* libuv allows one watcher per fd number: poll a dup of the socket. */
+    c->wfd = dup(fd);
+    if (c->wfd < 0)
+      return false;
+    if (uv_poll_init(c->srv->b->loop, &c->wpoll, c->wfd) != 0) {
+      close(c->wfd);
+      c->wfd = -1;
+      return false;
+    }
+    c->wpoll.data = c;
+    c->wpoll_open = true;
+  }
+  if (uv_poll_start(&c->wpoll, UV_WRITABLE, on_wpoll) != 0)
+    return false;
+  c->wpoll_armed = true;
+  return true;
+}
+
+/*
+ * Sends as much of r as the socket takes: 1 when all of it went, 0 when the
+ * socket is full, -1 on an error (`why` says which; the caller closes).
+ */
+static int pump_req(sd_req *r, int fd, const char **why) {
+  for (;;) {
+    sd_splice *sp = r->send_sp;
+    size_t end = sp ? sp->hole.at : r->out_len;
+    if (r->send_pos < end) {
+      ssize_t n = send(fd, r->out + r->send_pos, end - r->send_pos,
+                       MSG_DONTWAIT | MSG_NOSIGNAL | (sp ? MSG_MORE : 0));
+      if (n < 0) {
+        if (errno == EINTR)
+          continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+          return 0;
+        *why = strerror(errno);
+        return -1;
+      }
+      r->send_pos += (size_t)n;
+      continue;
+    }
+    if (sp == NULL)
+      return 1;
+    int64_t left = sp->len - r->send_sp_done;
+    if (left <= 0) {
+      r->send_pos = sp->hole.at + (size_t)sp->len;
+      r->send_sp = sp->next;
+      r->send_sp_done = 0;
+      sl_log_slice_release(&sp->slice); /* sent: the segment may go */
+      continue;
+    }
+    off_t off = (off_t)(sp->slice.position + r->send_sp_done);
+    size_t chunk = left > (1 << 30) ? (size_t)1 << 30 : (size_t)left;
+    ssize_t n = sendfile(fd, sp->slice.fd, &off, chunk);
+    if (n > 0) {
+      r->send_sp_done += n;
+      continue;
+    }
+    if (n == 0) {
+      /* The file is shorter than the slice (truncated under it): the frame
+       * cannot be completed. */
+      *why = "segment file shorter than the fetched slice";
+      return -1;
+    }
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return 0;
+    if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+      /* sendfile cannot read this file: copy the rest into the hole (its
+       * capacity is in `out`) and send it as ordinary bytes. */
+      size_t at = sp->hole.at + (size_t)r->send_sp_done, got = 0;
+      while (got < (size_t)left) {
+        ssize_t k = pread(sp->slice.fd, r->out + at + got, (size_t)left - got,
+                          (off_t)(sp->slice.position + r->send_sp_done) + (off_t)got);
+        if (k < 0 && errno == EINTR)
+          continue;
+        if (k <= 0) {
+          *why = k < 0 ? strerror(errno) : "segment file shorter than the fetched slice";
+          return -1;
+        }
+        got += (size_t)k;
+      }
+      r->send_sp = sp->next;
+      r->send_sp_done = 0;
+      sl_log_slice_release(&sp->slice);
+      continue;
+    }
+    *why = strerror(errno);
+    return -1;
+  }
+}
+
+/* Sends the output queue, in order, as far as the socket takes it. */
+static void conn_pump(sd_conn *c) {
+  if (c->closing)
+    return;
+  /* libuv's own queued bytes go first (on_write calls back here). */
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > 0)
+    return;
+  uv_os_fd_t fd;
+  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) {
+    conn_close(c, "no socket");
+    return;
+  }
+  while (c->oq_head != NULL) {
+    sd_req *r = c->oq_head;
+    const char *why = NULL;
+    int rc = pump_req(r, fd, &why);
+    if (rc < 0) {
+      if (why == NULL)
+        why = "send failed";
+      conn_close(c, why);
+      return;
+    }
+    if (rc == 0) {
+      if (!conn_wait_writable(c, fd))
+        conn_close(c, "cannot wait for the socket");
+      return;
+    }
+    c->oq_head = r->next;
+    if (c->oq_head == NULL)
+      c->oq_tail = NULL;
+    c->write_bytes -= r->out_len;
+    c->last_active = uv_now(c->srv->b->loop);
+    req_free(r);
+  }
+  conn_update_reading(c);
 }
 
 /* A request was answered: record it and flush what is now in order. */
@@ -307,6 +525,58 @@ static void req_finish(sd_req *r) {
     return;
   }
   conn_flush(c);
+}
+
+bool sd_req_zero_copy(const sd_req *req) {
+  /* Every listener is PLAINTEXT today; a TLS listener would say no here. */
+  return req->broker->server != NULL && req->broker->server->sendfile;
+}
+
+int sd_req_file_bytes(sd_req *req, sl_log_slice *slice, kp_bytes *field) {
+  sd_splice *sp = NULL;
+  if (slice->length <= 0 || slice->length > INT32_MAX ||
+      kp_arena_alloc(&req->arena, 1, sizeof(*sp), (void **)&sp) != 0) {
+    sl_log_slice_release(slice);
+    return -1;
+  }
+  sp->slice = *slice;
+  sp->len = slice->length;
+  sp->hole.at = SIZE_MAX; /* set by the encoder */
+  memset(slice, 0, sizeof(*slice));
+  slice->fd = -1;
+  if (req->splices_tail)
+    req->splices_tail->next = sp;
+  else
+    req->splices = sp;
+  req->splices_tail = sp;
+  sp->hole.len = (int32_t)sp->len;
+  *field = kp_bytes_hole(&sp->hole);
+  return 0;
+}
+
+void sd_req_drop_files(sd_req *req) {
+  for (sd_splice *sp = req->splices; sp; sp = sp->next)
+    sl_log_slice_release(&sp->slice);
+  req->splices = req->splices_tail = NULL;
+}
+
+/* After encoding: holes the encoder did not place are dropped, the rest are
+ * put in output order for the pump. */
+static void splices_settle(sd_req *req) {
+  sd_splice *sorted = NULL, **pp, *next;
+  for (sd_splice *sp = req->splices; sp; sp = next) {
+    next = sp->next;
+    if (sp->hole.at == SIZE_MAX || sp->hole.at + (size_t)sp->len > req->out_len) {
+      sl_log_slice_release(&sp->slice);
+      continue;
+    }
+    for (pp = &sorted; *pp && (*pp)->hole.at < sp->hole.at; pp = &(*pp)->next)
+      ;
+    sp->next = *pp;
+    *pp = sp;
+  }
+  req->splices = sorted;
+  req->splices_tail = NULL;
 }
 
 void sd_req_respond(sd_req *req, const void *resp) {
@@ -337,6 +607,7 @@ void sd_req_respond(sd_req *req, const void *resp) {
   sl_buf_patch_be32(&out, 0, (uint32_t)(out.len - 4));
   req->out = sl_buf_detach(&out, &req->out_len);
   req->reply = true;
+  splices_settle(req);
   req_finish(req);
 }
 
@@ -465,6 +736,16 @@ static void handle_frame(sd_conn *c, uint8_t *frame, size_t len) {
   ent->handler(r);
 }
 
+/* The frame being read is complete: dispatch it and wait for a size. */
+static void frame_complete(sd_conn *c) {
+  uint8_t *frame = c->frame;
+  size_t len = c->frame_len;
+  c->frame = NULL;
+  c->size_have = 0;
+  c->srv->b->metrics.bytes_in += len + 4;
+  handle_frame(c, frame, len);
+}
+
 /* Feeds received bytes through the state machine. */
 static void conn_feed(sd_conn *c, const uint8_t *p, size_t n) {
   size_t max = (size_t)sd_cfg_i(c->srv->b->cfg, SD_CFG_SOCKET_REQUEST_MAX);
@@ -526,19 +807,37 @@ static void conn_feed(sd_conn *c, const uint8_t *p, size_t n) {
     c->frame_have += take;
     p += take;
     n -= take;
-    if (c->frame_have == c->frame_len) {
-      uint8_t *frame = c->frame;
-      size_t len = c->frame_len;
-      c->frame = NULL;
-      c->size_have = 0;
-      c->srv->b->metrics.bytes_in += len + 4;
-      handle_frame(c, frame, len);
-    }
+    if (c->frame_have == c->frame_len)
+      frame_complete(c);
   }
 }
 
+/*
+ * The rest of a large frame is read straight into it (no copy through rbuf,
+ * fewer reads); the frame grows as before, at most to twice what has
+ * arrived and never past the announced size.  Small frames and sizes go
+ * through rbuf, which may hold several pipelined requests.
+ */
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   sd_conn *c = h->data;
+  (void)suggested;
+  if (c->frame != NULL && c->frame_len - c->frame_have >= DIRECT_READ_MIN) {
+    if (c->frame_have == c->frame_cap) {
+      size_t nc = c->frame_cap * 2;
+      if (nc > c->frame_len)
+        nc = c->frame_len;
+      uint8_t *nf = realloc(c->frame, nc);
+      if (nf != NULL) {
+        c->frame = nf;
+        c->frame_cap = nc;
+      }
+    }
+    if (c->frame_have < c->frame_cap) {
+      *buf = uv_buf_init((char *)c->frame + c->frame_have,
+                         (unsigned)(c->frame_cap - c->frame_have));
+      return;
+    }
+  }
   *buf = uv_buf_init(c->srv->rbuf, sizeof(c->srv->rbuf));
 }
 
@@ -549,7 +848,14 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   c->last_active = uv_now(c->srv->b->loop);
-  conn_feed(c, (const uint8_t *)buf->base, (size_t)nread);
+  if (buf->base != c->srv->rbuf) {
+    /* Read into the frame (on_alloc): never past its end. */
+    c->frame_have += (size_t)nread;
+    if (c->frame_have == c->frame_len)
+      frame_complete(c);
+  } else {
+    conn_feed(c, (const uint8_t *)buf->base, (size_t)nread);
+  }
   if (!c->closing)
     conn_update_reading(c);
 }
@@ -596,6 +902,7 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   c->srv = s;
+  c->wfd = -1;
   c->listener = l->index;
   c->id = ++s->next_id;
   uv_tcp_init(s->b->loop, &c->tcp);
@@ -669,7 +976,7 @@ static void on_idle_sweep(uv_timer_t *t) {
   int64_t max_idle = sd_cfg_i(s->b->cfg, SD_CFG_CONNECTIONS_MAX_IDLE_MS);
   uint64_t now = uv_now(s->b->loop);
   for (sd_conn *c = s->conns; c; c = c->next) {
-    if (c->closing || c->head != NULL || c->writes != 0)
+    if (c->closing || c->head != NULL || c->writes != 0 || c->oq_head != NULL)
       continue;
     if (now - c->last_active >= (uint64_t)max_idle)
       conn_close(c, "idle for connections.max.idle.ms");
@@ -703,6 +1010,10 @@ int sd_server_start(sd_broker *b, char *err, size_t errcap) {
   }
   s->b = b;
   b->server = s;
+  const char *sf = getenv("SEGLOG_FETCH_SENDFILE");
+  s->sendfile = sf == NULL || strcmp(sf, "0") != 0;
+  SD_INFO("Fetch: %s", s->sendfile ? "zero-copy (sendfile from segment files)"
+                                   : "copying (SEGLOG_FETCH_SENDFILE=0)");
   sd_config *cfg = b->cfg;
   raise_nofile_limit();
   int64_t max_idle = sd_cfg_i(cfg, SD_CFG_CONNECTIONS_MAX_IDLE_MS);

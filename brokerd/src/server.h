@@ -22,6 +22,7 @@
 #include "broker.h"
 #include "kp_api.h"
 #include "kp_header.h"
+#include "seglog/log.h"
 
 typedef struct sd_conn sd_conn;
 typedef struct sd_api_entry sd_api_entry;
@@ -49,6 +50,12 @@ typedef struct sd_req {
   uint8_t *out; /* encoded response frame, size prefix included */
   size_t out_len;
   struct sd_owned *owned; /* malloc'd blocks freed with the request */
+  /* Zero-copy: file-backed holes of `out`, in output order, and the send
+   * cursor once the answer is on its connection's output queue. */
+  struct sd_splice *splices, *splices_tail;
+  struct sd_splice *send_sp; /* next hole to send */
+  size_t send_pos;           /* bytes of `out` before it that went out */
+  int64_t send_sp_done;      /* bytes of send_sp's slice sent */
 } sd_req;
 
 /* Hands a malloc'd block to the request: freed when the request is.  On
@@ -64,6 +71,21 @@ void sd_req_abort(sd_req *req, const char *why);
 /* kp_arena_alloc from the request's arena; on failure the request is
  * aborted ("out of memory") and the caller must return at once. */
 int sd_req_alloc(sd_req *req, size_t count, size_t size, void **out);
+/*
+ * Zero-copy Fetch (docs/BROKER.md, "Zero-copy Fetch").
+ * sd_req_zero_copy: true when this request's answer may carry file-backed
+ * bytes (a plaintext listener, and SEGLOG_FETCH_SENDFILE was not 0 at start).
+ * sd_req_file_bytes: *field becomes a hole of slice->length bytes that the
+ * server fills from the slice's file with sendfile() when the answer goes out;
+ * the request takes the slice (released once sent, or with the request).  On
+ * failure (out of memory) the slice is released, *field is left as it was
+ * and -1 is returned.
+ * sd_req_drop_files: releases every slice given so far (a long-polling fetch
+ * that does not answer yet; its holes must not be encoded any more).
+ */
+bool sd_req_zero_copy(const sd_req *req);
+int sd_req_file_bytes(sd_req *req, sl_log_slice *slice, kp_bytes *field);
+void sd_req_drop_files(sd_req *req);
 /* The client's address, "ip:port" ("?" if unknown); valid while the request is. */
 const char *sd_req_peer(const sd_req *req);
 /* Counts an error (an ErrorCode != 0 in the answer) for the metrics. */
