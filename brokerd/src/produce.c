@@ -123,6 +123,16 @@ static void produce_partition(sd_req *req, const sd_topic *t,
   out->log_append_time_ms = -1;
   out->log_start_offset = -1;
   out->record_errors_count = 0;
+  if (t != NULL && t->internal) {
+    /* Only the coordinators write internal topics (Kafka's ReplicaManager
+     * with internalTopicsAllowed = false for client Produce requests). */
+    char msg[300];
+    snprintf(msg, sizeof(msg), "Cannot append to internal topic %s", t->name);
+    out->error_code = SD_KERR_INVALID_TOPIC_EXCEPTION;
+    out->error_message = arena_str(req, msg);
+    sd_req_count_error(req);
+    return;
+  }
   const sd_partition *p = t ? sd_topic_partition(t, in->index) : NULL;
   if (p == NULL) {
     out->error_code = SD_KERR_UNKNOWN_TOPIC_OR_PARTITION;
