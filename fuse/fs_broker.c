@@ -88,6 +88,10 @@ typedef struct fb_part {
 } fb_part;
 
 struct fb_ctx {
+  /* Open file handles: the kernel may unmount with RELEASE requests still
+   * unsent, so op_destroy frees whatever is left (fh_free_all). */
+  pthread_mutex_t fhmu;
+  struct fb_fh *open_fhs;
   char *brokers;
   fb_opts o;
   rd_kafka_t *prod; /* producer, also admin and metadata */
@@ -250,6 +254,7 @@ int fb_ctx_new(const char *brokers, const fb_opts *o, fb_ctx **out) {
   }
   c->o = *o;
   pthread_mutex_init(&c->mu, NULL);
+  pthread_mutex_init(&c->fhmu, NULL);
   clock_gettime(CLOCK_REALTIME, &c->mounted);
   *out = c;
   return 0;
@@ -392,6 +397,8 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
   return c;
 }
 
+static void fh_free_all(fb_ctx *c);
+
 static void op_destroy(void *private_data) {
   fb_ctx *c = private_data;
   atomic_store(&c->stop, true);
@@ -415,6 +422,7 @@ static void op_destroy(void *private_data) {
     rd_kafka_destroy(c->cons);
     c->cons = NULL;
   }
+  fh_free_all(c);
 }
 
 /* ---- metadata cache ---- */
@@ -1554,10 +1562,27 @@ typedef struct fb_fh {
   fb_part *p;
   int64_t start;
   fs_cursor cur;
-  sl_buf text; /* config, earliest, latest, lag: rendered at open */
-  bool writer; /* opened for writing (data) */
-  sl_buf pend; /* written bytes after the last newline */
+  sl_buf text;               /* config, earliest, latest, lag: rendered at open */
+  bool writer;               /* opened for writing (data) */
+  sl_buf pend;               /* written bytes after the last newline */
+  struct fb_fh *prev, *next; /* fb_ctx.open_fhs */
 } fb_fh;
+
+static void fh_free(fb_fh *fh) {
+  sl_buf_release(&fh->text);
+  sl_buf_release(&fh->pend);
+  free(fh);
+}
+
+static void fh_free_all(fb_ctx *c) {
+  pthread_mutex_lock(&c->fhmu);
+  while (c->open_fhs) {
+    fb_fh *fh = c->open_fhs;
+    c->open_fhs = fh->next;
+    fh_free(fh);
+  }
+  pthread_mutex_unlock(&c->fhmu);
+}
 
 static int op_open(const char *path, struct fuse_file_info *fi) {
   fb_ctx *c = ctx_get();
@@ -1610,6 +1635,12 @@ static int op_open(const char *path, struct fuse_file_info *fi) {
     free(fh);
     return rc;
   }
+  pthread_mutex_lock(&c->fhmu);
+  fh->next = c->open_fhs;
+  if (c->open_fhs)
+    c->open_fhs->prev = fh;
+  c->open_fhs = fh;
+  pthread_mutex_unlock(&c->fhmu);
   fi->fh = (uint64_t)(uintptr_t)fh;
   fi->direct_io = 1;
   fi->keep_cache = 0;
@@ -1783,10 +1814,17 @@ static int op_release(const char *path, struct fuse_file_info *fi) {
   fb_fh *fh = (fb_fh *)(uintptr_t)fi->fh;
   (void)path;
   if (fh) {
-    (void)flush_tail(ctx_get(), fh); /* normally done by flush already */
-    sl_buf_release(&fh->text);
-    sl_buf_release(&fh->pend);
-    free(fh);
+    fb_ctx *c = ctx_get();
+    (void)flush_tail(c, fh); /* normally done by flush already */
+    pthread_mutex_lock(&c->fhmu);
+    if (fh->prev)
+      fh->prev->next = fh->next;
+    else
+      c->open_fhs = fh->next;
+    if (fh->next)
+      fh->next->prev = fh->prev;
+    pthread_mutex_unlock(&c->fhmu);
+    fh_free(fh);
   }
   return 0;
 }

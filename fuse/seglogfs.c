@@ -52,6 +52,11 @@ typedef struct fs_ctx {
   size_t n_jobs, cap_jobs;
   bool counter_stop, counter_on;
   pthread_t counter;
+  /* Open file handles: the kernel may unmount with RELEASE requests still
+   * unsent (a file closed just before `fusermount3 -u`), so op_destroy frees
+   * whatever is left. */
+  pthread_mutex_t fhmu;
+  struct fs_fh *open_fhs;
 } fs_ctx;
 
 typedef struct count_job {
@@ -390,6 +395,8 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
   return c;
 }
 
+static void fh_free_all(fs_ctx *c);
+
 static void op_destroy(void *private_data) {
   fs_ctx *c = private_data;
   if (c->counter_on) {
@@ -403,6 +410,7 @@ static void op_destroy(void *private_data) {
   free(c->jobs);
   c->jobs = NULL;
   c->n_jobs = 0;
+  fh_free_all(c);
   for (size_t i = 0; i < c->n_parts; i++)
     fs_part_free(c->parts[i]);
   free(c->parts);
@@ -513,7 +521,25 @@ typedef struct fs_fh {
   int64_t start;
   fs_cursor cur;
   int fd;
+  struct fs_fh *prev, *next; /* fs_ctx.open_fhs */
 } fs_fh;
+
+static void fh_free(fs_fh *fh) {
+  if (fh->fd >= 0)
+    close(fh->fd);
+  free(fh);
+}
+
+/* At unmount: the handles the kernel never sent a RELEASE for. */
+static void fh_free_all(fs_ctx *c) {
+  pthread_mutex_lock(&c->fhmu);
+  while (c->open_fhs) {
+    fs_fh *fh = c->open_fhs;
+    c->open_fhs = fh->next;
+    fh_free(fh);
+  }
+  pthread_mutex_unlock(&c->fhmu);
+}
 
 static int op_open(const char *path, struct fuse_file_info *fi) {
   fs_ctx *c = ctx_get();
@@ -548,6 +574,12 @@ static int op_open(const char *path, struct fuse_file_info *fi) {
       goto fail;
     }
   }
+  pthread_mutex_lock(&c->fhmu);
+  fh->next = c->open_fhs;
+  if (c->open_fhs)
+    c->open_fhs->prev = fh;
+  c->open_fhs = fh;
+  pthread_mutex_unlock(&c->fhmu);
   fi->fh = (uint64_t)(uintptr_t)fh;
   fi->direct_io = 1;
   fi->keep_cache = 0;
@@ -607,9 +639,16 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 static int op_release(const char *path, struct fuse_file_info *fi) {
   fs_fh *fh = (fs_fh *)(uintptr_t)fi->fh;
   if (fh) {
-    if (fh->fd >= 0)
-      close(fh->fd);
-    free(fh);
+    fs_ctx *c = ctx_get();
+    pthread_mutex_lock(&c->fhmu);
+    if (fh->prev)
+      fh->prev->next = fh->next;
+    else
+      c->open_fhs = fh->next;
+    if (fh->next)
+      fh->next->prev = fh->prev;
+    pthread_mutex_unlock(&c->fhmu);
+    fh_free(fh);
   }
   return 0;
 }
@@ -1001,6 +1040,7 @@ int main(int argc, char **argv) {
   pthread_mutex_init(&ctx.mu, NULL);
   pthread_mutex_init(&ctx.lmu, NULL);
   pthread_mutex_init(&ctx.cmu, NULL);
+  pthread_mutex_init(&ctx.fhmu, NULL);
   pthread_cond_init(&ctx.ccv, NULL);
   o.size_wait_ms = UINT32_MAX;
   if (fuse_opt_parse(&args, &o, fs_opt_spec, opt_proc) != 0)
