@@ -88,10 +88,7 @@ typedef struct fb_part {
 } fb_part;
 
 struct fb_ctx {
-  /* Open file handles: the kernel may unmount with RELEASE requests still
-   * unsent, so op_destroy frees whatever is left (fh_free_all). */
-  pthread_mutex_t fhmu;
-  struct fb_fh *open_fhs;
+  fs_hlist open_fhs; /* freed by op_destroy if the kernel never released them */
   char *brokers;
   fb_opts o;
   rd_kafka_t *prod; /* producer, also admin and metadata */
@@ -254,7 +251,7 @@ int fb_ctx_new(const char *brokers, const fb_opts *o, fb_ctx **out) {
   }
   c->o = *o;
   pthread_mutex_init(&c->mu, NULL);
-  pthread_mutex_init(&c->fhmu, NULL);
+  fs_hlist_init(&c->open_fhs);
   clock_gettime(CLOCK_REALTIME, &c->mounted);
   *out = c;
   return 0;
@@ -1558,6 +1555,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 }
 
 typedef struct fb_fh {
+  fs_hnode node; /* first: fb_ctx.open_fhs */
   fs_node n;
   fb_part *p;
   int64_t start;
@@ -1575,13 +1573,9 @@ static void fh_free(fb_fh *fh) {
 }
 
 static void fh_free_all(fb_ctx *c) {
-  pthread_mutex_lock(&c->fhmu);
-  while (c->open_fhs) {
-    fb_fh *fh = c->open_fhs;
-    c->open_fhs = fh->next;
-    fh_free(fh);
-  }
-  pthread_mutex_unlock(&c->fhmu);
+  fs_hnode *h;
+  while ((h = fs_hlist_pop(&c->open_fhs)) != NULL)
+    fh_free((fb_fh *)h);
 }
 
 static int op_open(const char *path, struct fuse_file_info *fi) {
@@ -1635,12 +1629,7 @@ static int op_open(const char *path, struct fuse_file_info *fi) {
     free(fh);
     return rc;
   }
-  pthread_mutex_lock(&c->fhmu);
-  fh->next = c->open_fhs;
-  if (c->open_fhs)
-    c->open_fhs->prev = fh;
-  c->open_fhs = fh;
-  pthread_mutex_unlock(&c->fhmu);
+  fs_hlist_add(&c->open_fhs, &fh->node);
   fi->fh = (uint64_t)(uintptr_t)fh;
   fi->direct_io = 1;
   fi->keep_cache = 0;
@@ -1816,14 +1805,7 @@ static int op_release(const char *path, struct fuse_file_info *fi) {
   if (fh) {
     fb_ctx *c = ctx_get();
     (void)flush_tail(c, fh); /* normally done by flush already */
-    pthread_mutex_lock(&c->fhmu);
-    if (fh->prev)
-      fh->prev->next = fh->next;
-    else
-      c->open_fhs = fh->next;
-    if (fh->next)
-      fh->next->prev = fh->prev;
-    pthread_mutex_unlock(&c->fhmu);
+    fs_hlist_remove(&c->open_fhs, &fh->node);
     fh_free(fh);
   }
   return 0;

@@ -271,3 +271,43 @@ void fs_fill_file(struct stat *st, const char *path, mode_t perm, int64_t size,
   st->st_gid = getgid();
   st->st_atim = st->st_mtim = st->st_ctim = *t;
 }
+
+void fs_hlist_init(fs_hlist *l) {
+  pthread_mutex_init(&l->mu, NULL);
+  l->head = NULL;
+}
+
+void fs_hlist_add(fs_hlist *l, fs_hnode *n) {
+  pthread_mutex_lock(&l->mu);
+  n->prev = NULL;
+  n->next = l->head;
+  if (l->head)
+    l->head->prev = n;
+  l->head = n;
+  pthread_mutex_unlock(&l->mu);
+}
+
+static void unlink_locked(fs_hlist *l, fs_hnode *n) {
+  if (n->prev)
+    n->prev->next = n->next;
+  else
+    l->head = n->next;
+  if (n->next)
+    n->next->prev = n->prev;
+  n->prev = n->next = NULL;
+}
+
+void fs_hlist_remove(fs_hlist *l, fs_hnode *n) {
+  pthread_mutex_lock(&l->mu);
+  unlink_locked(l, n);
+  pthread_mutex_unlock(&l->mu);
+}
+
+fs_hnode *fs_hlist_pop(fs_hlist *l) {
+  pthread_mutex_lock(&l->mu);
+  fs_hnode *n = l->head;
+  if (n)
+    unlink_locked(l, n);
+  pthread_mutex_unlock(&l->mu);
+  return n;
+}

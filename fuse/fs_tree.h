@@ -1,12 +1,14 @@
 /*
  * fs_tree.h - the tree seglogfs shows, shared by both back ends (the offline
  * log directory in seglogfs.c, the broker in fs_broker.c): what a path names
- * (fs_parse_path), stable inode numbers, and the stat of a file or directory.
- * The tree is documented in docs/FUSE.md ("The tree").
+ * (fs_parse_path), stable inode numbers, the stat of a file or directory,
+ * and the list of open file handles.  The tree is documented in docs/FUSE.md ("The
+ * tree").
  */
 #ifndef SEGLOGFS_TREE_H
 #define SEGLOGFS_TREE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,5 +67,26 @@ void fs_fill_dir(struct stat *st, const char *path, mode_t perm,
                  const struct timespec *t);
 void fs_fill_file(struct stat *st, const char *path, mode_t perm, int64_t size,
                   const struct timespec *t);
+
+/*
+ * The open file handles of a mount.  The kernel may unmount with RELEASE
+ * requests still unsent (a file closed just before `fusermount3 -u`), so
+ * each back end's destroy frees what is left here.  A handle struct embeds
+ * an fs_hnode as its first member.
+ */
+typedef struct fs_hnode {
+  struct fs_hnode *prev, *next;
+} fs_hnode;
+
+typedef struct fs_hlist {
+  pthread_mutex_t mu;
+  fs_hnode *head;
+} fs_hlist;
+
+void fs_hlist_init(fs_hlist *l);
+void fs_hlist_add(fs_hlist *l, fs_hnode *n);
+void fs_hlist_remove(fs_hlist *l, fs_hnode *n);
+/* Unlinks and returns one handle; NULL when none is left. */
+fs_hnode *fs_hlist_pop(fs_hlist *l);
 
 #endif

@@ -52,11 +52,7 @@ typedef struct fs_ctx {
   size_t n_jobs, cap_jobs;
   bool counter_stop, counter_on;
   pthread_t counter;
-  /* Open file handles: the kernel may unmount with RELEASE requests still
-   * unsent (a file closed just before `fusermount3 -u`), so op_destroy frees
-   * whatever is left. */
-  pthread_mutex_t fhmu;
-  struct fs_fh *open_fhs;
+  fs_hlist open_fhs; /* freed by op_destroy if the kernel never released them */
 } fs_ctx;
 
 typedef struct count_job {
@@ -516,12 +512,12 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
 }
 
 typedef struct fs_fh {
+  fs_hnode node; /* first: fs_ctx.open_fhs */
   fs_node n;
   fs_part *p;
   int64_t start;
   fs_cursor cur;
   int fd;
-  struct fs_fh *prev, *next; /* fs_ctx.open_fhs */
 } fs_fh;
 
 static void fh_free(fs_fh *fh) {
@@ -532,13 +528,9 @@ static void fh_free(fs_fh *fh) {
 
 /* At unmount: the handles the kernel never sent a RELEASE for. */
 static void fh_free_all(fs_ctx *c) {
-  pthread_mutex_lock(&c->fhmu);
-  while (c->open_fhs) {
-    fs_fh *fh = c->open_fhs;
-    c->open_fhs = fh->next;
-    fh_free(fh);
-  }
-  pthread_mutex_unlock(&c->fhmu);
+  fs_hnode *h;
+  while ((h = fs_hlist_pop(&c->open_fhs)) != NULL)
+    fh_free((fs_fh *)h);
 }
 
 static int op_open(const char *path, struct fuse_file_info *fi) {
@@ -574,12 +566,7 @@ static int op_open(const char *path, struct fuse_file_info *fi) {
       goto fail;
     }
   }
-  pthread_mutex_lock(&c->fhmu);
-  fh->next = c->open_fhs;
-  if (c->open_fhs)
-    c->open_fhs->prev = fh;
-  c->open_fhs = fh;
-  pthread_mutex_unlock(&c->fhmu);
+  fs_hlist_add(&c->open_fhs, &fh->node);
   fi->fh = (uint64_t)(uintptr_t)fh;
   fi->direct_io = 1;
   fi->keep_cache = 0;
@@ -639,15 +626,7 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 static int op_release(const char *path, struct fuse_file_info *fi) {
   fs_fh *fh = (fs_fh *)(uintptr_t)fi->fh;
   if (fh) {
-    fs_ctx *c = ctx_get();
-    pthread_mutex_lock(&c->fhmu);
-    if (fh->prev)
-      fh->prev->next = fh->next;
-    else
-      c->open_fhs = fh->next;
-    if (fh->next)
-      fh->next->prev = fh->prev;
-    pthread_mutex_unlock(&c->fhmu);
+    fs_hlist_remove(&ctx_get()->open_fhs, &fh->node);
     fh_free(fh);
   }
   return 0;
@@ -1040,7 +1019,7 @@ int main(int argc, char **argv) {
   pthread_mutex_init(&ctx.mu, NULL);
   pthread_mutex_init(&ctx.lmu, NULL);
   pthread_mutex_init(&ctx.cmu, NULL);
-  pthread_mutex_init(&ctx.fhmu, NULL);
+  fs_hlist_init(&ctx.open_fhs);
   pthread_cond_init(&ctx.ccv, NULL);
   o.size_wait_ms = UINT32_MAX;
   if (fuse_opt_parse(&args, &o, fs_opt_spec, opt_proc) != 0)
