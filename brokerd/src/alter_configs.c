@@ -100,9 +100,9 @@ static int16_t code_of(int rc) {
 
 /* ---- AlterConfigs ---- */
 
-static int16_t alter_topic(sd_req *req,
-                           const kp_alter_configs_request_alter_configs_resource *r,
-                           char *const *keys, bool validate_only, char *msg, size_t cap) {
+static int16_t alter_topic(sd_req *req, const void *resource, char *const *keys,
+                           bool validate_only, char *msg, size_t cap) {
+  const kp_alter_configs_request_alter_configs_resource *r = resource;
   sd_broker *b = req->broker;
   if (r->resource_name.len <= 0 || sd_topics_find(&b->topics, r->resource_name.ptr,
                                                   (size_t)r->resource_name.len) == NULL) {
@@ -138,6 +138,60 @@ static int16_t alter_topic(sd_req *req,
   return code;
 }
 
+/* A TOPIC resource's handler: resource is the API's resource struct. */
+typedef int16_t (*topic_alter_fn)(sd_req *req, const void *resource, char *const *keys,
+                                  bool validate_only, char *msg, size_t cap);
+
+/*
+ * What AlterConfigs and IncrementalAlterConfigs do alike for one resource:
+ * the config names as C strings (the n names lie `stride` bytes apart from
+ * `names`), the duplicate-key check, BROKER and unknown resource types; a
+ * TOPIC goes to `topic`.  Sets *code and *message (null on success).
+ * Returns -1 when out of memory (the request is then aborted).
+ */
+static int answer_resource(sd_req *req, const char *api, int8_t type, kp_str name,
+                           const kp_str *names, int32_t n, size_t stride,
+                           topic_alter_fn topic, const void *resource, bool validate_only,
+                           int16_t *code, kp_str *message) {
+  char **keys = NULL;
+  if (sd_req_alloc(req, (size_t)n + 1, sizeof(*keys), (void **)&keys) != 0)
+    return -1;
+  for (int32_t j = 0; j < n; j++) {
+    const kp_str *kn =
+        (const kp_str *)(const void *)((const char *)names + (size_t)j * stride);
+    keys[j] = arena_cstr(req, *kn);
+    if (keys[j] == NULL) {
+      sd_req_abort(req, "out of memory");
+      return -1;
+    }
+  }
+  char msg[1024] = "";
+  int16_t c;
+  if (duplicate_keys(keys, n)) {
+    snprintf(msg, sizeof(msg), "Error due to duplicate config keys");
+    c = SD_KERR_INVALID_REQUEST;
+  } else if (type == RES_TOPIC) {
+    c = topic(req, resource, keys, validate_only, msg, sizeof(msg));
+  } else if (type == RES_BROKER) {
+    c = broker_resource(req, name, (const char *const *)keys, n, msg, sizeof(msg));
+  } else {
+    snprintf(msg, sizeof(msg), "Unexpected resource type %d", (int)type);
+    c = SD_KERR_INVALID_REQUEST;
+  }
+  if (c < 0) {
+    sd_req_abort(req, "out of memory");
+    return -1;
+  }
+  *code = c;
+  *message = KP_STR_NULL;
+  if (c != SD_KERR_NONE) {
+    *message = arena_str(req, msg);
+    sd_req_count_error(req);
+    SD_DEBUG("%s %.*s: %s", api, (int)name.len, name.ptr, msg);
+  }
+  return 0;
+}
+
 void sd_handle_alter_configs(sd_req *req) {
   const kp_alter_configs_request *rq = req->body;
   int32_t nr = rq->resources_count > 0 ? rq->resources_count : 0;
@@ -156,42 +210,11 @@ void sd_handle_alter_configs(sd_req *req) {
     out->resource_type = r->resource_type;
     out->resource_name = r->resource_name;
     int32_t nc = r->configs_count > 0 ? r->configs_count : 0;
-    char **keys = NULL;
-    if (sd_req_alloc(req, (size_t)nc + 1, sizeof(*keys), (void **)&keys) != 0)
+    if (answer_resource(req, "AlterConfigs", r->resource_type, r->resource_name,
+                        nc > 0 ? &r->configs[0].name : NULL, nc, sizeof(*r->configs),
+                        alter_topic, r, rq->validate_only, &out->error_code,
+                        &out->error_message) != 0)
       return;
-    for (int32_t j = 0; j < nc; j++) {
-      keys[j] = arena_cstr(req, r->configs[j].name);
-      if (keys[j] == NULL) {
-        sd_req_abort(req, "out of memory");
-        return;
-      }
-    }
-    char msg[1024] = "";
-    int16_t code;
-    if (duplicate_keys(keys, nc)) {
-      snprintf(msg, sizeof(msg), "Error due to duplicate config keys");
-      code = SD_KERR_INVALID_REQUEST;
-    } else if (r->resource_type == RES_TOPIC) {
-      code = alter_topic(req, r, keys, rq->validate_only, msg, sizeof(msg));
-    } else if (r->resource_type == RES_BROKER) {
-      code = broker_resource(req, r->resource_name, (const char *const *)keys, nc, msg,
-                             sizeof(msg));
-    } else {
-      snprintf(msg, sizeof(msg), "Unexpected resource type %d", (int)r->resource_type);
-      code = SD_KERR_INVALID_REQUEST;
-    }
-    if (code < 0) {
-      sd_req_abort(req, "out of memory");
-      return;
-    }
-    out->error_code = code;
-    out->error_message = KP_STR_NULL;
-    if (code != SD_KERR_NONE) {
-      out->error_message = arena_str(req, msg);
-      sd_req_count_error(req);
-      SD_DEBUG("AlterConfigs %.*s: %s", (int)r->resource_name.len, r->resource_name.ptr,
-               msg);
-    }
   }
   resp->throttle_time_ms = 0;
   sd_req_respond(req, resp);
@@ -272,10 +295,9 @@ done:
   return rc;
 }
 
-static int16_t
-incremental_topic(sd_req *req,
-                  const kp_incremental_alter_configs_request_alter_configs_resource *r,
-                  char *const *keys, bool validate_only, char *msg, size_t cap) {
+static int16_t incremental_topic(sd_req *req, const void *resource, char *const *keys,
+                                 bool validate_only, char *msg, size_t cap) {
+  const kp_incremental_alter_configs_request_alter_configs_resource *r = resource;
   sd_broker *b = req->broker;
   const sd_topic *tp =
       r->resource_name.len > 0
@@ -374,42 +396,11 @@ void sd_handle_incremental_alter_configs(sd_req *req) {
     out->resource_type = r->resource_type;
     out->resource_name = r->resource_name;
     int32_t nc = r->configs_count > 0 ? r->configs_count : 0;
-    char **keys = NULL;
-    if (sd_req_alloc(req, (size_t)nc + 1, sizeof(*keys), (void **)&keys) != 0)
+    if (answer_resource(req, "IncrementalAlterConfigs", r->resource_type,
+                        r->resource_name, nc > 0 ? &r->configs[0].name : NULL, nc,
+                        sizeof(*r->configs), incremental_topic, r, rq->validate_only,
+                        &out->error_code, &out->error_message) != 0)
       return;
-    for (int32_t j = 0; j < nc; j++) {
-      keys[j] = arena_cstr(req, r->configs[j].name);
-      if (keys[j] == NULL) {
-        sd_req_abort(req, "out of memory");
-        return;
-      }
-    }
-    char msg[1024] = "";
-    int16_t code;
-    if (duplicate_keys(keys, nc)) {
-      snprintf(msg, sizeof(msg), "Error due to duplicate config keys");
-      code = SD_KERR_INVALID_REQUEST;
-    } else if (r->resource_type == RES_TOPIC) {
-      code = incremental_topic(req, r, keys, rq->validate_only, msg, sizeof(msg));
-    } else if (r->resource_type == RES_BROKER) {
-      code = broker_resource(req, r->resource_name, (const char *const *)keys, nc, msg,
-                             sizeof(msg));
-    } else {
-      snprintf(msg, sizeof(msg), "Unexpected resource type %d", (int)r->resource_type);
-      code = SD_KERR_INVALID_REQUEST;
-    }
-    if (code < 0) {
-      sd_req_abort(req, "out of memory");
-      return;
-    }
-    out->error_code = code;
-    out->error_message = KP_STR_NULL;
-    if (code != SD_KERR_NONE) {
-      out->error_message = arena_str(req, msg);
-      sd_req_count_error(req);
-      SD_DEBUG("IncrementalAlterConfigs %.*s: %s", (int)r->resource_name.len,
-               r->resource_name.ptr, msg);
-    }
   }
   resp->throttle_time_ms = 0;
   sd_req_respond(req, resp);
