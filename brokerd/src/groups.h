@@ -68,7 +68,7 @@ bool sd_offsets_group_has_offsets(const sd_broker *b, kp_str group);
 
 int sd_groups_init(sd_broker *b, char *err, size_t errcap);
 /* Shutdown: answers every parked JoinGroup/SyncGroup/Heartbeat now
- * (COORDINATOR_NOT_AVAILABLE... as Kafka's coordinator does on unload),
+ * (NOT_COORDINATOR, as Kafka's coordinator does when it unloads a group),
  * stops timers.  NULL-safe. */
 void sd_groups_stop(sd_broker *b);
 void sd_groups_free(sd_broker *b);

@@ -72,6 +72,7 @@ typedef struct sl_diag {
   char msg[256];
 } sl_diag;
 
+/* Empty: err 0, pos -1, path and msg "" (only their first byte is written). */
 void sl_diag_clear(sl_diag *d);
 /* printf-style; sets err/pos/msg, leaves path alone.  Returns err. */
 int sl_diag_set(sl_diag *d, int err, int64_t pos, const char *fmt, ...)
