@@ -51,21 +51,47 @@ sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$port
   return 1
 }
 
-# broker_start LOG [ARGS...]: starts seglogd on fresh ports with log.dirs=$T/data
-# unless ARGS set it; stderr goes to LOG.  Sets BROKER_PID, PORT, METRICS_PORT.
+# broker_start LOG [ARGS...]: starts seglogd with log.dirs=$T/data unless ARGS
+# set it; stderr goes to LOG.  Sets BROKER_PID, PORT, METRICS_PORT.  Both
+# listeners bind port 0 and the ports are read from seglogd's own "listening
+# on" / "metrics on" lines: a port picked free beforehand can be taken by
+# another test's connection before seglogd binds it, and a wait on the port
+# would then talk to whoever holds it.  ARGS that raise log.level above info
+# hide those lines: then the ports are picked beforehand after all.
 broker_start() {
-  local log=$1
+  local log=$1 a quiet=0 i
   shift
-  PORT=$(broker_free_port)
-  METRICS_PORT=$(broker_free_port)
+  for a in "$@"; do
+    case $a in log.level=[wW]* | log.level=[eE]*) quiet=1 ;; esac
+  done
+  if [ $quiet = 1 ]; then
+    PORT=$(broker_free_port)
+    METRICS_PORT=$(broker_free_port)
+  else
+    PORT=0
+    METRICS_PORT=0
+  fi
   "$SEGLOGD" --override "listeners=PLAINTEXT://127.0.0.1:$PORT" \
     --override "metrics.listener=127.0.0.1:$METRICS_PORT" \
     --override "log.dirs=$T/data" "$@" 2>"$log" &
   BROKER_PID=$!
   BROKER_PIDS+=("$BROKER_PID")
-  if ! broker_wait_port "$PORT" 10; then
+  if [ $quiet = 1 ]; then
+    broker_wait_port "$PORT" 30 && kill -0 "$BROKER_PID" 2>/dev/null && return 0
     cat "$log" >&2
     broker_fail "seglogd did not start listening on $PORT"
+  fi
+  # "metrics on" comes after the Kafka listener's line (main.c).
+  for ((i = 0; i < 600; i++)); do
+    grep -q ' metrics on http://' "$log" 2>/dev/null && break
+    kill -0 "$BROKER_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  PORT=$(sed -n 's/.* listening on PLAINTEXT:\/\/[^ ]*:\([0-9][0-9]*\) .*/\1/p' "$log" | head -1)
+  METRICS_PORT=$(sed -n 's/.* metrics on http:\/\/.*:\([0-9][0-9]*\)\/metrics$/\1/p' "$log" | head -1)
+  if [ -z "$PORT" ] || [ -z "$METRICS_PORT" ] || ! kill -0 "$BROKER_PID" 2>/dev/null; then
+    cat "$log" >&2
+    broker_fail "seglogd did not start listening (log: $log)"
   fi
 }
 
