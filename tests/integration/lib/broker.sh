@@ -37,6 +37,22 @@ broker_free_port() {
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# broker_free_ports N: prints N distinct loopback ports, free a moment ago
+# (all bound at once: two single picks in a row may return the same port).
+# Only for a broker that must come back on the same port; broker_start does
+# without.
+broker_free_ports() {
+  "$BROKER_PY" - "$1" <<'PY'
+import socket, sys
+ss = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))
+for s in ss:
+    s.close()
+PY
+}
+
 # broker_wait_port PORT [SECONDS]: waits until something accepts on PORT.
 broker_wait_port() {
   local port=$1 secs=${2:-10} i
@@ -65,8 +81,7 @@ broker_start() {
     case $a in log.level=[wW]* | log.level=[eE]*) quiet=1 ;; esac
   done
   if [ $quiet = 1 ]; then
-    PORT=$(broker_free_port)
-    METRICS_PORT=$(broker_free_port)
+    read -r PORT METRICS_PORT < <(broker_free_ports 2)
   else
     PORT=0
     METRICS_PORT=0
