@@ -34,7 +34,9 @@ def consume(bs, topic, parts, expect, ready, out):
     ready.set()
     deadline = time.time() + SECS + 60
     while (expect.value == 0 or len(seen) < expect.value) and time.time() < deadline:
-        for m in c.consume(10000, 0.1):
+        # consume(n, t) returns after n records or t seconds, whichever
+        # comes first: a long t would add up to t to every arrival time.
+        for m in c.consume(500, 0.002):
             if not m.error():
                 seen[m.key()] = (time.time() * 1000, m.timestamp()[1])
     c.close()
