@@ -137,7 +137,7 @@ static ssize_t guarded(fs_part *p, ssize_t (*fn)(fs_part *, void *), void *arg) 
     const char *a = (const char *)t_bus_addr;
     int64_t at = p->map_pos + (int64_t)(a - (const char *)p->bdata);
     fs_log("%s-%d: segment %020lld.log was truncated under the mapped read (byte %lld "
-           "is gone): EIO",
+           "is past its new end): EIO",
            p->topic, (int)p->partition, (long long)p->map_seg, (long long)at);
     drop_batches(p);
     index_reset(p);
