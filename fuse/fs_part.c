@@ -88,6 +88,7 @@ static int log_diag(fs_part *p, const char *what, const sl_diag *d) {
  * the walked partition's mapping, is a bug and kills the process as before. */
 static _Thread_local sigjmp_buf t_bus_env;
 static _Thread_local fs_part *volatile t_bus_part;
+static _Thread_local const char *volatile t_bus_lo, *volatile t_bus_hi; /* read-ahead */
 static _Thread_local void *volatile t_bus_addr;
 static pthread_once_t g_bus_once = PTHREAD_ONCE_INIT;
 
@@ -95,8 +96,11 @@ static void on_sigbus(int sig, siginfo_t *si, void *uctx) {
   (void)uctx;
   fs_part *p = t_bus_part;
   const char *a = si ? (const char *)si->si_addr : NULL;
-  if (p && p->map && a >= (const char *)p->map && a < (const char *)p->map + p->map_len) {
+  if ((p && p->map && a >= (const char *)p->map &&
+       a < (const char *)p->map + p->map_len) ||
+      (t_bus_lo && a >= t_bus_lo && a < t_bus_hi)) {
     t_bus_part = NULL;
+    t_bus_lo = t_bus_hi = NULL;
     t_bus_addr = si->si_addr;
     siglongjmp(t_bus_env, 1);
   }
@@ -149,6 +153,183 @@ static ssize_t guarded(fs_part *p, ssize_t (*fn)(fs_part *, void *), void *arg) 
   return rc;
 }
 
+/* ---- read-ahead ---- */
+
+/* One thread for the process, started by the first sequential read: it maps
+ * the slice after a reader's current one, populates its page tables and
+ * checks its CRCs outside the partition's lock, so that on a second core
+ * that work overlaps the kernel's copy of the reply.  A queue of partitions
+ * that asked; a partition asks again only after its slot was taken. */
+#define FS_AHEAD_QUEUE 64
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  pthread_t th;
+  bool started, stop;
+  fs_part *q[FS_AHEAD_QUEUE];
+  size_t n;
+} g_ahead = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void ahead_discard(fs_part *p) {
+  if (p->ahead.ready)
+    munmap(p->ahead.map, p->ahead.map_len);
+  p->ahead.ready = false;
+  p->ahead.map = NULL;
+}
+
+/* The bytes of whole batches at the start of b[0..len) whose CRCs hold. */
+static size_t crc_prefix(const uint8_t *b, size_t len) {
+  size_t ok = 0;
+  for (;;) {
+    int64_t base;
+    int32_t size;
+    int8_t magic;
+    sl_diag d;
+    sl_diag_clear(&d);
+    if (sl_batch_peek(b + ok, len - ok, &base, &size, &magic) != 0 ||
+        (size_t)size > len - ok || sl_batch_validate(b + ok, (size_t)size, &d) != 0)
+      return ok;
+    ok += (size_t)size;
+  }
+}
+
+/* Populates a mapped slice and checks its CRCs, SIGBUS-guarded by the
+ * mapping's range: the bytes checked, 0 after a fault. */
+static size_t ahead_check(void *map, size_t map_len, const uint8_t *b, size_t len) {
+  if (sigsetjmp(t_bus_env, 1) != 0)
+    return 0;
+  t_bus_lo = map;
+  t_bus_hi = (const char *)map + map_len;
+  (void)madvise(map, map_len, MADV_POPULATE_READ);
+  size_t ok = crc_prefix(b, len);
+  t_bus_lo = t_bus_hi = NULL;
+  return ok;
+}
+
+/* Reads p->ahead.want into p->ahead (the thread's job). */
+static void ahead_fill(fs_part *p) {
+  sl_diag d;
+  sl_log_slice s;
+  struct stat st;
+  fs_ahead_slot a;
+  pthread_mutex_lock(&p->mu);
+  a = p->ahead;
+  if (a.ready || a.busy || a.want < 0) {
+    pthread_mutex_unlock(&p->mu);
+    return;
+  }
+  sl_diag_clear(&d);
+  a.map = MAP_FAILED;
+  if (sl_log_read(p->log, a.want, FS_READ_CHUNK, -1, &s, &d) == 0 && s.length > 0 &&
+      fstat(s.fd, &st) == 0 && st.st_size >= s.position + s.length) {
+    long page = sysconf(_SC_PAGESIZE);
+    off_t map_off = (off_t)(s.position - s.position % (page > 0 ? page : 4096));
+    a.map_len = (size_t)(s.position - map_off + s.length);
+    a.map = mmap(NULL, a.map_len, PROT_READ, MAP_SHARED, s.fd, map_off);
+    a.bdata = (const uint8_t *)a.map + (s.position - map_off);
+    a.blen = (size_t)s.length;
+    a.from = a.want;
+    a.next = s.next_offset;
+    a.seg = s.segment_base;
+    a.pos = s.position;
+    a.gen = p->gen;
+  }
+  sl_log_slice_release(&s);
+  if (a.map == MAP_FAILED) {
+    p->ahead.want = -1;
+    pthread_mutex_unlock(&p->mu);
+    return;
+  }
+  p->ahead.busy = true;
+  pthread_mutex_unlock(&p->mu);
+  a.crc_ok = ahead_check(a.map, a.map_len, a.bdata, a.blen);
+  pthread_mutex_lock(&p->mu);
+  p->ahead.busy = false;
+  if (a.crc_ok > 0 && p->ahead.want == a.from && p->gen == a.gen && !p->ahead.ready) {
+    a.ready = true;
+    a.busy = false;
+    a.want = -1;
+    p->ahead = a;
+  } else {
+    munmap(a.map, a.map_len);
+    p->ahead.want = -1;
+  }
+  pthread_mutex_unlock(&p->mu);
+}
+
+static void *ahead_main(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&g_ahead.mu);
+  for (;;) {
+    while (!g_ahead.stop && g_ahead.n == 0)
+      pthread_cond_wait(&g_ahead.cv, &g_ahead.mu);
+    if (g_ahead.stop)
+      break;
+    fs_part *p = g_ahead.q[0];
+    memmove(&g_ahead.q[0], &g_ahead.q[1], (g_ahead.n - 1) * sizeof(g_ahead.q[0]));
+    g_ahead.n--;
+    pthread_mutex_unlock(&g_ahead.mu);
+    ahead_fill(p);
+    pthread_mutex_lock(&g_ahead.mu);
+  }
+  pthread_mutex_unlock(&g_ahead.mu);
+  return NULL;
+}
+
+/* After a sequential read (p->mu held): ask for the slice after this one. */
+static void ahead_request(fs_part *p) {
+  if (p->ahead.ready || p->ahead.busy || p->ahead.want >= 0 || !p->cache_valid ||
+      p->cache_next >= sl_log_end_offset(p->log))
+    return;
+  pthread_mutex_lock(&g_ahead.mu);
+  if (!g_ahead.started && !g_ahead.stop)
+    g_ahead.started = pthread_create(&g_ahead.th, NULL, ahead_main, NULL) == 0;
+  if (g_ahead.started && !g_ahead.stop && g_ahead.n < FS_AHEAD_QUEUE) {
+    p->ahead.want = p->cache_next;
+    g_ahead.q[g_ahead.n++] = p;
+    pthread_cond_signal(&g_ahead.cv);
+  }
+  pthread_mutex_unlock(&g_ahead.mu);
+}
+
+/* The walk needs the slice at `offset`: takes the read-ahead one if it is
+ * that slice (true), else drops a stale one. */
+static bool ahead_take(fs_part *p, int64_t offset, int64_t *next) {
+  if (!p->ahead.ready)
+    return false;
+  if (p->ahead.from != offset || p->ahead.gen != p->gen) {
+    ahead_discard(p);
+    return false;
+  }
+  drop_batches(p);
+  p->map = p->ahead.map;
+  p->map_len = p->ahead.map_len;
+  p->bdata = p->ahead.bdata;
+  p->blen = p->ahead.blen;
+  p->map_seg = p->ahead.seg;
+  p->map_pos = p->ahead.pos;
+  p->cache_valid = true;
+  p->cache_from = offset;
+  p->cache_next = *next = p->ahead.next;
+  p->crc_lo = 0;
+  p->crc_hi = p->ahead.crc_ok;
+  p->ahead.ready = false;
+  p->ahead.map = NULL;
+  return true;
+}
+
+void fs_part_ahead_stop(void) {
+  pthread_mutex_lock(&g_ahead.mu);
+  g_ahead.stop = true;
+  g_ahead.n = 0;
+  pthread_cond_signal(&g_ahead.cv);
+  bool started = g_ahead.started;
+  g_ahead.started = false;
+  pthread_mutex_unlock(&g_ahead.mu);
+  if (started)
+    pthread_join(g_ahead.th, NULL);
+}
+
 /* ---- open / free ---- */
 
 static char *dup_str(const char *s) {
@@ -175,6 +356,7 @@ static void index_reset(fs_part *p) {
   p->gen++;
   p->cache_valid = false;
   p->resume_valid = false;
+  ahead_discard(p);
 }
 
 int fs_part_open(const char *dir, const char *topic, int32_t partition, fs_part **out) {
@@ -188,6 +370,7 @@ int fs_part_open(const char *dir, const char *topic, int32_t partition, fs_part 
   sl_buf_init(&p->batches);
   sl_buf_init(&p->scratch);
   p->partition = partition;
+  p->ahead.want = -1;
   p->topic = dup_str(topic);
   p->dir = dup_str(dir);
   for (int v = 0; v < FS_NVIEWS; v++) {
@@ -219,6 +402,7 @@ void fs_part_free(fs_part *p) {
   sl_log_close(p->log, NULL);
   sl_batch_reader_free(p->rd);
   drop_batches(p);
+  ahead_discard(p);
   sl_buf_release(&p->batches);
   sl_buf_release(&p->scratch);
   for (int v = 0; v < FS_NVIEWS; v++)
@@ -299,6 +483,8 @@ static int read_batches(fs_part *p, int64_t offset, int64_t *next, sl_diag *d) {
   int rc = 0;
   sl_diag first;
   sl_diag_clear(&first);
+  if (ahead_take(p, offset, next))
+    return 0;
   for (int attempt = 0; attempt < 8; attempt++) {
     sl_log_slice s;
     drop_batches(p);
@@ -904,6 +1090,8 @@ static ssize_t call_view_read(fs_part *p, void *arg) {
   ssize_t rc = -EIO;
   for (int tries = 0; tries < 3; tries++) {
     rc = view_read_locked(p, c->v, c->start, c->pos, c->out, c->len, c->cur);
+    if (rc > 0 && p->resume_valid)
+      ahead_request(p); /* a sequential reader: its next slice */
     if (rc != -EAGAIN)
       break;
     if (c->cur)

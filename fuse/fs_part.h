@@ -67,6 +67,21 @@ typedef struct fs_walk_state {
   sl_record rec;
 } fs_walk_state;
 
+/* The slice after the current one, mapped, populated and CRC-checked by the
+ * read-ahead thread while the reader's reply is on its way (fs_part.c). */
+typedef struct fs_ahead_slot {
+  void *map;
+  size_t map_len;
+  const uint8_t *bdata;
+  size_t blen;
+  size_t crc_ok; /* bytes of bdata whose CRCs were checked */
+  int64_t from, next, seg, pos;
+  uint64_t gen; /* p->gen when it was read */
+  bool ready;   /* filled, not yet taken */
+  bool busy;    /* the thread is reading `want` */
+  int64_t want; /* the offset asked for, -1 none */
+} fs_ahead_slot;
+
 typedef struct fs_part {
   char *topic;
   int32_t partition;
@@ -101,6 +116,7 @@ typedef struct fs_part {
   bool resume_valid;
   int64_t resume_offset; /* the walk that resumes starts at this offset */
   fs_walk_state resume;
+  fs_ahead_slot ahead;
 } fs_part;
 
 /* Opens the partition dir read-only (no lock).  *out owns the log. */
@@ -143,6 +159,10 @@ ssize_t fs_part_view_read(fs_part *p, fs_view v, int64_t start, int64_t pos, cha
  * data record has that offset. */
 ssize_t fs_part_record_value(fs_part *p, int64_t offset, int64_t pos, char *out,
                              size_t len, int64_t *size);
+
+/* Stops the read-ahead thread (started by the first sequential read) and
+ * waits for it; call before freeing the partitions. */
+void fs_part_ahead_stop(void);
 
 /* Log line (stderr, and syslog when running in the background). */
 void fs_log(const char *fmt, ...)
