@@ -8,7 +8,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 broker_init
 "$BROKER_PY" -c 'import confluent_kafka' 2>/dev/null ||
   { echo "SKIP: $BROKER_PY lacks confluent-kafka"; exit 77; }
+read -r port mport < <(broker_free_ports 2)
 timeout 240 "$BROKER_PY" "$here/lib/broker_idem_restart.py" "$SEGLOGD" "$T/data" \
-  "$(broker_free_port)" "$(broker_free_port)" "$T/broker.log" ||
+  "$port" "$mport" "$T/broker.log" ||
   { tail -30 "$T/broker.log" >&2; broker_fail "idempotent producer across restarts"; }
 echo "PASS 0106"

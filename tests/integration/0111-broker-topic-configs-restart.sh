@@ -87,8 +87,8 @@ kill -TERM "$BROKER_PID"
 broker_wait_exit "$BROKER_PID" 15
 echo "withcfg/segment.bytes=3" >>"$F"
 broker_run_expect_fail "$T/bad.log" --override "log.dirs=$T/data" \
-  --override "listeners=PLAINTEXT://127.0.0.1:$(broker_free_port)" \
-  --override "metrics.listener=127.0.0.1:$(broker_free_port)"
+  --override "listeners=PLAINTEXT://127.0.0.1:0" \
+  --override "metrics.listener=127.0.0.1:0"
 grep -q "ERROR.*seglog-topic-configs.properties.*withcfg.*segment.bytes" "$T/bad.log" ||
   broker_fail "bad stored value: $(cat "$T/bad.log")"
 [ "$(grep -c ERROR "$T/bad.log")" = 1 ] || broker_fail "not one ERROR line: $(cat "$T/bad.log")"
@@ -96,8 +96,8 @@ grep -q "ERROR.*seglog-topic-configs.properties.*withcfg.*segment.bytes" "$T/bad
 sed -i '/^withcfg\/segment.bytes=3$/d' "$F"
 printf 'withcfg/min.compaction.lag.ms=10\nwithcfg/max.compaction.lag.ms=5\n' >>"$F"
 broker_run_expect_fail "$T/bad2.log" --override "log.dirs=$T/data" \
-  --override "listeners=PLAINTEXT://127.0.0.1:$(broker_free_port)" \
-  --override "metrics.listener=127.0.0.1:$(broker_free_port)"
+  --override "listeners=PLAINTEXT://127.0.0.1:0" \
+  --override "metrics.listener=127.0.0.1:0"
 grep -q "ERROR.*seglog-topic-configs.properties.*topic withcfg: conflict topic config setting" "$T/bad2.log" ||
   broker_fail "bad stored set: $(cat "$T/bad2.log")"
 [ "$(grep -c ERROR "$T/bad2.log")" = 1 ] || broker_fail "not one ERROR line: $(cat "$T/bad2.log")"

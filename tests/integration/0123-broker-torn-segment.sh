@@ -69,8 +69,8 @@ broker_wait_exit "$BROKER_PID" 15
 # the file and byte (Kafka takes the log directory offline); the next start
 # recovers (the failed one consumed the marker).
 head -c 37 /dev/urandom >>"$(active 0)"
-broker_run_expect_fail "$T/b3.log" --override "listeners=PLAINTEXT://127.0.0.1:$(broker_free_port)" \
-  --override "metrics.listener=127.0.0.1:$(broker_free_port)" --override "log.dirs=$T/data"
+broker_run_expect_fail "$T/b3.log" --override "listeners=PLAINTEXT://127.0.0.1:0" \
+  --override "metrics.listener=127.0.0.1:0" --override "log.dirs=$T/data"
 [ "$(grep -c ERROR "$T/b3.log")" = 1 ] && grep -q "ERROR .*torn-0/.*\.log: at byte" "$T/b3.log" ||
   { cat "$T/b3.log" >&2; broker_fail "no single ERROR line naming the damaged segment"; }
 # The failed start consumed the marker (libseglog removes it when it opens

@@ -83,7 +83,12 @@ PY
 timeout 60 "$BROKER_PY" "$T/commits.py" "$PORT" 0 "$T/acked" 1500 || broker_fail "commits"
 timeout 60 "$BROKER_PY" "$T/commits.py" "$PORT" 1500 "$T/acked" 100000 2>/dev/null &
 cpid=$!
-sleep 1
+# Kill while the commits go on: once some past 1500 are acknowledged.
+for ((i = 0; i < 300; i++)); do
+  [ "$(tail -1 "$T/acked")" -gt 1520 ] 2>/dev/null && break
+  kill -0 "$cpid" 2>/dev/null || break
+  sleep 0.1
+done
 kill -KILL "$BROKER_PID"
 broker_wait_exit "$BROKER_PID" 15
 wait "$cpid" 2>/dev/null || true

@@ -37,6 +37,22 @@ broker_free_port() {
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# broker_free_ports N: prints N distinct loopback ports, free a moment ago
+# (all bound at once: two single picks in a row may return the same port).
+# Only for a broker that must come back on the same port; broker_start does
+# without.
+broker_free_ports() {
+  "$BROKER_PY" - "$1" <<'PY'
+import socket, sys
+ss = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))
+for s in ss:
+    s.close()
+PY
+}
+
 # broker_wait_port PORT [SECONDS]: waits until something accepts on PORT.
 broker_wait_port() {
   local port=$1 secs=${2:-10} i
@@ -51,21 +67,46 @@ sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$port
   return 1
 }
 
-# broker_start LOG [ARGS...]: starts seglogd on fresh ports with log.dirs=$T/data
-# unless ARGS set it; stderr goes to LOG.  Sets BROKER_PID, PORT, METRICS_PORT.
+# broker_start LOG [ARGS...]: starts seglogd with log.dirs=$T/data unless ARGS
+# set it; stderr goes to LOG.  Sets BROKER_PID, PORT, METRICS_PORT.  Both
+# listeners bind port 0 and the ports are read from seglogd's own "listening
+# on" / "metrics on" lines: a port picked free beforehand can be taken by
+# another test's connection before seglogd binds it, and a wait on the port
+# would then talk to whoever holds it.  ARGS that raise log.level above info
+# hide those lines: then the ports are picked beforehand after all.
 broker_start() {
-  local log=$1
+  local log=$1 a quiet=0 i
   shift
-  PORT=$(broker_free_port)
-  METRICS_PORT=$(broker_free_port)
+  for a in "$@"; do
+    case $a in log.level=[wW]* | log.level=[eE]*) quiet=1 ;; esac
+  done
+  if [ $quiet = 1 ]; then
+    read -r PORT METRICS_PORT < <(broker_free_ports 2)
+  else
+    PORT=0
+    METRICS_PORT=0
+  fi
   "$SEGLOGD" --override "listeners=PLAINTEXT://127.0.0.1:$PORT" \
     --override "metrics.listener=127.0.0.1:$METRICS_PORT" \
     --override "log.dirs=$T/data" "$@" 2>"$log" &
   BROKER_PID=$!
   BROKER_PIDS+=("$BROKER_PID")
-  if ! broker_wait_port "$PORT" 10; then
+  if [ $quiet = 1 ]; then
+    broker_wait_port "$PORT" 30 && kill -0 "$BROKER_PID" 2>/dev/null && return 0
     cat "$log" >&2
     broker_fail "seglogd did not start listening on $PORT"
+  fi
+  # "metrics on" comes after the Kafka listener's line (main.c).
+  for ((i = 0; i < 600; i++)); do
+    grep -q ' metrics on http://' "$log" 2>/dev/null && break
+    kill -0 "$BROKER_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  PORT=$(sed -n 's/.* listening on PLAINTEXT:\/\/[^ ]*:\([0-9][0-9]*\) .*/\1/p' "$log" | head -1)
+  METRICS_PORT=$(sed -n 's/.* metrics on http:\/\/.*:\([0-9][0-9]*\)\/metrics$/\1/p' "$log" | head -1)
+  if [ -z "$PORT" ] || [ -z "$METRICS_PORT" ] || ! kill -0 "$BROKER_PID" 2>/dev/null; then
+    cat "$log" >&2
+    broker_fail "seglogd did not start listening (log: $log)"
   fi
 }
 

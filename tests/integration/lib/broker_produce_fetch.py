@@ -22,17 +22,17 @@ def check(cond, what):
         print("FAIL:", what, file=sys.stderr)
 
 
-def consume(topic, partition, start, n, timeout_ms=5000):
-    c = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=timeout_ms,
-                      enable_auto_commit=False)
+def consume(topic, partition, start, n, timeout_ms=30000):
+    """The first n records from offset start, waiting timeout_ms at most for
+    them (not for a pause in the stream: the first fetch may be slow)."""
+    c = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     tp = TopicPartition(topic, partition)
     c.assign([tp])
     c.seek(tp, start)
-    out = []
-    for m in c:
-        out.append(m)
-        if len(out) >= n:
-            break
+    out, deadline = [], time.time() + timeout_ms / 1000.0
+    while len(out) < n and time.time() < deadline:
+        for recs in c.poll(timeout_ms=200, max_records=n - len(out)).values():
+            out.extend(recs)
     c.close()
     return out
 
@@ -90,7 +90,7 @@ result = []
 
 
 def waiter():
-    result.extend(consume("kp-none", 0, 200, 1, timeout_ms=10000))
+    result.extend(consume("kp-none", 0, 200, 1))
 
 
 th = threading.Thread(target=waiter)

@@ -46,12 +46,19 @@ def send(topic, value, partition=0, ts=None):
 
 
 def read_all(topic, partition=0):
-    c = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=3000,
-                      auto_offset_reset="earliest", enable_auto_commit=False)
+    """Every record of the partition up to its high watermark (30 s at most).
+    Reading until the consumer has been idle for a while would return early
+    when the first fetch is slow (a loaded machine)."""
+    c = KafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                      enable_auto_commit=False)
     tp = TopicPartition(topic, partition)
     c.assign([tp])
     c.seek_to_beginning(tp)
-    out = list(c)
+    end = c.end_offsets([tp])[tp]
+    out, deadline = [], time.time() + 30
+    while c.position(tp) < end and time.time() < deadline:
+        for recs in c.poll(timeout_ms=500).values():
+            out.extend(recs)
     c.close()
     return out
 

@@ -274,17 +274,18 @@ def raw_dump(port, out):
 
 def kafka_python_dump(port, out):
     c = KafkaConsumer(bootstrap_servers="127.0.0.1:%d" % port, enable_auto_commit=False,
-                      api_version_auto_timeout_ms=10000, consumer_timeout_ms=3000,
-                      max_partition_fetch_bytes=70000)
+                      api_version_auto_timeout_ms=10000, max_partition_fetch_bytes=70000)
     for t in topics():
         tps = [KTP(t, p) for p in range(nparts(t))]
         c.assign(tps)
         c.seek_to_beginning()
         got = {p: [] for p in range(nparts(t))}
-        for m in c:
-            got[m.partition].append(m)
-            if sum(map(len, got.values())) >= count_of(t):
-                break
+        deadline = time.time() + 60  # bounds the wait for the records, not a pause
+        while sum(map(len, got.values())) < count_of(t) and time.time() < deadline:
+            left = count_of(t) - sum(map(len, got.values()))
+            for recs in c.poll(timeout_ms=200, max_records=left).values():
+                for m in recs:
+                    got[m.partition].append(m)
         for p in range(nparts(t)):
             check_records(t, p, got[p], "kafka-python")
             for m in got[p]:
