@@ -23,7 +23,10 @@
  * that walks records runs under a per-thread guard (guarded()), the handler
  * jumps back to it, and the request fails with EIO and a log line; the
  * partition drops its mapping and index and the mount serves on.  A slice
- * that cannot be mapped is copied with pread instead.
+ * that cannot be mapped is copied with pread instead.  A sequential reader's
+ * next slice is mapped and CRC-checked ahead by one thread of the mount
+ * (read-ahead below), and its walk resumes inside the batch where the
+ * previous read stopped (fs_part.resume).
  */
 #include "fs_part.h"
 
