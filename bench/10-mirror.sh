@@ -7,9 +7,12 @@
 #   mirror: seglog-mirror A->B (topics = src, into A.src on a fresh broker B
 #           per rep), from process start until B acknowledged all N records
 #           (seglog_mirror_records_total on its metrics endpoint)
+#   mirror+lz4: the same with B.producer.compression.type = lz4 (the
+#           mirror's default is MM2's: none, like the pipe's kcat -P)
 #   latency: the mirror runs; a producer writes to "lat" at half the measured
-#           mirror rate for 10 s with CreateTime = send time; a consumer on B
-#           measures receive time - timestamp (p50/p99/max)
+#           mirror rate for 10 s with CreateTime = send time; consumers on A
+#           and B (10-mirror-latency.py, partition 0) give source, end-to-end and
+#           replication (arrival on B - arrival on A) p50/p99/max
 # The pipe loses partitions and headers (kcat's line format): it is the
 # floor the issue names, not an equivalent copy.
 # Usage: bench/10-mirror.sh BUILD_DIR [RECORDS] [REPS] [PARTITIONS]
@@ -90,22 +93,17 @@ for i in range(n):
 p.flush(120)
 PY
 
-t_pipe=() t_mirror=()
-for r in $(seq "$REPS"); do
-  start_broker "b$r"
-  B=127.0.0.1:$BPORT
-  a=$(now)
-  kcat -C -b "$A" -t src -o beginning -e -q -f '%k\t%s\n' 2>>"$dir/err" |
-    kcat -P -b "$B" -t "pipe$r" -K '\t' 2>>"$dir/err"
-  b=$(now)
-  t_pipe+=("$(el "$a" "$b")")
-  got=$(kcat -C -b "$B" -t "pipe$r" -o beginning -e -q -f '\n' 2>/dev/null | wc -l)
-  [ "$got" = "$N" ] || { echo "bench-mirror: pipe copied $got of $N" >&2; exit 1; }
-
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) at start"
+t_pipe=() t_mirror=() t_lz4=()
+MT=
+mirror_time() { # REP VARIANT [EXTRA...]: one mirror run to a fresh B; sets MT (seconds)
+  local r=$1 v=$2 mp a b c mpid deadline
+  shift 2
+  start_broker "b$r$v"
   mp=$(free_port)
-  mirror_conf "$dir/mm$r.properties" "$B" src "$mp"
+  mirror_conf "$dir/mm$r$v.properties" "127.0.0.1:$BPORT" src "$mp" "$@"
   a=$(now)
-  "$M" "$dir/mm$r.properties" 2>>"$dir/mirror.log" &
+  "$M" "$dir/mm$r$v.properties" 2>>"$dir/mirror.log" &
   mpid=$!
   pids+=("$mpid")
   deadline=$(($(date +%s) + 600))
@@ -118,17 +116,38 @@ for r in $(seq "$REPS"); do
     sleep 0.02
   done
   b=$(now)
-  t_mirror+=("$(el "$a" "$b")")
   kill -TERM "$mpid"
   wait "$mpid" || true
+  MT=$(el "$a" "$b")
+}
+for r in $(seq "$REPS"); do
+  start_broker "b$r"
+  B=127.0.0.1:$BPORT
+  a=$(now)
+  kcat -C -b "$A" -t src -o beginning -e -q -f '%k\t%s\n' 2>>"$dir/err" |
+    kcat -P -b "$B" -t "pipe$r" -K '\t' 2>>"$dir/err"
+  b=$(now)
+  t_pipe+=("$(el "$a" "$b")")
+  got=$(kcat -C -b "$B" -t "pipe$r" -o beginning -e -q -f '\n' 2>/dev/null | wc -l)
+  [ "$got" = "$N" ] || { echo "bench-mirror: pipe copied $got of $N" >&2; exit 1; }
+
+  mirror_time "$r" d
+  t_mirror+=("$MT")
+  mirror_time "$r" z "B.producer.compression.type = lz4"
+  t_lz4+=("$MT")
 done
 best() { printf '%s\n' "$@" | sort -g | head -1; }
 tp=$(best "${t_pipe[@]}")
 tm=$(best "${t_mirror[@]}")
+tz=$(best "${t_lz4[@]}")
 rate_p=$(awk -v n="$N" -v t="$tp" 'BEGIN { printf "%.0f", n / t }')
 rate_m=$(awk -v n="$N" -v t="$tm" 'BEGIN { printf "%.0f", n / t }')
 echo "mirror-throughput records=$N partitions=$P reps=$REPS pipe_s=$tp mirror_s=$tm" \
   "pipe_rps=$rate_p mirror_rps=$rate_m ratio=$(awk -v a="$tp" -v b="$tm" 'BEGIN { printf "%.2f", a / b }')"
+echo "mirror-throughput[lz4] mirror_s=$tz" \
+  "mirror_rps=$(awk -v n="$N" -v t="$tz" 'BEGIN { printf "%.0f", n / t }')" \
+  "ratio=$(awk -v a="$tp" -v b="$tz" 'BEGIN { printf "%.2f", a / b }')"
+echo "machine: load $(cut -d' ' -f1-3 /proc/loadavg) after the throughput runs"
 
 # Latency at half of the measured peak, the mirror running continuously.
 start_broker blat
@@ -144,52 +163,7 @@ for f in a.create_topics([NewTopic("lat", int(sys.argv[2]), 1)]).values():
 "$M" "$dir/mmlat.properties" 2>>"$dir/mirror.log" &
 pids+=($!)
 sleep 2
-"$PY" - "$A" "$B" "$((rate_m / 2))" "$P" <<'PY'
-import sys, threading, time
-from confluent_kafka import Consumer, Producer, TopicPartition
-a_bs, b_bs, rate, parts = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-secs = 10
-lat = []
-done = threading.Event()
-end = time.time() + 3600
-def consume():
-    c = Consumer({"bootstrap.servers": b_bs, "group.id": "lat", "fetch.wait.max.ms": 5,
-                  "enable.auto.commit": False})
-    c.assign([TopicPartition("A.lat", p, 0) for p in range(parts)])
-    while not (done.is_set() and time.time() > end + 5):
-        for m in c.consume(10000, 0.2):
-            if not m.error():
-                lat.append(time.time() * 1000 - m.timestamp()[1])
-    c.close()
-p = Producer({"bootstrap.servers": a_bs, "linger.ms": 1, "enable.idempotence": True})
-t = threading.Thread(target=consume)
-t.start()
-time.sleep(1)
-start = time.time()
-end = start + secs
-sent = 0
-while time.time() < end:
-    due = int((time.time() - start) * rate)
-    while sent < due:
-        try:
-            p.produce("lat", value=b"x" * 97, key=b"%d" % sent, partition=sent % parts,
-                      timestamp=int(time.time() * 1000))
-            sent += 1
-        except BufferError:
-            p.poll(0.001)
-    p.poll(0)
-    time.sleep(0.0005)
-p.flush(30)
-done.set()
-t.join()
-lat.sort()
-if len(lat) < sent:
-    print("bench-mirror: latency consumer saw %d of %d" % (len(lat), sent), file=sys.stderr)
-def q(x):
-    return lat[min(len(lat) - 1, int(x * len(lat)))]
-print("mirror-latency target_rps=%d actual_rps=%.0f records=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f"
-      % (rate, sent / secs, len(lat), q(0.50), q(0.99), lat[-1]))
-PY
+"$PY" "$(dirname "$0")/10-mirror-latency.py" "$A" "$B" "$((rate_m / 2))" "$P" A.lat
 # The mirror's own view: source timestamp to target acknowledgement, p99 as
 # the upper bound of its histogram bucket.
 curl -s "http://127.0.0.1:$mp/" | awk '
@@ -198,3 +172,4 @@ curl -s "http://127.0.0.1:$mp/" | awk '
   END { for (i = 1; i <= n; i++) if (c[i] >= 0.99 * tot) { p99 = b[i]; break }
         for (i = 1; i <= n; i++) if (c[i] >= 0.50 * tot) { p50 = b[i]; break }
         printf "mirror-latency-histogram records=%d p50_le_ms=%s p99_le_ms=%s\n", tot, p50, p99 }'
+echo "machine: load $(cut -d' ' -f1-3 /proc/loadavg) at the end"

@@ -53,6 +53,11 @@
 #define READ_CHUNK 65536
 /* A frame with at least this much left is read into directly. */
 #define DIRECT_READ_MIN 16384
+/* A frame up to this size gets its whole buffer when its size arrives, so
+ * it is read in as few calls as the socket allows (a produce request of
+ * librdkafka's default batch.size is ~1 MB); a larger one grows with what
+ * arrives.  Untouched pages of the buffer cost no memory. */
+#define FRAME_PREALLOC_MAX ((size_t)4 << 20)
 
 typedef struct sd_listener {
   uv_tcp_t tcp;
@@ -777,7 +782,7 @@ static void conn_feed(sd_conn *c, const uint8_t *p, size_t n) {
       }
       c->frame_len = (size_t)size;
       c->frame_have = 0;
-      c->frame_cap = c->frame_len < READ_CHUNK ? c->frame_len : READ_CHUNK;
+      c->frame_cap = c->frame_len <= FRAME_PREALLOC_MAX ? c->frame_len : READ_CHUNK;
       c->frame = malloc(c->frame_cap);
       if (c->frame == NULL) {
         conn_close(c, "out of memory");

@@ -279,6 +279,17 @@ void sd_handle_delete_topics(sd_req *req) {
     if (req->version >= 6)
       memcpy(to->topic_id.b, t->id.b, 16);
     char err[512];
+    if (t->internal) {
+      /* The coordinators hold the internal topics open and need them: refused
+       * here, where Kafka's broker leaves the check to kafka-topics.sh
+       * (docs/BROKER.md, "Differences from Kafka"). */
+      to->error_code = SD_KERR_INVALID_TOPIC_EXCEPTION;
+      snprintf(err, sizeof(err), "Cannot delete internal topic %s", t->name);
+      if (req->version >= 5)
+        to->error_message = arena_str(req, err);
+      sd_req_count_error(req);
+      continue;
+    }
     sd_cleaner_wait(b, t->name); /* a compaction round must not outlive its log */
     int rc = sd_topics_delete(&b->topics, &b->dirs, t->name, strlen(t->name), err,
                               sizeof(err));

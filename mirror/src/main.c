@@ -21,20 +21,16 @@ static void on_signal(int sig) {
   stop_flag = 1;
 }
 
-/* The metrics listener runs on its own thread, so a scrape never waits for
- * (or delays) the replication loop; it renders under this lock. */
+/* The metrics listener runs on its own thread; a scrape renders under the
+ * engine's lock (mm_mirror_metrics), between two rounds of the loop. */
 typedef struct http_ctx {
   mm_http *h;
   mm_mirror *m;
-  pthread_mutex_t *lock;
 } http_ctx;
 
 static int render(void *arg, sl_buf *out) {
   http_ctx *c = arg;
-  pthread_mutex_lock(c->lock);
-  int rc = mm_mirror_metrics(c->m, out);
-  pthread_mutex_unlock(c->lock);
-  return rc;
+  return mm_mirror_metrics(c->m, out);
 }
 
 static void *http_main(void *arg) {
@@ -100,7 +96,7 @@ int main(int argc, char **argv) {
     goto done;
   }
   pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-  http_ctx hc = {NULL, m, &lock};
+  http_ctx hc = {NULL, m};
   pthread_t th;
   bool have_thread = false;
   if (cfg->metrics_listener) {

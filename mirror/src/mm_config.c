@@ -495,6 +495,7 @@ enum flow_key {
   FK_HEARTBEATS_S,
   FK_CHECKPOINTS_S,
   FK_SYNC_GROUPS_S,
+  FK_SYNC_CONFIGS_S,
   FK_EMIT_HEARTBEATS,
   FK_EMIT_CHECKPOINTS,
   FK_SYNC_GROUP_OFFSETS,
@@ -519,6 +520,7 @@ static const char *const flow_key_names[FK__CNT] = {
     "emit.heartbeats.interval.seconds",
     "emit.checkpoints.interval.seconds",
     "sync.group.offsets.interval.seconds",
+    "sync.topic.configs.interval.seconds",
     "emit.heartbeats.enabled",
     "emit.checkpoints.enabled",
     "sync.group.offsets.enabled",
@@ -543,6 +545,7 @@ static const char *const flow_key_defaults[FK__CNT] = {
     "1",
     "60",
     "60",
+    "600",
     "true",
     "true",
     "false",
@@ -584,6 +587,7 @@ static int flow_apply(mm_flow_cfg *f, int fk, const char *key, const char *v, ch
   case FK_HEARTBEATS_S:
   case FK_CHECKPOINTS_S:
   case FK_SYNC_GROUPS_S:
+  case FK_SYNC_CONFIGS_S:
     /* MM2 takes -1 to disable the emitter; so do we. */
     if (parse_int(key, v, -1, day_s, &x, err, cap) != 0)
       return -1;
@@ -600,6 +604,8 @@ static int flow_apply(mm_flow_cfg *f, int fk, const char *key, const char *v, ch
       f->heartbeats_ms = x;
     else if (fk == FK_CHECKPOINTS_S)
       f->checkpoints_ms = x;
+    else if (fk == FK_SYNC_CONFIGS_S)
+      f->sync_configs_ms = x;
     else
       f->sync_groups_ms = x;
     return 0;

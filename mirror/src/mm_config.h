@@ -47,6 +47,7 @@ typedef struct mm_flow_cfg {
   mm_filter topics, topics_exclude, groups, groups_exclude;
   int64_t refresh_topics_ms, refresh_groups_ms;
   int64_t heartbeats_ms, checkpoints_ms, sync_groups_ms;
+  int64_t sync_configs_ms; /* sync.topic.configs.interval.seconds; -1 off */
   bool emit_heartbeats, emit_checkpoints, sync_group_offsets, sync_topic_configs;
   bool refresh_topics, refresh_groups;
   bool syncs_on_target; /* offset-syncs.topic.location = target */

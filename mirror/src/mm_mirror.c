@@ -22,16 +22,18 @@
 
 #include <librdkafka/rdkafka.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "mm_admin.h"
 #include "mm_log.h"
 #include "mm_policy.h"
 #include "mm_records.h"
 
 #define MM_HIST 256         /* offset syncs kept per partition for translation */
-#define MM_ADMIN_MS 15000   /* admin request timeout */
 #define MM_SYNC_IDLE_MS 100 /* a sync at most this long after an ack */
 #define MM_POLL_BATCH_MSGS 1024
 #define MM_POLL_ROUNDS 8
@@ -118,13 +120,13 @@ typedef struct mm_flow {
   size_t nloaded;
   ckpt_seen *seen;
   size_t nseen;
-  int64_t t_refresh, t_heartbeat, t_checkpoint, t_groupsync;
+  int64_t t_refresh, t_heartbeat, t_checkpoint, t_groupsync, t_configs;
   uint64_t inflight;
   bool fatal;
   int tag_hb, tag_ck;
   /* metrics */
   uint64_t err_produce, err_consume, err_admin, err_sync, heartbeats, checkpoints,
-      groups_synced, topics_created;
+      groups_synced, topics_created, configs_synced;
   uint64_t lat_count, lat_buckets[MM_LAT_BUCKETS];
   double lat_sum_ms;
 } mm_flow;
@@ -132,6 +134,7 @@ typedef struct mm_flow {
 struct mm_mirror {
   const mm_config *cfg;
   pthread_mutex_t *lock;
+  atomic_int scrapes_waiting; /* metrics renders waiting for the lock */
   mm_policy pol;
   mm_flow *flows;
   size_t nflows;
@@ -276,6 +279,14 @@ static rd_kafka_t *client_new(mm_flow *f, char kind, char *err, size_t cap) {
         conf_set(conf, "enable.partition.eof", "false", err, cap) != 0 ||
         conf_set(conf, "group.id", id, err, cap) != 0)
       goto fail;
+    /* librdkafka compares queued.min.messages with the length of the one
+     * queue all assigned partitions feed, and once it is reached fetches
+     * nothing until its broker thread next wakes (about once a second in
+     * 2.0).  Its default (100000) is a few fetches of six partitions: the
+     * mirror stalled ~0.9 s in every second (docs/MIRROR.md, "Client
+     * defaults").  queued.max.messages.kbytes still bounds the memory. */
+    if (conf_set(conf, "queued.min.messages", "10000000", err, cap) != 0)
+      goto fail;
     if (conf_apply(conf, cl->consumer, cl->n_consumer, err, cap, cl->alias,
                    "consumer.") != 0)
       goto fail;
@@ -285,7 +296,7 @@ static rd_kafka_t *client_new(mm_flow *f, char kind, char *err, size_t cap) {
      * acks are forced below (the guarantees depend on them). */
     if (conf_set(conf, "linger.ms", "5", err, cap) != 0 ||
         conf_set(conf, "batch.num.messages", "10000", err, cap) != 0 ||
-        conf_set(conf, "compression.type", kind == 'p' ? "lz4" : "none", err, cap) != 0 ||
+        conf_set(conf, "compression.type", "none", err, cap) != 0 ||
         conf_set(conf, "queue.buffering.max.messages", "1000000", err, cap) != 0 ||
         conf_set(conf, "message.timeout.ms", "120000", err, cap) != 0)
       goto fail;
@@ -312,26 +323,6 @@ fail:
 
 /* ---- admin (synchronous wrappers) ---- */
 
-static rd_kafka_event_t *admin_wait(rd_kafka_queue_t *q, rd_kafka_event_type_t type) {
-  int64_t until = mm_mono_ms() + MM_ADMIN_MS + 2000;
-  while (mm_mono_ms() < until) {
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 500);
-    if (!ev)
-      continue;
-    if (rd_kafka_event_type(ev) == type)
-      return ev;
-    rd_kafka_event_destroy(ev);
-  }
-  return NULL;
-}
-
-static rd_kafka_AdminOptions_t *admin_opts(rd_kafka_t *rk, rd_kafka_admin_op_t op) {
-  rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, op);
-  char why[256];
-  rd_kafka_AdminOptions_set_request_timeout(o, MM_ADMIN_MS, why, sizeof why);
-  return o;
-}
-
 /* Creates `name` with `parts` partitions and configs (NULL-terminated
  * name/value pairs).  0 created, 1 already there, -1 failed (msg filled). */
 static int create_topic(rd_kafka_t *rk, const char *name, int32_t parts, int32_t rf,
@@ -346,9 +337,9 @@ static int create_topic(rd_kafka_t *rk, const char *name, int32_t parts, int32_t
   for (size_t i = 0; i < ncfg; i++)
     rd_kafka_NewTopic_set_config(nt, cfg[2 * i], cfg[2 * i + 1]);
   rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t *o = admin_opts(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_t *o = mm_admin_opts(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
   rd_kafka_CreateTopics(rk, &nt, 1, o, q);
-  rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_CREATETOPICS_RESULT);
+  rd_kafka_event_t *ev = mm_admin_wait(q, RD_KAFKA_EVENT_CREATETOPICS_RESULT);
   if (!ev) {
     snprintf(msg, cap, "CreateTopics timed out");
   } else if (rd_kafka_event_error(ev)) {
@@ -389,9 +380,9 @@ static int create_partitions(rd_kafka_t *rk, const char *name, int32_t total, ch
     return -1;
   }
   rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t *o = admin_opts(rk, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
+  rd_kafka_AdminOptions_t *o = mm_admin_opts(rk, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
   rd_kafka_CreatePartitions(rk, &np, 1, o, q);
-  rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT);
+  rd_kafka_event_t *ev = mm_admin_wait(q, RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT);
   if (!ev) {
     snprintf(msg, cap, "CreatePartitions timed out");
   } else if (rd_kafka_event_error(ev)) {
@@ -418,82 +409,25 @@ static int create_partitions(rd_kafka_t *rk, const char *name, int32_t total, ch
   return rc;
 }
 
-/* The source topic's replicated configs: set explicitly on the topic
- * (DYNAMIC_TOPIC_CONFIG), not read-only, not sensitive, not excluded.
- * Returns a malloc'd array of 2*n strings (names and values), or NULL on
- * failure (msg filled). */
-static char **describe_configs(mm_flow *f, const char *topic, size_t *nout, char *msg,
-                               size_t cap) {
-  rd_kafka_t *rk = f->cons;
-  char **out = NULL;
-  size_t n = 0;
-  bool ok = false;
-  rd_kafka_ConfigResource_t *res =
-      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
-  rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t *o = admin_opts(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
-  rd_kafka_DescribeConfigs(rk, &res, 1, o, q);
-  rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT);
-  if (!ev) {
-    snprintf(msg, cap, "DescribeConfigs timed out");
-    goto done;
-  }
-  if (rd_kafka_event_error(ev)) {
-    snprintf(msg, cap, "DescribeConfigs: %s", rd_kafka_event_error_string(ev));
-    goto done;
-  }
-  size_t nr = 0;
-  const rd_kafka_ConfigResource_t **rr = rd_kafka_DescribeConfigs_result_resources(
-      rd_kafka_event_DescribeConfigs_result(ev), &nr);
-  if (nr != 1 || rd_kafka_ConfigResource_error(rr[0])) {
-    snprintf(msg, cap, "DescribeConfigs: %s",
-             nr == 1 ? rd_kafka_ConfigResource_error_string(rr[0]) : "no result");
-    goto done;
-  }
-  size_t ne = 0;
-  const rd_kafka_ConfigEntry_t **ce = rd_kafka_ConfigResource_configs(rr[0], &ne);
-  for (size_t i = 0; i < ne; i++) {
-    const char *name = rd_kafka_ConfigEntry_name(ce[i]);
-    const char *val = rd_kafka_ConfigEntry_value(ce[i]);
-    if (rd_kafka_ConfigEntry_source(ce[i]) !=
-            RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG ||
-        rd_kafka_ConfigEntry_is_read_only(ce[i]) ||
-        rd_kafka_ConfigEntry_is_sensitive(ce[i]) || !name || !val)
-      continue;
-    bool excluded = false;
-    for (size_t k = 0; k < f->cfg->n_config_exclude; k++)
-      if (strcmp(name, f->cfg->config_exclude[k]) == 0)
-        excluded = true;
-    if (excluded)
-      continue;
-    out = xrealloc(out, (2 * n + 2) * sizeof *out);
-    out[2 * n] = xstrdup(name);
-    out[2 * n + 1] = xstrdup(val);
-    n++;
-  }
-  ok = true;
-done:
-  if (ev)
-    rd_kafka_event_destroy(ev);
-  rd_kafka_AdminOptions_destroy(o);
-  rd_kafka_queue_destroy(q);
-  rd_kafka_ConfigResource_destroy(res);
-  if (!ok) {
-    free(out);
-    return NULL;
-  }
-  *nout = n;
-  if (!out)
-    out = xrealloc(NULL, sizeof *out); /* non-NULL "no configs" */
-  return out;
+static bool config_excluded(const mm_flow *f, const char *name) {
+  for (size_t k = 0; k < f->cfg->n_config_exclude; k++)
+    if (strcmp(name, f->cfg->config_exclude[k]) == 0)
+      return true;
+  return false;
 }
 
-static void free_strv(char **v, size_t n) {
-  if (!v)
-    return;
-  for (size_t i = 0; i < 2 * n; i++)
-    free(v[i]);
-  free(v);
+/* The configs the remote topic should have (docs/MIRROR.md, "Target
+ * topics"): those set on the source topic and not excluded, plus, for an
+ * existing remote topic, the excluded ones it has set itself (its own
+ * min.insync.replicas, say: the replacing AlterConfigs would reset them). */
+static void configs_wanted(const mm_flow *f, const mm_cfgset *src, const mm_cfgset *dst,
+                           mm_cfgset *want) {
+  for (size_t i = 0; i < src->n; i++)
+    if (!config_excluded(f, src->kv[2 * i]))
+      mm_cfgset_add(want, src->kv[2 * i], src->kv[2 * i + 1]);
+  for (size_t i = 0; dst && i < dst->n; i++)
+    if (config_excluded(f, dst->kv[2 * i]))
+      mm_cfgset_add(want, dst->kv[2 * i], dst->kv[2 * i + 1]);
 }
 
 /* Internal topics: one partition, compacted.  A target that refuses topic
@@ -721,25 +655,23 @@ static void topic_prepare(mm_flow *f, mm_topic *t, const rd_kafka_metadata_t *tm
     if (strcmp(tmd->topics[i].topic, t->remote) == 0 && !tmd->topics[i].err)
       have = tmd->topics[i].partition_cnt;
   if (have < 0) {
-    size_t ncfg = 0;
-    char **cfg = NULL;
+    mm_cfgset src = {0}, cfg = {0};
     if (f->cfg->sync_topic_configs) {
-      cfg = describe_configs(f, t->name, &ncfg, msg, sizeof msg);
-      if (!cfg)
+      const char *name = t->name;
+      if (mm_describe_topic_configs(f->cons, &name, 1, &src, msg, sizeof msg) != 0 ||
+          !src.ok) {
+        mm_cfgset_release(&src);
         goto failed;
+      }
+      configs_wanted(f, &src, NULL, &cfg);
+      mm_cfgset_release(&src);
     }
     int rc = create_topic(f->prod, t->remote, t->src_parts, f->cfg->replication_factor,
-                          (const char *const *)cfg, ncfg, msg, sizeof msg);
-    char list[512] = "";
-    size_t lj = 0;
-    for (size_t i = 0; i < ncfg && lj < sizeof list; i++) {
-      int w = snprintf(list + lj, sizeof list - lj, "%s%s=%s", i ? "," : "", cfg[2 * i],
-                       cfg[2 * i + 1]);
-      if (w < 0)
-        break;
-      lj += (size_t)w;
-    }
-    free_strv(cfg, ncfg);
+                          (const char *const *)cfg.kv, cfg.n, msg, sizeof msg);
+    char list[512];
+    mm_cfgset_format(&cfg, list, sizeof list);
+    size_t ncfg = cfg.n;
+    mm_cfgset_release(&cfg);
     if (rc < 0) {
       if (ncfg > 0 && (strstr(msg, "INVALID_CONFIG") || strstr(msg, "not supported")))
         mm_log("error", "topic.configs_refused",
@@ -832,6 +764,83 @@ static void refresh_topics(mm_flow *f) {
       topic_prepare(f, t, tmd);
   }
   rd_kafka_metadata_destroy(tmd);
+}
+
+/* MM2's sync.topic.configs: every interval, the remote topics whose configs
+ * differ from what their source topics say (configs_wanted) get them, in one
+ * DescribeConfigs per cluster and one AlterConfigs. */
+static void configs_tick(mm_flow *f) {
+  char msg[512] = "";
+  size_t n = 0, na = 0;
+  const char **src = calloc(f->ntopics + 1, sizeof *src);
+  const char **dst = calloc(f->ntopics + 1, sizeof *dst);
+  const char **alt = calloc(f->ntopics + 1, sizeof *alt);
+  mm_cfgset *ss = calloc(f->ntopics + 1, sizeof *ss);
+  mm_cfgset *ts = calloc(f->ntopics + 1, sizeof *ts);
+  mm_cfgset *want = calloc(f->ntopics + 1, sizeof *want);
+  rd_kafka_resp_err_t *errs = calloc(f->ntopics + 1, sizeof *errs);
+  if (!src || !dst || !alt || !ss || !ts || !want || !errs)
+    abort();
+  for (size_t i = 0; i < f->ntopics; i++) {
+    if (f->topics[i]->state != T_READY)
+      continue;
+    src[n] = f->topics[i]->name;
+    dst[n++] = f->topics[i]->remote;
+  }
+  if (n == 0)
+    goto done;
+  if (mm_describe_topic_configs(f->cons, src, n, ss, msg, sizeof msg) != 0 ||
+      mm_describe_topic_configs(f->prod, dst, n, ts, msg, sizeof msg) != 0) {
+    f->err_admin++;
+    mm_log("warn", "configs.sync_failed", "flow=%s->%s reason=\"%s\"", f->sa, f->da, msg);
+    goto done;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (!ss[i].ok || !ts[i].ok)
+      continue; /* deleted meanwhile, say: the next round sees */
+    mm_cfgset w = {0};
+    configs_wanted(f, &ss[i], &ts[i], &w);
+    if (mm_cfgset_equal(&w, &ts[i])) {
+      mm_cfgset_release(&w);
+      continue;
+    }
+    alt[na] = dst[i];
+    want[na++] = w;
+  }
+  if (na == 0)
+    goto done;
+  if (mm_alter_topic_configs(f->prod, alt, na, want, errs, msg, sizeof msg) != 0) {
+    f->err_admin++;
+    mm_log("warn", "configs.sync_failed", "flow=%s->%s reason=\"%s\"", f->sa, f->da, msg);
+    goto done;
+  }
+  for (size_t i = 0; i < na; i++) {
+    char list[512];
+    mm_cfgset_format(&want[i], list, sizeof list);
+    if (errs[i]) {
+      f->err_admin++;
+      mm_log("warn", "topic.configs_sync_failed",
+             "flow=%s->%s remote=%s configs=\"%s\" error=%s", f->sa, f->da, alt[i], list,
+             rd_kafka_err2name(errs[i]));
+    } else {
+      f->configs_synced++;
+      mm_log("info", "topic.configs_synced", "flow=%s->%s remote=%s configs=\"%s\"",
+             f->sa, f->da, alt[i], list);
+    }
+  }
+done:
+  for (size_t i = 0; i < f->ntopics; i++) {
+    mm_cfgset_release(&ss[i]);
+    mm_cfgset_release(&ts[i]);
+    mm_cfgset_release(&want[i]);
+  }
+  free(src);
+  free(dst);
+  free(alt);
+  free(ss);
+  free(ts);
+  free(want);
+  free(errs);
 }
 
 /* ---- replication ---- */
@@ -937,17 +946,27 @@ static bool handle_record(mm_flow *f, rd_kafka_message_t *m) {
       fifo_push(p, (fifo_ent){m->offset, 0, p->gen, 1});
     return false;
   }
+  /* The path: the incoming one extended by our alias (just the alias when
+   * there is none, or when the result would not fit). */
+  const char *pval = f->sa;
+  size_t plen = strlen(f->sa);
   char path[512];
-  int pl;
-  if (pv && pn > 0)
-    pl = snprintf(path, sizeof path, "%.*s,%s", (int)pn, (const char *)pv, f->sa);
-  else
-    pl = snprintf(path, sizeof path, "%s", f->sa);
-  if (pl < 0 || (size_t)pl >= sizeof path)
-    pl = snprintf(path, sizeof path, "%s", f->sa);
-  rd_kafka_headers_t *out = hdrs ? rd_kafka_headers_copy(hdrs) : rd_kafka_headers_new(1);
-  rd_kafka_header_remove(out, MM_PATH_HEADER);
-  rd_kafka_header_add(out, MM_PATH_HEADER, -1, path, (ssize_t)pl);
+  if (pv && pn > 0) {
+    int w = snprintf(path, sizeof path, "%.*s,%s", (int)pn, (const char *)pv, f->sa);
+    if (w > 0 && (size_t)w < sizeof path) {
+      pval = path;
+      plen = (size_t)w;
+    }
+  }
+  rd_kafka_headers_t *out;
+  if (hdrs) {
+    out = rd_kafka_headers_copy(hdrs);
+    rd_kafka_header_remove(out, MM_PATH_HEADER);
+  } else {
+    out = rd_kafka_headers_new(1);
+  }
+  rd_kafka_header_add(out, MM_PATH_HEADER, (ssize_t)(sizeof MM_PATH_HEADER - 1), pval,
+                      (ssize_t)plen);
   rd_kafka_timestamp_type_t tst;
   int64_t ts = rd_kafka_message_timestamp(m, &tst);
   for (;;) {
@@ -1157,9 +1176,9 @@ static char **list_groups(mm_flow *f, rd_kafka_t *rk, size_t *n) {
   char **out = NULL;
   *n = 0;
   rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t *o = admin_opts(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
+  rd_kafka_AdminOptions_t *o = mm_admin_opts(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
   rd_kafka_ListConsumerGroups(rk, o, q);
-  rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT);
+  rd_kafka_event_t *ev = mm_admin_wait(q, RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT);
   if (!ev || rd_kafka_event_error(ev)) {
     f->err_admin++;
     mm_log("warn", "groups.list_failed", "flow=%s->%s reason=\"%s\"", f->sa, f->da,
@@ -1193,9 +1212,10 @@ static rd_kafka_topic_partition_list_t *group_offsets(mm_flow *f, rd_kafka_t *rk
   rd_kafka_ListConsumerGroupOffsets_t *req =
       rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
   rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t *o = admin_opts(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+  rd_kafka_AdminOptions_t *o =
+      mm_admin_opts(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
   rd_kafka_ListConsumerGroupOffsets(rk, &req, 1, o, q);
-  rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT);
+  rd_kafka_event_t *ev = mm_admin_wait(q, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT);
   if (!ev || rd_kafka_event_error(ev)) {
     f->err_admin++;
     mm_log("warn", "groups.offsets_failed", "flow=%s->%s group=%s reason=\"%s\"", f->sa,
@@ -1221,9 +1241,10 @@ static bool group_idle(mm_flow *f, rd_kafka_t *rk, const char *group) {
   bool idle = false;
   const char *groups[1] = {group};
   rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t *o = admin_opts(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
+  rd_kafka_AdminOptions_t *o =
+      mm_admin_opts(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
   rd_kafka_DescribeConsumerGroups(rk, groups, 1, o, q);
-  rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT);
+  rd_kafka_event_t *ev = mm_admin_wait(q, RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT);
   if (ev && !rd_kafka_event_error(ev)) {
     size_t cnt = 0;
     const rd_kafka_ConsumerGroupDescription_t **gd =
@@ -1269,9 +1290,10 @@ static void sync_group(mm_flow *f, const char *group,
         rd_kafka_AlterConsumerGroupOffsets_new(group, alt);
     rd_kafka_queue_t *q = rd_kafka_queue_new(f->prod);
     rd_kafka_AdminOptions_t *o =
-        admin_opts(f->prod, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
+        mm_admin_opts(f->prod, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
     rd_kafka_AlterConsumerGroupOffsets(f->prod, &req, 1, o, q);
-    rd_kafka_event_t *ev = admin_wait(q, RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT);
+    rd_kafka_event_t *ev =
+        mm_admin_wait(q, RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT);
     bool ok = false;
     if (ev && !rd_kafka_event_error(ev)) {
       size_t cnt = 0;
@@ -1484,6 +1506,7 @@ static int flow_start(mm_flow *f) {
   f->t_heartbeat = now;
   f->t_checkpoint = now + (f->cfg->checkpoints_ms > 0 ? f->cfg->checkpoints_ms : 0);
   f->t_groupsync = now + (f->cfg->sync_groups_ms > 0 ? f->cfg->sync_groups_ms : 0);
+  f->t_configs = now + (f->cfg->sync_configs_ms > 0 ? f->cfg->sync_configs_ms : 0);
   return 0;
 }
 
@@ -1525,6 +1548,10 @@ static void flow_tick(mm_flow *f, int timeout_ms) {
         mm_mono_ms() +
         (f->cfg->refresh_topics_ms > 0 ? f->cfg->refresh_topics_ms : MM_RETRY_MS);
   }
+  if (f->cfg->sync_topic_configs && f->cfg->sync_configs_ms > 0 && now >= f->t_configs) {
+    configs_tick(f);
+    f->t_configs = mm_mono_ms() + f->cfg->sync_configs_ms;
+  }
   if (f->cfg->emit_heartbeats && f->cfg->heartbeats_ms > 0 && now >= f->t_heartbeat) {
     emit_heartbeat(f);
     f->t_heartbeat = now + f->cfg->heartbeats_ms;
@@ -1554,8 +1581,15 @@ int mm_mirror_run(mm_mirror *m, volatile sig_atomic_t *stop) {
       if (m->lock)
         pthread_mutex_lock(m->lock);
       flow_tick(f, m->nflows == 1 ? 50 : 10);
-      if (m->lock)
+      if (m->lock) {
         pthread_mutex_unlock(m->lock);
+        /* A mutex is not fair: relocking at once would starve a waiting
+         * scrape for seconds.  Give way until it has rendered. */
+        while (atomic_load(&m->scrapes_waiting) > 0) {
+          struct timespec ts = {0, 100 * 1000};
+          nanosleep(&ts, NULL);
+        }
+      }
       if (f->fatal)
         rc = -1;
     }
@@ -1576,6 +1610,8 @@ int mm_mirror_run(mm_mirror *m, volatile sig_atomic_t *stop) {
 
 /* ---- metrics ---- */
 
+static int metrics_render(mm_mirror *m, sl_buf *b);
+
 static void mline(sl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void mline(sl_buf *b, const char *fmt, ...) {
   char line[1024];
@@ -1588,6 +1624,17 @@ static void mline(sl_buf *b, const char *fmt, ...) {
 }
 
 int mm_mirror_metrics(mm_mirror *m, sl_buf *b) {
+  atomic_fetch_add(&m->scrapes_waiting, 1);
+  if (m->lock)
+    pthread_mutex_lock(m->lock);
+  atomic_fetch_sub(&m->scrapes_waiting, 1);
+  int rc = metrics_render(m, b);
+  if (m->lock)
+    pthread_mutex_unlock(m->lock);
+  return rc;
+}
+
+static int metrics_render(mm_mirror *m, sl_buf *b) {
   static const char *const pfams[][3] = {
       {"seglog_mirror_records_total", "counter",
        "Records replicated (acknowledged by the target)"},
@@ -1652,16 +1699,16 @@ int mm_mirror_metrics(mm_mirror *m, sl_buf *b) {
             "seglog_mirror_errors_total{source=\"%s\",target=\"%s\",kind=\"%s\"} %llu\n",
             f->sa, f->da, kinds[k], (unsigned long long)vals[k]);
   }
-  mline(
-      b,
-      "# HELP seglog_mirror_events_total Heartbeats, checkpoints, group syncs and topics "
-      "created\n# TYPE seglog_mirror_events_total counter\n");
+  mline(b,
+        "# HELP seglog_mirror_events_total Heartbeats, checkpoints, group syncs, topics "
+        "created and topic configs synced\n# TYPE seglog_mirror_events_total counter\n");
   for (size_t i = 0; i < m->nflows; i++) {
     mm_flow *f = &m->flows[i];
-    const char *kinds[] = {"heartbeat", "checkpoint", "group_sync", "topic_created"};
-    uint64_t vals[] = {f->heartbeats, f->checkpoints, f->groups_synced,
-                       f->topics_created};
-    for (size_t k = 0; k < 4; k++)
+    const char *kinds[] = {"heartbeat", "checkpoint", "group_sync", "topic_created",
+                           "topic_configs_synced"};
+    uint64_t vals[] = {f->heartbeats, f->checkpoints, f->groups_synced, f->topics_created,
+                       f->configs_synced};
+    for (size_t k = 0; k < 5; k++)
       mline(b,
             "seglog_mirror_events_total{source=\"%s\",target=\"%s\",kind=\"%s\"} %llu\n",
             f->sa, f->da, kinds[k], (unsigned long long)vals[k]);

@@ -23,10 +23,12 @@ int mm_mirror_new(const mm_config *c, mm_mirror **out, char *err, size_t cap);
  * until *stop becomes non-zero; then flushes and records progress.  Returns
  * 0, or -1 after a fatal error (logged). */
 int mm_mirror_run(mm_mirror *m, volatile sig_atomic_t *stop);
-/* Appends the Prometheus text exposition of the mirror's metrics. */
+/* Appends the Prometheus text exposition of the mirror's metrics, under the
+ * lock (mm_mirror_set_lock); callable from another thread while
+ * mm_mirror_run runs: the engine gives way to a waiting call. */
 int mm_mirror_metrics(mm_mirror *m, sl_buf *out);
-/* A mutex held while the engine touches its state (the metrics thread
- * renders under it); NULL (the default) for none. Borrowed. */
+/* A mutex held while the engine touches its state (mm_mirror_metrics takes
+ * it); NULL (the default) for none. Borrowed. */
 void mm_mirror_set_lock(mm_mirror *m, pthread_mutex_t *lock);
 void mm_mirror_free(mm_mirror *m); /* NULL ok */
 

@@ -2,7 +2,8 @@
 # 0124: clients cannot write the internal topic __consumer_offsets (Kafka's
 # INVALID_TOPIC_EXCEPTION "Cannot append to internal topic"): a confluent-kafka
 # producer gets the error for its record, nothing lands in the topic, and the
-# coordinator's own commits still do.
+# coordinator's own commits still do.  Nor can they delete it (AdminClient
+# delete_topics: INVALID_TOPIC_EXCEPTION), and the commit is still there after.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/broker.sh"
@@ -39,6 +40,23 @@ c.close()
 after = end_offset()
 assert after > before, (before, after)
 print("ok: client write refused, coordinator commit stored (end %d -> %d)" % (before, after))
+
+from confluent_kafka.admin import AdminClient
+a = AdminClient({"bootstrap.servers": bs})
+fut = a.delete_topics(["__consumer_offsets"], operation_timeout=10)["__consumer_offsets"]
+try:
+    fut.result()
+    raise AssertionError("internal topic deleted")
+except Exception as e:
+    err = e.args[0]
+    assert err.code() == KafkaError.TOPIC_EXCEPTION, err
+    print("delete refused:", err.str())
+assert end_offset() == after
+c = Consumer({"bootstrap.servers": bs, "group.id": "g", "enable.auto.commit": False})
+got = c.committed([TopicPartition("data", 0)], timeout=10)
+c.close()
+assert got[0].offset == 5, got
+print("ok: delete refused, the group's offset is still 5")
 PY
 grep -q "Cannot append to internal topic" "$T/broker.log" && broker_fail "refusal logged as a broker fault" || true
 echo "ok"

@@ -60,6 +60,7 @@ static void test_minimal_and_defaults(void **state) {
   assert_false(f->sync_group_offsets);
   assert_false(f->syncs_on_target);
   assert_true(f->sync_topic_configs);
+  assert_int_equal(f->sync_configs_ms, 600000);
   assert_int_equal(f->replication_factor, -1);
   mm_config_free(c);
 }
@@ -73,6 +74,7 @@ static void test_overrides(void **state) {
                     "B->A.topics = only\n"
                     "A->B.refresh.topics.interval.seconds = 2\n"
                     "emit.checkpoints.interval.seconds = -1\n"
+                    "B->A.sync.topic.configs.interval.seconds = 3\n"
                     "sync.group.offsets.enabled = TRUE\n"
                     "offset-syncs.topic.location = target\n"
                     "replication.policy.class = "
@@ -105,6 +107,8 @@ static void test_overrides(void **state) {
   assert_int_equal(ab->refresh_topics_ms, 2000);
   assert_int_equal(ba->refresh_topics_ms, 600000);
   assert_int_equal(ab->checkpoints_ms, -1);
+  assert_int_equal(ab->sync_configs_ms, 600000);
+  assert_int_equal(ba->sync_configs_ms, 3000);
   assert_true(ab->sync_group_offsets);
   assert_true(ab->syncs_on_target);
   assert_int_equal(c->clusters[0].n_producer, 1);

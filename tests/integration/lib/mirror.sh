@@ -61,3 +61,13 @@ mirror_start() {
 mirror_py() {
   "$BROKER_PY" "$MIRROR_PY" "$@"
 }
+
+# mirror_create_configured BS TOPIC PARTS NAME=VALUE...: creates the topic
+# with configs, or skips the test (77) on a broker that refuses them.
+mirror_create_configured() {
+  if ! mirror_py create "$@" 2>"$T/create.err"; then
+    cat "$T/create.err"
+    echo "SKIP: the broker does not accept topic configs in CreateTopics"
+    exit 77
+  fi
+}

@@ -8,7 +8,7 @@ import sys
 import time
 
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
 
 PATH_HEADER = "seglog.mirror.path"
 
@@ -22,9 +22,10 @@ def admin(bs):
     return AdminClient({"bootstrap.servers": bs})
 
 
-def create(bs, topic, parts):
+def create(bs, topic, parts, pairs=()):
     a = admin(bs)
-    fs = a.create_topics([NewTopic(topic, parts, 1)])
+    fs = a.create_topics([NewTopic(topic, parts, 1,
+                                   config=dict(p.split("=", 1) for p in pairs))])
     for f in fs.values():
         f.result(30)
 
@@ -34,6 +35,35 @@ def add_partitions(bs, topic, total):
     fs = a.create_partitions([NewPartitions(topic, total)])
     for f in fs.values():
         f.result(30)
+
+
+def configs(bs, topic):
+    """name=value of the configs set on the topic itself (source
+    DYNAMIC_TOPIC_CONFIG), sorted, space-separated."""
+    a = admin(bs)
+    for f in a.describe_configs([ConfigResource("topic", topic)]).values():
+        items = sorted(f.result(30).items())
+    return " ".join("%s=%s" % (k, v.value) for k, v in items if v.source == 1)
+
+
+def alter_configs(bs, topic, pairs):
+    """AlterConfigs (replacing): the topic's set configs become exactly pairs."""
+    res = ConfigResource("topic", topic, set_config=dict(p.split("=", 1) for p in pairs))
+    a = admin(bs)
+    for f in a.alter_configs([res]).values():
+        f.result(30)
+
+
+def wait_configs(bs, topic, want, secs):
+    """Waits until configs(bs, topic) == want; prints it."""
+    deadline = time.time() + secs
+    got = None
+    while time.time() < deadline:
+        got = configs(bs, topic)
+        if got == want:
+            return got
+        time.sleep(0.2)
+    fail("configs of %s: want '%s', have '%s' after %d s" % (topic, want, got, secs))
 
 
 def produce(bs, topic, parts, n, tag="", start=0):
@@ -299,7 +329,7 @@ def main():
     cmd = sys.argv[1]
     a = sys.argv[2:]
     if cmd == "create":
-        create(a[0], a[1], int(a[2]))
+        create(a[0], a[1], int(a[2]), a[3:])
     elif cmd == "add-partitions":
         add_partitions(a[0], a[1], int(a[2]))
     elif cmd == "produce":
@@ -322,6 +352,12 @@ def main():
     elif cmd == "committed":
         for p, o in sorted(committed(a[0], a[1], a[2]).items()):
             print(p, o)
+    elif cmd == "configs":
+        print(configs(a[0], a[1]))
+    elif cmd == "alter-configs":
+        alter_configs(a[0], a[1], a[2:])
+    elif cmd == "wait-configs":
+        print(wait_configs(a[0], a[1], a[2], int(a[3])))
     elif cmd == "checkpoints":
         checkpoints(a[0], a[1], a[2])
     else:
