@@ -11,7 +11,7 @@
 #           mirror's default is MM2's: none, like the pipe's kcat -P)
 #   latency: the mirror runs; a producer writes to "lat" at half the measured
 #           mirror rate for 10 s with CreateTime = send time; consumers on A
-#           and B (10-mirror-latency.py) give source, end-to-end and
+#           and B (10-mirror-latency.py, partition 0) give source, end-to-end and
 #           replication (arrival on B - arrival on A) p50/p99/max
 # The pipe loses partitions and headers (kcat's line format): it is the
 # floor the issue names, not an equivalent copy.

@@ -298,8 +298,8 @@ static int compact_one(const char *logdir, const char *topic, int32_t p, bool fo
 }
 
 int cmd_compact(int argc, char **argv) {
-  const char *dir = NULL, *topic = NULL;
-  int64_t partition = -1;
+  cli_opts co;
+  cli_opts_init(&co);
   bool force = true, roll = false;
   static const struct option longopts[] = {{"respect-ratio", no_argument, NULL, 'r'},
                                            {"roll", no_argument, NULL, 'R'},
@@ -309,16 +309,6 @@ int cmd_compact(int argc, char **argv) {
   optind = 1;
   while ((opt = getopt_long(argc, argv, "d:t:p:", longopts, NULL)) != -1) {
     switch (opt) {
-    case 'd':
-      dir = optarg;
-      break;
-    case 't':
-      topic = optarg;
-      break;
-    case 'p':
-      if (cli_parse_i64(optarg, 0, INT32_MAX, &partition))
-        return cli_usage_error("bad partition '%s'", optarg);
-      break;
     case 'r':
       force = false;
       break;
@@ -326,24 +316,26 @@ int cmd_compact(int argc, char **argv) {
       roll = true;
       break;
     default:
-      return cli_usage_error("bad option");
+      if (cli_opts_take(&co, opt, optarg) != CLI_OK)
+        return CLI_USAGE;
+      break;
     }
   }
-  if (!dir || !topic)
+  if (!co.dir || !co.topic)
     return cli_usage_error("-d DIR and -t TOPIC are required");
   cli_partition *parts = NULL;
   size_t n = 0;
-  if (cli_list_partitions(dir, topic, &parts, &n) || n == 0) {
-    cli_err("%s: no topic '%s'", dir, topic);
+  if (cli_list_partitions(co.dir, co.topic, &parts, &n) || n == 0) {
+    cli_err("%s: no topic '%s'", co.dir, co.topic);
     free(parts);
     return CLI_ERROR;
   }
   sl_dir_lock *lock = NULL;
   sl_diag diag;
   sl_diag_clear(&diag);
-  int rc = sl_dir_lock_acquire(dir, &lock, &diag);
+  int rc = sl_dir_lock_acquire(co.dir, &lock, &diag);
   if (rc) {
-    cli_err_diag(dir, rc, &diag);
+    cli_err_diag(co.dir, rc, &diag);
     if (rc == SL_ELOCKED)
       cli_err(
           "the log directory is in use by another writer (seglogd?); nothing changed");
@@ -353,13 +345,13 @@ int cmd_compact(int argc, char **argv) {
   rc = CLI_OK;
   bool any = false;
   for (size_t i = 0; i < n && rc == CLI_OK; i++) {
-    if (partition >= 0 && parts[i].partition != partition)
+    if (co.partition >= 0 && parts[i].partition != co.partition)
       continue;
     any = true;
-    rc = compact_one(dir, topic, parts[i].partition, force, roll, lock);
+    rc = compact_one(co.dir, co.topic, parts[i].partition, force, roll, lock);
   }
   if (!any) {
-    cli_err("%s: no partition %s-%lld", dir, topic, (long long)partition);
+    cli_err("%s: no partition %s-%lld", co.dir, co.topic, (long long)co.partition);
     rc = CLI_ERROR;
   }
   sl_dir_lock_release(lock);
@@ -371,9 +363,10 @@ int cmd_compact(int argc, char **argv) {
 
 /* topics create|delete: offline through sl_logdir (writer lock), or -b. */
 static int topics_manage(int argc, char **argv, bool create) {
-  const char *dir = NULL, *topic = NULL, *brokers = NULL;
-  const char *props[64], *configs[64];
-  int nprops = 0, nconfigs = 0;
+  const char *configs[64];
+  int nconfigs = 0;
+  cli_opts co;
+  cli_opts_init(&co);
   int64_t partitions = 1, replication = -1;
   static const struct option longopts[] = {
       {"partitions", required_argument, NULL, 'P'},
@@ -384,20 +377,6 @@ static int topics_manage(int argc, char **argv, bool create) {
   optind = 1;
   while ((opt = getopt_long(argc, argv, "d:t:b:X:", longopts, NULL)) != -1) {
     switch (opt) {
-    case 'd':
-      dir = optarg;
-      break;
-    case 't':
-      topic = optarg;
-      break;
-    case 'b':
-      brokers = optarg;
-      break;
-    case 'X':
-      if (nprops == 64)
-        return cli_usage_error("too many -X");
-      props[nprops++] = optarg;
-      break;
     case 'P':
       if (cli_parse_i64(optarg, 1, 100000, &partitions))
         return cli_usage_error("bad --partitions '%s'", optarg);
@@ -412,18 +391,20 @@ static int topics_manage(int argc, char **argv, bool create) {
       configs[nconfigs++] = optarg;
       break;
     default:
-      return cli_usage_error("bad option");
+      if (cli_opts_take(&co, opt, optarg) != CLI_OK)
+        return CLI_USAGE;
+      break;
     }
   }
-  if ((!dir && !brokers) || !topic)
+  if ((!co.dir && !co.brokers) || !co.topic)
     return cli_usage_error("-d DIR (or -b BROKERS) and -t TOPIC are required");
-  if (!sl_topic_name_is_valid(topic))
-    return cli_usage_error("'%s' is not a valid topic name", topic);
-  if (brokers) {
-    net_conf nc = {brokers, props, nprops};
-    return create ? net_topic_create(&nc, topic, (int32_t)partitions,
+  if (!sl_topic_name_is_valid(co.topic))
+    return cli_usage_error("'%s' is not a valid topic name", co.topic);
+  if (co.brokers) {
+    net_conf nc = {co.brokers, co.props, co.nprops};
+    return create ? net_topic_create(&nc, co.topic, (int32_t)partitions,
                                      (int32_t)replication, configs, nconfigs)
-                  : net_topic_delete(&nc, topic);
+                  : net_topic_delete(&nc, co.topic);
   }
   if (nconfigs > 0)
     return cli_usage_error(
@@ -434,9 +415,9 @@ static int topics_manage(int argc, char **argv, bool create) {
   lo.create = create;
   sl_diag diag;
   sl_diag_clear(&diag);
-  int rc = sl_logdir_open(dir, &lo, &ld, &diag);
+  int rc = sl_logdir_open(co.dir, &lo, &ld, &diag);
   if (rc) {
-    cli_err_diag(dir, rc, &diag);
+    cli_err_diag(co.dir, rc, &diag);
     if (rc == SL_ELOCKED)
       cli_err(
           "the log directory is in use by another writer (seglogd?); nothing changed");
@@ -448,8 +429,8 @@ static int topics_manage(int argc, char **argv, bool create) {
       const char *t;
       int32_t p;
       sl_log *log;
-      if (sl_logdir_at(ld, i, &t, &p, &log) && strcmp(t, topic) == 0) {
-        cli_err("%s: topic '%s' already exists", dir, topic);
+      if (sl_logdir_at(ld, i, &t, &p, &log) && strcmp(t, co.topic) == 0) {
+        cli_err("%s: topic '%s' already exists", co.dir, co.topic);
         status = CLI_ERROR;
         break;
       }
@@ -458,32 +439,32 @@ static int topics_manage(int argc, char **argv, bool create) {
     if (status == CLI_OK && sl_uuid_random(&id, &diag) != 0)
       status = CLI_ERROR;
     for (int32_t p = 0; status == CLI_OK && p < (int32_t)partitions; p++) {
-      rc = sl_logdir_create_partition(ld, topic, p, NULL, &id, NULL, &diag);
+      rc = sl_logdir_create_partition(ld, co.topic, p, NULL, &id, NULL, &diag);
       if (rc) {
         cli_err_diag("create", rc, &diag);
         status = CLI_ERROR;
       }
     }
     if (status == CLI_OK)
-      cli_out_printf("created %s with %lld partition%s\n", topic, (long long)partitions,
-                     partitions == 1 ? "" : "s");
+      cli_out_printf("created %s with %lld partition%s\n", co.topic,
+                     (long long)partitions, partitions == 1 ? "" : "s");
   } else {
     int32_t deleted = 0;
     for (int32_t p = 0; status == CLI_OK && p <= INT32_MAX - 1; p++) {
-      if (!sl_logdir_get(ld, topic, p)) {
+      if (!sl_logdir_get(ld, co.topic, p)) {
         bool more = false;
         for (size_t i = 0; i < sl_logdir_count(ld); i++) {
           const char *t;
           int32_t q;
           sl_log *log;
-          if (sl_logdir_at(ld, i, &t, &q, &log) && strcmp(t, topic) == 0)
+          if (sl_logdir_at(ld, i, &t, &q, &log) && strcmp(t, co.topic) == 0)
             more = true;
         }
         if (!more)
           break;
         continue;
       }
-      rc = sl_logdir_delete_partition(ld, topic, p, &diag);
+      rc = sl_logdir_delete_partition(ld, co.topic, p, &diag);
       if (rc) {
         cli_err_diag("delete", rc, &diag);
         status = CLI_ERROR;
@@ -491,10 +472,10 @@ static int topics_manage(int argc, char **argv, bool create) {
       deleted++;
     }
     if (status == CLI_OK && deleted == 0) {
-      cli_err("%s: no topic '%s'", dir, topic);
+      cli_err("%s: no topic '%s'", co.dir, co.topic);
       status = CLI_ERROR;
     } else if (status == CLI_OK) {
-      cli_out_printf("deleted %s (%d partition%s)\n", topic, (int)deleted,
+      cli_out_printf("deleted %s (%d partition%s)\n", co.topic, (int)deleted,
                      deleted == 1 ? "" : "s");
     }
   }
@@ -518,47 +499,34 @@ int cmd_topics(int argc, char **argv) {
       return cmd_topics_alter(argc - 1, argv + 1);
     return cli_usage_error("unknown topics subcommand '%s'", sub);
   }
-  const char *dir = NULL, *topic = NULL, *brokers = NULL;
-  const char *props[64];
-  int nprops = 0;
+  cli_opts co;
+  cli_opts_init(&co);
   int opt;
   optind = 1;
   while ((opt = getopt(argc - 1, argv + 1, "d:t:b:X:")) != -1) {
     switch (opt) {
-    case 'd':
-      dir = optarg;
-      break;
-    case 't':
-      topic = optarg;
-      break;
-    case 'b':
-      brokers = optarg;
-      break;
-    case 'X':
-      if (nprops == 64)
-        return cli_usage_error("too many -X");
-      props[nprops++] = optarg;
-      break;
     default:
-      return cli_usage_error("bad option");
+      if (cli_opts_take(&co, opt, optarg) != CLI_OK)
+        return CLI_USAGE;
+      break;
     }
   }
-  if (brokers) {
-    net_conf nc = {brokers, props, nprops};
-    return net_topics(&nc, topic, describe);
+  if (co.brokers) {
+    net_conf nc = {co.brokers, co.props, co.nprops};
+    return net_topics(&nc, co.topic, describe);
   }
-  if (!dir)
+  if (!co.dir)
     return cli_usage_error("-d DIR (or -b BROKERS) is required");
   cli_partition *parts = NULL;
   size_t n = 0;
-  int lrc = cli_list_partitions(dir, topic, &parts, &n);
+  int lrc = cli_list_partitions(co.dir, co.topic, &parts, &n);
   if (lrc) {
-    cli_err("%s: %s", dir,
+    cli_err("%s: %s", co.dir,
             lrc == SL_ENOT_FOUND ? "no such log directory" : sl_strerror(lrc));
     return CLI_ERROR;
   }
-  if (topic && n == 0) {
-    cli_err("%s: no topic '%s'", dir, topic);
+  if (co.topic && n == 0) {
+    cli_err("%s: no topic '%s'", co.dir, co.topic);
     free(parts);
     return CLI_ERROR;
   }
@@ -582,7 +550,7 @@ int cmd_topics(int argc, char **argv) {
     sl_log *log = NULL;
     sl_diag diag;
     sl_diag_clear(&diag);
-    int orc = cli_open_readonly(dir, parts[i].topic, parts[i].partition, &log, &diag);
+    int orc = cli_open_readonly(co.dir, parts[i].topic, parts[i].partition, &log, &diag);
     if (orc) {
       cli_out_flush();
       cli_err_diag("open", orc, &diag);
@@ -630,10 +598,9 @@ int cmd_topics(int argc, char **argv) {
 /* ---- offsets ---- */
 
 int cmd_offsets(int argc, char **argv) {
-  const char *dir = NULL, *topic = NULL, *time_s = NULL, *brokers = NULL;
-  const char *props[64];
-  int nprops = 0;
-  int64_t partition = -1;
+  const char *time_s = NULL;
+  cli_opts co;
+  cli_opts_init(&co);
   static const struct option longopts[] = {{"time", required_argument, NULL, 'T'},
                                            {"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
@@ -641,32 +608,16 @@ int cmd_offsets(int argc, char **argv) {
   optind = 1;
   while ((opt = getopt_long(argc, argv, "d:t:p:b:X:", longopts, NULL)) != -1) {
     switch (opt) {
-    case 'd':
-      dir = optarg;
-      break;
-    case 't':
-      topic = optarg;
-      break;
-    case 'p':
-      if (cli_parse_i64(optarg, 0, INT32_MAX, &partition))
-        return cli_usage_error("bad partition '%s'", optarg);
-      break;
     case 'T':
       time_s = optarg;
       break;
-    case 'b':
-      brokers = optarg;
-      break;
-    case 'X':
-      if (nprops == 64)
-        return cli_usage_error("too many -X");
-      props[nprops++] = optarg;
-      break;
     default:
-      return cli_usage_error("bad option");
+      if (cli_opts_take(&co, opt, optarg) != CLI_OK)
+        return CLI_USAGE;
+      break;
     }
   }
-  if ((!dir && !brokers) || !topic)
+  if ((!co.dir && !co.brokers) || !co.topic)
     return cli_usage_error("-d DIR (or -b BROKERS) and -t TOPIC are required");
   int64_t ts = 0;
   if (time_s) {
@@ -678,17 +629,17 @@ int cmd_offsets(int argc, char **argv) {
       ts = SL_LIST_MAX_TIMESTAMP;
     else if (cli_parse_time(time_s, &ts) || ts < 0)
       return cli_usage_error("bad --time '%s'", time_s);
-    if (brokers && ts == SL_LIST_MAX_TIMESTAMP)
+    if (co.brokers && ts == SL_LIST_MAX_TIMESTAMP)
       return cli_usage_error("--time max is offline only");
   }
-  if (brokers) {
-    net_conf nc = {brokers, props, nprops};
-    return net_offsets(&nc, topic, partition, time_s != NULL, ts);
+  if (co.brokers) {
+    net_conf nc = {co.brokers, co.props, co.nprops};
+    return net_offsets(&nc, co.topic, co.partition, time_s != NULL, ts);
   }
   cli_partition *parts = NULL;
   size_t n = 0;
-  if (cli_list_partitions(dir, topic, &parts, &n) || n == 0) {
-    cli_err("%s: no topic '%s'", dir, topic);
+  if (cli_list_partitions(co.dir, co.topic, &parts, &n) || n == 0) {
+    cli_err("%s: no topic '%s'", co.dir, co.topic);
     free(parts);
     return CLI_ERROR;
   }
@@ -697,20 +648,20 @@ int cmd_offsets(int argc, char **argv) {
   if (!time_s)
     cli_out_printf("%-24s %9s %12s %12s\n", "TOPIC", "PARTITION", "EARLIEST", "LATEST");
   for (size_t i = 0; i < n && rc == CLI_OK; i++) {
-    if (partition >= 0 && parts[i].partition != partition)
+    if (co.partition >= 0 && parts[i].partition != co.partition)
       continue;
     any = true;
     sl_log *log = NULL;
     sl_diag diag;
     sl_diag_clear(&diag);
-    int orc = cli_open_readonly(dir, topic, parts[i].partition, &log, &diag);
+    int orc = cli_open_readonly(co.dir, co.topic, parts[i].partition, &log, &diag);
     if (orc) {
       cli_err_diag("open", orc, &diag);
       rc = CLI_ERROR;
       break;
     }
     if (!time_s) {
-      cli_out_printf("%-24s %9d %12" PRId64 " %12" PRId64 "\n", topic,
+      cli_out_printf("%-24s %9d %12" PRId64 " %12" PRId64 "\n", co.topic,
                      (int)parts[i].partition, sl_log_start_offset(log),
                      sl_log_end_offset(log));
     } else {
@@ -720,14 +671,14 @@ int cmd_offsets(int argc, char **argv) {
         cli_err_diag("offset for time", frc, &diag);
         rc = CLI_ERROR;
       } else {
-        cli_out_printf("%s:%d:%" PRId64 "\n", topic, (int)parts[i].partition,
+        cli_out_printf("%s:%d:%" PRId64 "\n", co.topic, (int)parts[i].partition,
                        frc ? -1 : off);
       }
     }
     sl_log_close(log, NULL);
   }
   if (!any) {
-    cli_err("%s: no partition %s-%lld", dir, topic, (long long)partition);
+    cli_err("%s: no partition %s-%lld", co.dir, co.topic, (long long)co.partition);
     rc = CLI_ERROR;
   }
   free(parts);
@@ -763,9 +714,8 @@ int cmd_perf(int argc, char **argv) {
   if (argc < 2 || (strcmp(argv[1], "produce") != 0 && strcmp(argv[1], "consume") != 0))
     return cli_usage_error("perf wants produce or consume");
   bool produce = strcmp(argv[1], "produce") == 0;
-  const char *brokers = NULL, *topic = NULL;
-  const char *props[64];
-  int nprops = 0;
+  cli_opts co;
+  cli_opts_init(&co);
   int64_t n = -1, size = 100, throughput = -1;
   static const struct option longopts[] = {
       {"num-records", required_argument, NULL, 'n'},
@@ -779,17 +729,6 @@ int cmd_perf(int argc, char **argv) {
   optind = 1;
   while ((opt = getopt_long(argc - 1, argv + 1, "b:t:X:", longopts, NULL)) != -1) {
     switch (opt) {
-    case 'b':
-      brokers = optarg;
-      break;
-    case 't':
-      topic = optarg;
-      break;
-    case 'X':
-      if (nprops == 64)
-        return cli_usage_error("too many -X");
-      props[nprops++] = optarg;
-      break;
     case 'n':
       if (cli_parse_i64(optarg, 1, 1000000000, &n))
         return cli_usage_error("bad --num-records '%s'", optarg);
@@ -803,12 +742,14 @@ int cmd_perf(int argc, char **argv) {
         return cli_usage_error("bad --throughput '%s'", optarg);
       break;
     default:
-      return cli_usage_error("bad option");
+      if (cli_opts_take(&co, opt, optarg) != CLI_OK)
+        return CLI_USAGE;
+      break;
     }
   }
-  if (!brokers || !topic || n < 0)
+  if (!co.brokers || !co.topic || n < 0)
     return cli_usage_error("-b BROKERS, -t TOPIC and --num-records N are required");
-  net_conf nc = {brokers, props, nprops};
-  return produce ? net_perf_produce(&nc, topic, n, (int32_t)size, throughput)
-                 : net_perf_consume(&nc, topic, n);
+  net_conf nc = {co.brokers, co.props, co.nprops};
+  return produce ? net_perf_produce(&nc, co.topic, n, (int32_t)size, throughput)
+                 : net_perf_consume(&nc, co.topic, n);
 }

@@ -72,6 +72,22 @@ int cli_out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_out_release(void);
 
 /* ---- parsing ---- */
+
+/* The options most subcommands share (docs/CLI.md): -d DIR, -t TOPIC,
+ * -p PARTITION (0..2^31-1), -b BROKERS and -X key=value (librdkafka). */
+#define CLI_MAX_PROPS 64
+typedef struct cli_opts {
+  const char *dir, *topic, *brokers;
+  int64_t partition; /* -1: no -p */
+  const char *props[CLI_MAX_PROPS];
+  int nprops;
+} cli_opts;
+void cli_opts_init(cli_opts *o);
+/* Takes getopt's opt and optarg when opt is one of the shared options:
+ * CLI_OK, or CLI_USAGE (reported: "bad option" for any other opt, or the bad
+ * value).  Commands handle their own options first and pass the rest here. */
+int cli_opts_take(cli_opts *o, int opt, const char *arg);
+
 int cli_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* Decodes \n \r \t \\ \0 \xHH in a delimiter (kcat's -D/-K). */
 int cli_unescape(const char *s, sl_buf *out);

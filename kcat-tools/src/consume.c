@@ -316,14 +316,14 @@ static int append_escaped_pct(sl_buf *b, const char *s) {
 }
 
 int cmd_consume(int argc, char **argv) {
-  const char *dir = NULL, *topic = NULL, *format = NULL, *key_delim = NULL;
+  const char *format = NULL, *key_delim = NULL;
   const char *delim = "\\n";
-  int64_t partition = -1, count = -1, start_value = 0, stop_ts = -1;
+  int64_t count = -1, start_value = 0, stop_ts = -1;
   start_kind start = START_BEGINNING;
   bool pin_end = false, json = false, null_str = false;
-  const char *brokers = NULL, *group = NULL;
-  const char *props[64];
-  int nprops = 0;
+  const char *group = NULL;
+  cli_opts co;
+  cli_opts_init(&co);
   static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   int opt;
@@ -331,16 +331,6 @@ int cmd_consume(int argc, char **argv) {
   while ((opt = getopt_long(argc, argv, "d:t:p:o:ec:f:JK:D:Zb:X:G:", longopts, NULL)) !=
          -1) {
     switch (opt) {
-    case 'd':
-      dir = optarg;
-      break;
-    case 't':
-      topic = optarg;
-      break;
-    case 'p':
-      if (cli_parse_i64(optarg, 0, INT32_MAX, &partition))
-        return cli_usage_error("bad partition '%s'", optarg);
-      break;
     case 'o':
       if (parse_start(optarg, &start, &start_value, &stop_ts))
         return cli_usage_error("bad offset '%s'", optarg);
@@ -367,30 +357,24 @@ int cmd_consume(int argc, char **argv) {
     case 'Z':
       null_str = true;
       break;
-    case 'b':
-      brokers = optarg;
-      break;
-    case 'X':
-      if (nprops == 64)
-        return cli_usage_error("too many -X");
-      props[nprops++] = optarg;
-      break;
     case 'G':
       group = optarg;
       break;
     default:
-      return cli_usage_error("bad option");
+      if (cli_opts_take(&co, opt, optarg) != CLI_OK)
+        return CLI_USAGE;
+      break;
     }
   }
   if (optind < argc)
     return cli_usage_error("unexpected argument '%s'", argv[optind]);
-  if ((!dir && !brokers) || !topic)
+  if ((!co.dir && !co.brokers) || !co.topic)
     return cli_usage_error("-d DIR (or -b BROKERS) and -t TOPIC are required");
-  if (dir && brokers)
+  if (co.dir && co.brokers)
     return cli_usage_error("-d and -b exclude each other");
-  if (group && !brokers)
+  if (group && !co.brokers)
     return cli_usage_error("-G needs network mode (-b)");
-  if (group && partition >= 0)
+  if (group && co.partition >= 0)
     return cli_usage_error("-G and -p exclude each other (the group assigns partitions)");
   if (json && format)
     return cli_usage_error("-f and -J exclude each other");
@@ -398,9 +382,9 @@ int cmd_consume(int argc, char **argv) {
   int rc = CLI_ERROR;
   consume_ctx c;
   memset(&c, 0, sizeof(c));
-  c.dir = dir;
-  c.topic = topic;
-  c.topic_len = strlen(topic);
+  c.dir = co.dir;
+  c.topic = co.topic;
+  c.topic_len = strlen(co.topic);
   c.json = json;
   c.stop_ts = stop_ts;
   c.count = count;
@@ -437,12 +421,12 @@ int cmd_consume(int argc, char **argv) {
       goto out;
     }
   }
-  if (brokers) {
-    net_conf nc = {brokers, props, nprops};
+  if (co.brokers) {
+    net_conf nc = {co.brokers, co.props, co.nprops};
     static const net_start_kind kinds[] = {NET_START_BEGINNING, NET_START_END,
                                            NET_START_ABS, NET_START_REL, NET_START_TIME};
-    net_consume_args na = {&nc,     topic,   partition, kinds[start], start_value,
-                           stop_ts, pin_end, count,     group};
+    net_consume_args na = {&nc,     co.topic, co.partition, kinds[start], start_value,
+                           stop_ts, pin_end,  count,        group};
     rc = net_consume(&na, emit_record, &c);
     if (rc == CLI_OK)
       rc = cli_out_flush();
@@ -452,24 +436,24 @@ int cmd_consume(int argc, char **argv) {
     cli_err("out of memory");
     goto out;
   }
-  int lrc = cli_list_partitions(dir, topic, &plist, &np);
+  int lrc = cli_list_partitions(co.dir, co.topic, &plist, &np);
   if (lrc) {
-    cli_err("%s: %s", dir,
+    cli_err("%s: %s", co.dir,
             lrc == SL_ENOT_FOUND ? "no such log directory" : sl_strerror(lrc));
     goto out;
   }
-  if (partition >= 0) {
+  if (co.partition >= 0) {
     size_t k = 0;
     for (size_t i = 0; i < np; i++)
-      if (plist[i].partition == partition)
+      if (plist[i].partition == co.partition)
         plist[k++] = plist[i];
     np = k;
   }
   if (np == 0) {
-    if (partition >= 0)
-      cli_err("%s: no partition %s-%lld", dir, topic, (long long)partition);
+    if (co.partition >= 0)
+      cli_err("%s: no partition %s-%lld", co.dir, co.topic, (long long)co.partition);
     else
-      cli_err("%s: no topic '%s'", dir, topic);
+      cli_err("%s: no topic '%s'", co.dir, co.topic);
     goto out;
   }
   parts = calloc(np, sizeof(*parts));
@@ -480,7 +464,7 @@ int cmd_consume(int argc, char **argv) {
   for (size_t i = 0; i < np; i++) {
     part_state *ps = &parts[i];
     ps->partition = plist[i].partition;
-    int orc = cli_open_readonly(dir, topic, ps->partition, &ps->log, &diag);
+    int orc = cli_open_readonly(co.dir, co.topic, ps->partition, &ps->log, &diag);
     if (orc) {
       cli_err_diag("open", orc, &diag);
       goto out;

@@ -1496,9 +1496,10 @@ out:
 
 /* `seglog topics alter`: network only (argv[0] is "alter"). */
 int cmd_topics_alter(int argc, char **argv) {
-  const char *brokers = NULL, *topic = NULL, *dir = NULL;
-  const char *props[GRP_MAX_PROPS], *set[GRP_MAX_CONFIGS], *del[GRP_MAX_CONFIGS];
-  int nprops = 0, nset = 0, ndel = 0, opt;
+  const char *set[GRP_MAX_CONFIGS], *del[GRP_MAX_CONFIGS];
+  int nset = 0, ndel = 0, opt;
+  cli_opts co;
+  cli_opts_init(&co);
   enum { OPT_ADD = 1, OPT_DEL };
   static const struct option longopts[] = {
       {"add-config", required_argument, NULL, OPT_ADD},
@@ -1510,20 +1511,6 @@ int cmd_topics_alter(int argc, char **argv) {
   optind = 1;
   while ((opt = getopt_long(argc, argv, "b:X:t:d:", longopts, NULL)) != -1) {
     switch (opt) {
-    case 'b':
-      brokers = optarg;
-      break;
-    case 't':
-      topic = optarg;
-      break;
-    case 'd':
-      dir = optarg;
-      break;
-    case 'X':
-      if (nprops == GRP_MAX_PROPS)
-        return cli_usage_error("too many -X");
-      props[nprops++] = optarg;
-      break;
     case OPT_ADD:
     case OPT_DEL: {
       /* kafka-configs takes comma-separated lists: a=1,b=2 */
@@ -1542,14 +1529,16 @@ int cmd_topics_alter(int argc, char **argv) {
       break;
     }
     default:
-      return cli_usage_error("bad option");
+      if (cli_opts_take(&co, opt, optarg) != CLI_OK)
+        return CLI_USAGE;
+      break;
     }
   }
-  if (dir && !brokers)
+  if (co.dir && !co.brokers)
     return cli_usage_error(
         "topics alter is network-only: a log directory does not store topic configs "
         "(seglogd keeps them); use -b BROKERS");
-  if (!brokers || !topic)
+  if (!co.brokers || !co.topic)
     return cli_usage_error("-b BROKERS and -t TOPIC are required");
   if (nset + ndel == 0)
     return cli_usage_error(
@@ -1563,6 +1552,6 @@ int cmd_topics_alter(int argc, char **argv) {
           strncmp(del[k], set[i], (size_t)(eq - set[i])) == 0)
         return cli_usage_error("'%s' is both added and deleted", del[k]);
   }
-  net_conf nc = {brokers, props, nprops};
-  return grp_topic_alter(&nc, topic, set, nset, del, ndel);
+  net_conf nc = {co.brokers, co.props, co.nprops};
+  return grp_topic_alter(&nc, co.topic, set, nset, del, ndel);
 }

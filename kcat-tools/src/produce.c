@@ -403,15 +403,14 @@ static int whole_file(prod_ctx *c, const char *path) {
 }
 
 int cmd_produce(int argc, char **argv) {
-  const char *dir = NULL, *topic = NULL, *codec = NULL, *list_file = NULL;
+  const char *codec = NULL, *list_file = NULL;
   const char *delim_s = "\\n", *kdelim_s = NULL;
   const char *hdr_args[MAX_HEADERS];
   int nhdr = 0;
   int64_t partition = -1, nparts_new = 1, fixed_ts = -1, batch_bytes = BATCH_TARGET_BYTES;
   bool json = false, null_empty = false;
-  const char *brokers = NULL;
-  const char *props[64];
-  int nprops = 0;
+  cli_opts co;
+  cli_opts_init(&co);
   sl_log_config cfg;
   sl_log_config_init(&cfg);
   static const struct option longopts[] = {{"partitions", required_argument, NULL, 'P'},
@@ -424,12 +423,6 @@ int cmd_produce(int argc, char **argv) {
   while ((opt = getopt_long(argc, argv, "d:t:p:K:D:H:z:l:JT:Zb:X:", longopts, NULL)) !=
          -1) {
     switch (opt) {
-    case 'd':
-      dir = optarg;
-      break;
-    case 't':
-      topic = optarg;
-      break;
     case 'p':
       if (cli_parse_i64(optarg, 0, INT32_MAX - 1, &partition))
         return cli_usage_error("bad partition '%s'", optarg);
@@ -487,24 +480,18 @@ int cmd_produce(int argc, char **argv) {
       if (cli_parse_i64(optarg, 1, 1000000, &nparts_new))
         return cli_usage_error("bad --partitions '%s'", optarg);
       break;
-    case 'b':
-      brokers = optarg;
-      break;
-    case 'X':
-      if (nprops == 64)
-        return cli_usage_error("too many -X");
-      props[nprops++] = optarg;
-      break;
     default:
-      return cli_usage_error("bad option");
+      if (cli_opts_take(&co, opt, optarg) != CLI_OK)
+        return CLI_USAGE;
+      break;
     }
   }
-  if ((!dir && !brokers) || !topic)
+  if ((!co.dir && !co.brokers) || !co.topic)
     return cli_usage_error("-d DIR (or -b BROKERS) and -t TOPIC are required");
-  if (dir && brokers)
+  if (co.dir && co.brokers)
     return cli_usage_error("-d and -b exclude each other");
-  if (!sl_topic_name_is_valid(topic))
-    return cli_usage_error("'%s' is not a valid topic name", topic);
+  if (!sl_topic_name_is_valid(co.topic))
+    return cli_usage_error("'%s' is not a valid topic name", co.topic);
   if (list_file && optind < argc)
     return cli_usage_error("-l FILE and whole FILE arguments exclude each other");
   if (json && optind < argc)
@@ -512,7 +499,7 @@ int cmd_produce(int argc, char **argv) {
 
   prod_ctx c;
   memset(&c, 0, sizeof(c));
-  c.topic = topic;
+  c.topic = co.topic;
   c.fixed_partition = partition;
   c.create_missing = json;
   c.fixed_ts = fixed_ts;
@@ -542,8 +529,8 @@ int cmd_produce(int argc, char **argv) {
   int in_fd = -1;
   sl_diag diag;
   sl_diag_clear(&diag);
-  if (brokers) {
-    net_conf nc = {brokers, props, nprops};
+  if (co.brokers) {
+    net_conf nc = {co.brokers, co.props, co.nprops};
     rc = net_producer_new(&nc, codec, &c.np);
     if (rc)
       goto out;
@@ -553,15 +540,15 @@ int cmd_produce(int argc, char **argv) {
   sl_logdir_opts_init(&lo);
   lo.create = true;
   lo.default_config = &cfg;
-  int orc = sl_logdir_open(dir, &lo, &c.ld, &diag);
+  int orc = sl_logdir_open(co.dir, &lo, &c.ld, &diag);
   if (orc == SL_ELOCKED) {
-    cli_err_diag(dir, orc, &diag);
+    cli_err_diag(co.dir, orc, &diag);
     cli_err("the log directory is in use by another writer (seglogd?); nothing written");
     rc = CLI_LOCKED;
     goto out;
   }
   if (orc) {
-    cli_err_diag(dir, orc, &diag);
+    cli_err_diag(co.dir, orc, &diag);
     goto out;
   }
   /* Existing partitions of the topic; create the topic if it has none. */
@@ -570,7 +557,7 @@ int cmd_produce(int argc, char **argv) {
     const char *t;
     int32_t p;
     sl_log *log;
-    if (sl_logdir_at(c.ld, i, &t, &p, &log) && strcmp(t, topic) == 0 && p > maxp)
+    if (sl_logdir_at(c.ld, i, &t, &p, &log) && strcmp(t, co.topic) == 0 && p > maxp)
       maxp = p;
   }
   if (maxp < 0) {
@@ -585,7 +572,7 @@ int cmd_produce(int argc, char **argv) {
     }
   }
   if (partition >= 0 && (partition >= c.nparts || !c.parts[partition].log)) {
-    cli_err("%s: topic %s has no partition %lld", dir, topic, (long long)partition);
+    cli_err("%s: topic %s has no partition %lld", co.dir, co.topic, (long long)partition);
     goto out;
   }
 

@@ -123,6 +123,36 @@ void cli_out_release(void) {
   sl_buf_release(&out_buf);
 }
 
+void cli_opts_init(cli_opts *o) {
+  memset(o, 0, sizeof(*o));
+  o->partition = -1;
+}
+
+int cli_opts_take(cli_opts *o, int opt, const char *arg) {
+  switch (opt) {
+  case 'd':
+    o->dir = arg;
+    return CLI_OK;
+  case 't':
+    o->topic = arg;
+    return CLI_OK;
+  case 'b':
+    o->brokers = arg;
+    return CLI_OK;
+  case 'p':
+    if (cli_parse_i64(arg, 0, INT32_MAX, &o->partition))
+      return cli_usage_error("bad partition '%s'", arg);
+    return CLI_OK;
+  case 'X':
+    if (o->nprops == CLI_MAX_PROPS)
+      return cli_usage_error("too many -X");
+    o->props[o->nprops++] = arg;
+    return CLI_OK;
+  default:
+    return cli_usage_error("bad option");
+  }
+}
+
 int cli_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out) {
   if (!s || !*s)
     return SL_EINVAL;

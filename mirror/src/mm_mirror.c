@@ -946,17 +946,27 @@ static bool handle_record(mm_flow *f, rd_kafka_message_t *m) {
       fifo_push(p, (fifo_ent){m->offset, 0, p->gen, 1});
     return false;
   }
+  /* The path: the incoming one extended by our alias (just the alias when
+   * there is none, or when the result would not fit). */
+  const char *pval = f->sa;
+  size_t plen = strlen(f->sa);
   char path[512];
-  int pl;
-  if (pv && pn > 0)
-    pl = snprintf(path, sizeof path, "%.*s,%s", (int)pn, (const char *)pv, f->sa);
-  else
-    pl = snprintf(path, sizeof path, "%s", f->sa);
-  if (pl < 0 || (size_t)pl >= sizeof path)
-    pl = snprintf(path, sizeof path, "%s", f->sa);
-  rd_kafka_headers_t *out = hdrs ? rd_kafka_headers_copy(hdrs) : rd_kafka_headers_new(1);
-  rd_kafka_header_remove(out, MM_PATH_HEADER);
-  rd_kafka_header_add(out, MM_PATH_HEADER, -1, path, (ssize_t)pl);
+  if (pv && pn > 0) {
+    int w = snprintf(path, sizeof path, "%.*s,%s", (int)pn, (const char *)pv, f->sa);
+    if (w > 0 && (size_t)w < sizeof path) {
+      pval = path;
+      plen = (size_t)w;
+    }
+  }
+  rd_kafka_headers_t *out;
+  if (hdrs) {
+    out = rd_kafka_headers_copy(hdrs);
+    rd_kafka_header_remove(out, MM_PATH_HEADER);
+  } else {
+    out = rd_kafka_headers_new(1);
+  }
+  rd_kafka_header_add(out, MM_PATH_HEADER, (ssize_t)(sizeof MM_PATH_HEADER - 1), pval,
+                      (ssize_t)plen);
   rd_kafka_timestamp_type_t tst;
   int64_t ts = rd_kafka_message_timestamp(m, &tst);
   for (;;) {
