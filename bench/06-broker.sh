@@ -25,7 +25,7 @@ SEGLOG="$BUILD/kcat-tools/seglog"
 for f in "$SEGLOGD" "$SEGLOG"; do
   [ -x "$f" ] || { echo "bench-broker: $f not built" >&2; exit 1; }
 done
-for t in iperf3 jq cc; do
+for t in iperf3 jq cc kcat; do
   command -v "$t" > /dev/null || { echo "bench-broker: $t not installed" >&2; exit 1; }
 done
 BUILD=$(cd "$BUILD" && pwd)
@@ -148,23 +148,62 @@ drop() {
   }
 }
 
-# measure TARGET BROKERS: sets R_<target>_{p1,pall,c} = "msgs/s MB/s"
-measure() {
-  local name=$1 b=$2 r p1 pall c
-  p1=$(for r in $(seq "$REPS"); do
-    perf_run -P "$b" "a1-$r" -p 0 -s 1024 -c "$MSGS" -a 1
-    [ "$r" = "$REPS" ] || drop "$name" "a1-$r"
-  done | best)
-  pall=$(for r in $(seq "$REPS"); do
-    perf_run -P "$b" "all-$r" -p 0 -s 1024 -c "$MSGS" -a -1
-    drop "$name" "all-$r"
-  done | best)
-  # consume: MSGS messages spread over the 4 partitions
+# precreate BROKERS TOPIC...: creates the topics through a Metadata request
+# (auto-creation, as the producer would), before the timed run: the figure is
+# produce throughput, not topic creation.  rdkafka_performance's clock starts
+# before its first Metadata request, and seglogd's creation of 4 partitions
+# (directories, index files, partition.metadata, fsyncs: 15-35 ms here) would
+# otherwise count against it, while the mock creates in memory.
+precreate() {
+  local b=$1 t
+  shift
+  for t in "$@"; do
+    timeout 30 kcat -L -b "$b" -t "$t" > /dev/null 2>&1 || {
+      echo "bench-broker: cannot create topic $t on $b" >&2
+      exit 1
+    }
+  done
+}
+
+# produce_reps: REPS rounds; each round runs every producer against the mock
+# and then against seglogd (rdkafka_performance acks=1 and acks=all, prodflood
+# acks=1 and acks=all), so both brokers see the same machine state, however
+# it drifts over the run.  Each result is appended to $dir/res.<name>.
+produce_reps() {
+  local r t b
+  for r in $(seq "$REPS"); do
+    for t in mock seglogd; do
+      b=$MOCK
+      [ $t = seglogd ] && b=$SD
+      precreate "$b" "a1-$r" "all-$r"
+      perf_run -P "$b" "a1-$r" -p 0 -s 1024 -c "$MSGS" -a 1 >> "$dir/res.${t}_p1"
+      drop $t "a1-$r"
+      perf_run -P "$b" "all-$r" -p 0 -s 1024 -c "$MSGS" -a -1 >> "$dir/res.${t}_pall"
+      drop $t "all-$r"
+      flood "$b" "fl1-$r" 1 >> "$dir/res.${t}_f1"
+      drop $t "fl1-$r"
+      flood "$b" "flall-$r" -1 >> "$dir/res.${t}_fall"
+      drop $t "flall-$r"
+    done
+  done
+}
+# res NAME: the best "msgs/s MB/s" of $dir/res.NAME
+res() { best < "$dir/res.$1"; }
+# median_ratio A B: the median over rounds of A's MB/s / B's MB/s
+median_ratio() {
+  paste -d' ' "$dir/res.$1" "$dir/res.$2" | awk '{ print ($4 > 0 ? $2 / $4 : 0) }' |
+    sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
+# consume TARGET BROKERS: sets R_<target>_c = "msgs/s MB/s"
+consume() {
+  local name=$1 b=$2 r c
+  # MSGS messages spread over the 4 partitions
   for r in 0 1 2 3; do perf_run -P "$b" cons -p "$r" -s 1024 -c $((MSGS / 4)) -a 1 > /dev/null; done
   c=$(for r in $(seq $((REPS * 3))); do
     perf_run -C "$b" cons -p 0 -p 1 -p 2 -p 3 -o "-$WINDOW" -c $((WINDOW * 4))
   done | best)
-  eval "R_${name}_p1=\"$p1\"; R_${name}_pall=\"$pall\"; R_${name}_c=\"$c\""
+  eval "R_${name}_c=\"$c\""
 }
 
 # latency BROKERS TOPIC RATE [k=v...]: prints "p50 p99 max n failed rate" (ms)
@@ -200,23 +239,16 @@ done
 # consume is compared over the last WINDOW messages of each of 4 partitions;
 # seglogd is also timed consuming all MSGS of one partition.
 WINDOW=3500
-measure mock "$MOCK"
-measure seglogd "$SD"
-R_seglogd_call=$(for r in $(seq "$REPS"); do perf_run -C "$SD" "a1-$REPS" -p 0 -o beginning -c "$MSGS"; done | best)
-drop seglogd "a1-$REPS"
-# The lean producer, alternating brokers so both see the same machine state.
-F1_mock= F1_seglogd= Fall_mock= Fall_seglogd=
-for r in $(seq "$REPS"); do
-  F1_mock+="$(flood "$MOCK" "fl1-$r" 1)"$'\n'
-  F1_seglogd+="$(flood "$SD" "fl1-$r" 1)"$'\n'
-  drop seglogd "fl1-$r"
-  Fall_mock+="$(flood "$MOCK" "flall-$r" -1)"$'\n'
-  Fall_seglogd+="$(flood "$SD" "flall-$r" -1)"$'\n'
-  drop seglogd "flall-$r"
-done
-for v in F1_mock F1_seglogd Fall_mock Fall_seglogd; do
-  eval "$v=\$(printf '%s' \"\$$v\" | best)"
-done
+produce_reps
+R_mock_p1=$(res mock_p1) R_seglogd_p1=$(res seglogd_p1)
+R_mock_pall=$(res mock_pall) R_seglogd_pall=$(res seglogd_pall)
+F1_mock=$(res mock_f1) F1_seglogd=$(res seglogd_f1)
+Fall_mock=$(res mock_fall) Fall_seglogd=$(res seglogd_fall)
+consume mock "$MOCK"
+consume seglogd "$SD"
+perf_run -P "$SD" all1 -p 0 -s 1024 -c "$MSGS" -a 1 > /dev/null
+R_seglogd_call=$(for r in $(seq "$REPS"); do perf_run -C "$SD" all1 -p 0 -o beginning -c "$MSGS"; done | best)
+drop seglogd all1
 
 # Half of the slower acks=1 peak, so both brokers can keep up.
 peak=$(printf '%s\n%s\n' "${R_mock_p1% *}" "${R_seglogd_p1% *}" | sort -n | head -1)
@@ -228,7 +260,7 @@ L0_seglogd=$(latency "$SD" lat0 "$half" linger.ms=0)
 
 fetch_mode=sendfile
 [ "${SEGLOG_FETCH_SENDFILE:-1}" = 0 ] && fetch_mode=copy
-echo "# produce: $MSGS messages of 1024 bytes to one partition, best of $REPS; consume: the last $WINDOW of each of 4 partitions, best of $((REPS * 3)) ([all]: $MSGS from one partition); MB = 10^6 bytes"
+echo "# produce: $MSGS messages of 1024 bytes to one partition, best of $REPS rounds (each round: mock, then seglogd); consume: the last $WINDOW of each of 4 partitions, best of $((REPS * 3)) ([all]: $MSGS from one partition); MB = 10^6 bytes"
 rdver=$({ "$PERF" 2>&1 || true; } | sed -n 's/^librdkafka version \([^ ]*\).*/\1/p')
 echo "# seglogd: log.dirs under the build dir, Fetch path: $fetch_mode; mock: seglog mock-cluster; librdkafka $rdver"
 awk -v v="$TCP_MBS" 'BEGIN { printf "loopback_tcp[iperf3]: %.0f MB/s\n", v }'
@@ -240,8 +272,10 @@ line() { # name "msgs MB" baseline-name "msgs MB"
 }
 line "mock_produce[acks=1]" "$R_mock_p1" "mock_produce[acks=1]" "$R_mock_p1"
 line "seglogd_produce[acks=1]" "$R_seglogd_p1" "mock_produce[acks=1]" "$R_mock_p1"
+echo "  (median over $REPS rounds of seglogd/mock: $(median_ratio seglogd_p1 mock_p1))"
 line "mock_produce[acks=all]" "$R_mock_pall" "mock_produce[acks=all]" "$R_mock_pall"
 line "seglogd_produce[acks=all]" "$R_seglogd_pall" "mock_produce[acks=all]" "$R_mock_pall"
+echo "  (median over $REPS rounds of seglogd/mock: $(median_ratio seglogd_pall mock_pall))"
 line "mock_produce_flood[acks=1]" "$F1_mock" "mock_produce_flood[acks=1]" "$F1_mock"
 line "seglogd_produce_flood[acks=1]" "$F1_seglogd" "mock_produce_flood[acks=1]" "$F1_mock"
 line "mock_produce_flood[acks=all]" "$Fall_mock" "mock_produce_flood[acks=all]" "$Fall_mock"

@@ -14,22 +14,39 @@
  * read stopped) makes sequential reads skip even that walk.  When the log
  * start passes entries the index still uses (retention) or the log end goes
  * back (truncation), the index is rebuilt and its generation bumped.
+ *
+ * The batches are read as sl_log_read slices (FS_READ_CHUNK bytes of whole
+ * batches) mapped read-only, so a read copies each value once, from the
+ * page cache into the FUSE reply.  A segment that another process truncates
+ * under the mapping (a writer's recovery of a torn tail, `verify --repair`)
+ * raises SIGBUS when the walk touches the lost pages: every public function
+ * that walks records runs under a per-thread guard (guarded()), the handler
+ * jumps back to it, and the request fails with EIO and a log line; the
+ * partition drops its mapping and index and the mount serves on.  A slice
+ * that cannot be mapped is copied with pread instead.  A sequential reader's
+ * next slice is mapped and CRC-checked ahead by one thread of the mount
+ * (read-ahead below), and its walk resumes inside the batch where the
+ * previous read stopped (fs_part.resume).
  */
 #include "fs_part.h"
 
 #include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fs_render.h"
 
-#define FS_INDEX_EVERY (64 * 1024)  /* log bytes between index entries */
-#define FS_READ_CHUNK (1024 * 1024) /* bytes of batches read at a time */
+#define FS_INDEX_EVERY (64 * 1024)      /* log bytes between index entries */
+#define FS_READ_CHUNK (8 * 1024 * 1024) /* bytes of batches mapped at a time */
 
 /* ---- logging ---- */
 
@@ -65,6 +82,257 @@ static int log_diag(fs_part *p, const char *what, const sl_diag *d) {
   return -EIO;
 }
 
+/* ---- the SIGBUS guard for mapped slices ---- */
+
+/* One handler for the process (installed once), one jump buffer per thread:
+ * FUSE serves requests on several threads, and SIGBUS is delivered to the
+ * thread that touched the page.  t_bus_part is set only while that thread
+ * runs guarded(); a SIGBUS outside a guarded walk, or at an address outside
+ * the walked partition's mapping, is a bug and kills the process as before. */
+static _Thread_local sigjmp_buf t_bus_env;
+static _Thread_local fs_part *volatile t_bus_part;
+static _Thread_local const char *volatile t_bus_lo, *volatile t_bus_hi; /* read-ahead */
+static _Thread_local void *volatile t_bus_addr;
+static pthread_once_t g_bus_once = PTHREAD_ONCE_INIT;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uctx) {
+  (void)uctx;
+  fs_part *p = t_bus_part;
+  const char *a = si ? (const char *)si->si_addr : NULL;
+  if ((p && p->map && a >= (const char *)p->map &&
+       a < (const char *)p->map + p->map_len) ||
+      (t_bus_lo && a >= t_bus_lo && a < t_bus_hi)) {
+    t_bus_part = NULL;
+    t_bus_lo = t_bus_hi = NULL;
+    t_bus_addr = si->si_addr;
+    siglongjmp(t_bus_env, 1);
+  }
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+static void bus_install(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = on_sigbus;
+  sa.sa_flags = SA_SIGINFO;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGBUS, &sa, NULL);
+}
+
+static void drop_batches(fs_part *p) {
+  if (p->map)
+    munmap(p->map, p->map_len);
+  p->map = NULL;
+  p->map_len = 0;
+  p->bdata = NULL;
+  p->blen = 0;
+  p->cache_valid = false;
+  p->crc_lo = p->crc_hi = 0;
+  p->resume_valid = false;
+  sl_buf_reset(&p->batches);
+}
+
+static void index_reset(fs_part *p);
+
+/* Runs fn(p, arg) (p->mu held) with the SIGBUS guard armed; a fault in p's
+ * mapping ends it with EIO (logged), a dropped mapping and a fresh index:
+ * whatever fn was counting when it stopped is not trusted. */
+static ssize_t guarded(fs_part *p, ssize_t (*fn)(fs_part *, void *), void *arg) {
+  pthread_once(&g_bus_once, bus_install);
+  if (sigsetjmp(t_bus_env, 1) != 0) {
+    const char *a = (const char *)t_bus_addr;
+    int64_t at = p->map_pos + (int64_t)(a - (const char *)p->bdata);
+    fs_log("%s-%d: segment %020lld.log was truncated under the mapped read (byte %lld "
+           "is past its new end): EIO",
+           p->topic, (int)p->partition, (long long)p->map_seg, (long long)at);
+    drop_batches(p);
+    index_reset(p);
+    return -EIO;
+  }
+  t_bus_part = p;
+  ssize_t rc = fn(p, arg);
+  t_bus_part = NULL;
+  return rc;
+}
+
+/* ---- read-ahead ---- */
+
+/* One thread for the process, started by the first sequential read: it maps
+ * the slice after a reader's current one, populates its page tables and
+ * checks its CRCs outside the partition's lock, so that on a second core
+ * that work overlaps the kernel's copy of the reply.  A queue of partitions
+ * that asked; a partition asks again only after its slot was taken. */
+#define FS_AHEAD_QUEUE 64
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  pthread_t th;
+  bool started, stop;
+  fs_part *q[FS_AHEAD_QUEUE];
+  size_t n;
+} g_ahead = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void ahead_discard(fs_part *p) {
+  if (p->ahead.ready)
+    munmap(p->ahead.map, p->ahead.map_len);
+  p->ahead.ready = false;
+  p->ahead.map = NULL;
+}
+
+/* The bytes of whole batches at the start of b[0..len) whose CRCs hold. */
+static size_t crc_prefix(const uint8_t *b, size_t len) {
+  size_t ok = 0;
+  for (;;) {
+    int64_t base;
+    int32_t size;
+    int8_t magic;
+    sl_diag d;
+    sl_diag_clear(&d);
+    if (sl_batch_peek(b + ok, len - ok, &base, &size, &magic) != 0 ||
+        (size_t)size > len - ok || sl_batch_validate(b + ok, (size_t)size, &d) != 0)
+      return ok;
+    ok += (size_t)size;
+  }
+}
+
+/* Populates a mapped slice and checks its CRCs, SIGBUS-guarded by the
+ * mapping's range: the bytes checked, 0 after a fault. */
+static size_t ahead_check(void *map, size_t map_len, const uint8_t *b, size_t len) {
+  if (sigsetjmp(t_bus_env, 1) != 0)
+    return 0;
+  t_bus_lo = map;
+  t_bus_hi = (const char *)map + map_len;
+  (void)madvise(map, map_len, MADV_POPULATE_READ);
+  size_t ok = crc_prefix(b, len);
+  t_bus_lo = t_bus_hi = NULL;
+  return ok;
+}
+
+/* Reads p->ahead.want into p->ahead (the thread's job). */
+static void ahead_fill(fs_part *p) {
+  sl_diag d;
+  sl_log_slice s;
+  struct stat st;
+  fs_ahead_slot a;
+  pthread_mutex_lock(&p->mu);
+  a = p->ahead;
+  if (a.ready || a.busy || a.want < 0) {
+    pthread_mutex_unlock(&p->mu);
+    return;
+  }
+  sl_diag_clear(&d);
+  a.map = MAP_FAILED;
+  if (sl_log_read(p->log, a.want, FS_READ_CHUNK, -1, &s, &d) == 0 && s.length > 0 &&
+      fstat(s.fd, &st) == 0 && st.st_size >= s.position + s.length) {
+    long page = sysconf(_SC_PAGESIZE);
+    off_t map_off = (off_t)(s.position - s.position % (page > 0 ? page : 4096));
+    a.map_len = (size_t)(s.position - map_off + s.length);
+    a.map = mmap(NULL, a.map_len, PROT_READ, MAP_SHARED, s.fd, map_off);
+    a.bdata = (const uint8_t *)a.map + (s.position - map_off);
+    a.blen = (size_t)s.length;
+    a.from = a.want;
+    a.next = s.next_offset;
+    a.seg = s.segment_base;
+    a.pos = s.position;
+    a.gen = p->gen;
+  }
+  sl_log_slice_release(&s);
+  if (a.map == MAP_FAILED) {
+    p->ahead.want = -1;
+    pthread_mutex_unlock(&p->mu);
+    return;
+  }
+  p->ahead.busy = true;
+  pthread_mutex_unlock(&p->mu);
+  a.crc_ok = ahead_check(a.map, a.map_len, a.bdata, a.blen);
+  pthread_mutex_lock(&p->mu);
+  p->ahead.busy = false;
+  if (a.crc_ok > 0 && p->ahead.want == a.from && p->gen == a.gen && !p->ahead.ready) {
+    a.ready = true;
+    a.busy = false;
+    a.want = -1;
+    p->ahead = a;
+  } else {
+    munmap(a.map, a.map_len);
+    p->ahead.want = -1;
+  }
+  pthread_mutex_unlock(&p->mu);
+}
+
+static void *ahead_main(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&g_ahead.mu);
+  for (;;) {
+    while (!g_ahead.stop && g_ahead.n == 0)
+      pthread_cond_wait(&g_ahead.cv, &g_ahead.mu);
+    if (g_ahead.stop)
+      break;
+    fs_part *p = g_ahead.q[0];
+    memmove(&g_ahead.q[0], &g_ahead.q[1], (g_ahead.n - 1) * sizeof(g_ahead.q[0]));
+    g_ahead.n--;
+    pthread_mutex_unlock(&g_ahead.mu);
+    ahead_fill(p);
+    pthread_mutex_lock(&g_ahead.mu);
+  }
+  pthread_mutex_unlock(&g_ahead.mu);
+  return NULL;
+}
+
+/* After a sequential read (p->mu held): ask for the slice after this one. */
+static void ahead_request(fs_part *p) {
+  if (p->ahead.ready || p->ahead.busy || p->ahead.want >= 0 || !p->cache_valid ||
+      p->cache_next >= sl_log_end_offset(p->log))
+    return;
+  pthread_mutex_lock(&g_ahead.mu);
+  if (!g_ahead.started && !g_ahead.stop)
+    g_ahead.started = pthread_create(&g_ahead.th, NULL, ahead_main, NULL) == 0;
+  if (g_ahead.started && !g_ahead.stop && g_ahead.n < FS_AHEAD_QUEUE) {
+    p->ahead.want = p->cache_next;
+    g_ahead.q[g_ahead.n++] = p;
+    pthread_cond_signal(&g_ahead.cv);
+  }
+  pthread_mutex_unlock(&g_ahead.mu);
+}
+
+/* The walk needs the slice at `offset`: takes the read-ahead one if it is
+ * that slice (true), else drops a stale one. */
+static bool ahead_take(fs_part *p, int64_t offset, int64_t *next) {
+  if (!p->ahead.ready)
+    return false;
+  if (p->ahead.from != offset || p->ahead.gen != p->gen) {
+    ahead_discard(p);
+    return false;
+  }
+  drop_batches(p);
+  p->map = p->ahead.map;
+  p->map_len = p->ahead.map_len;
+  p->bdata = p->ahead.bdata;
+  p->blen = p->ahead.blen;
+  p->map_seg = p->ahead.seg;
+  p->map_pos = p->ahead.pos;
+  p->cache_valid = true;
+  p->cache_from = offset;
+  p->cache_next = *next = p->ahead.next;
+  p->crc_lo = 0;
+  p->crc_hi = p->ahead.crc_ok;
+  p->ahead.ready = false;
+  p->ahead.map = NULL;
+  return true;
+}
+
+void fs_part_ahead_stop(void) {
+  pthread_mutex_lock(&g_ahead.mu);
+  g_ahead.stop = true;
+  g_ahead.n = 0;
+  pthread_cond_signal(&g_ahead.cv);
+  bool started = g_ahead.started;
+  g_ahead.started = false;
+  pthread_mutex_unlock(&g_ahead.mu);
+  if (started)
+    pthread_join(g_ahead.th, NULL);
+}
+
 /* ---- open / free ---- */
 
 static char *dup_str(const char *s) {
@@ -90,6 +358,8 @@ static void index_reset(fs_part *p) {
   }
   p->gen++;
   p->cache_valid = false;
+  p->resume_valid = false;
+  ahead_discard(p);
 }
 
 int fs_part_open(const char *dir, const char *topic, int32_t partition, fs_part **out) {
@@ -103,6 +373,7 @@ int fs_part_open(const char *dir, const char *topic, int32_t partition, fs_part 
   sl_buf_init(&p->batches);
   sl_buf_init(&p->scratch);
   p->partition = partition;
+  p->ahead.want = -1;
   p->topic = dup_str(topic);
   p->dir = dup_str(dir);
   for (int v = 0; v < FS_NVIEWS; v++) {
@@ -133,6 +404,8 @@ void fs_part_free(fs_part *p) {
     return;
   sl_log_close(p->log, NULL);
   sl_batch_reader_free(p->rd);
+  drop_batches(p);
+  ahead_discard(p);
   sl_buf_release(&p->batches);
   sl_buf_release(&p->scratch);
   for (int v = 0; v < FS_NVIEWS; v++)
@@ -149,40 +422,89 @@ void fs_part_free(fs_part *p) {
 typedef struct walker {
   fs_part *p;
   int64_t from;
-  int64_t next_read; /* where the next sl_log_read starts */
-  size_t pos;        /* next batch in p->batches */
   bool batch_open;
-  bool control;
-  bool new_batch; /* a batch was opened since the caller last cleared it */
-  int32_t batch_size;
-  sl_batch_header h;
+  bool new_batch;  /* a batch was opened since the caller last cleared it */
+  fs_walk_state r; /* what a resumed walk takes over (fs_part.resume) */
 } walker;
 
 #define FS_ESTALE_INDEX 1000 /* internal: the log start passed the walk */
 
+/* Maps the slice s (or, when it cannot be mapped, copies it with pread)
+ * into p->bdata.  A file already shorter than the slice is not mapped: the
+ * copy then comes up short and that is reported as a truncation. */
+static int load_slice(fs_part *p, const sl_log_slice *s, sl_diag *d) {
+  struct stat st;
+  long page = sysconf(_SC_PAGESIZE);
+  off_t map_off = (off_t)(s->position - s->position % (page > 0 ? page : 4096));
+  p->map_seg = s->segment_base;
+  p->map_pos = s->position;
+  if (fstat(s->fd, &st) == 0 && st.st_size >= s->position + s->length) {
+    size_t len = (size_t)(s->position - map_off + s->length);
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, s->fd, map_off);
+    if (m != MAP_FAILED) {
+      p->map = m;
+      p->map_len = len;
+      p->bdata = (const uint8_t *)m + (s->position - map_off);
+      p->blen = (size_t)s->length;
+      return 0;
+    }
+  }
+  uint8_t *buf = sl_buf_reserve(&p->batches, (size_t)s->length);
+  if (buf == NULL)
+    return sl_diag_set(d, SL_ENOMEM, -1, "reading %lld bytes", (long long)s->length);
+  size_t got = 0;
+  while (got < (size_t)s->length) {
+    ssize_t n =
+        pread(s->fd, buf + got, (size_t)s->length - got, s->position + (off_t)got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return sl_diag_set(d, SL_EIO, s->position + (int64_t)got, "segment %020lld.log: %s",
+                         (long long)s->segment_base, strerror(errno));
+    if (n == 0)
+      return sl_diag_set(d, SL_ETRUNCATED, s->position + (int64_t)got,
+                         "segment %020lld.log was truncated during the read",
+                         (long long)s->segment_base);
+    got += (size_t)n;
+  }
+  p->batches.len = got;
+  p->bdata = p->batches.data;
+  p->blen = got;
+  return 0;
+}
+
 /*
- * sl_log_read_copy, retried when it fails: a writer in another process may be
- * rewriting or trimming an index file the read-only log had counted (its
- * open, roll or close), which surfaces as a transient SL_ETRUNCATED or SL_EIO
- * from the index.  Refresh and retry; after a few tries reopen the log.  Only
- * a failure that persists (about 0.25 s) is reported.
+ * The slice at `offset` (sl_log_read, up to FS_READ_CHUNK bytes of whole
+ * batches), mapped or copied, retried when it fails: a writer in another
+ * process may be rewriting or trimming an index file the read-only log had
+ * counted (its open, roll or close), which surfaces as a transient
+ * SL_ETRUNCATED or SL_EIO from the index.  Refresh and retry; after a few
+ * tries reopen the log.  Only a failure that persists (about 0.25 s) is
+ * reported.
  */
 static int read_batches(fs_part *p, int64_t offset, int64_t *next, sl_diag *d) {
   int rc = 0;
-  p->cache_valid = false;
   sl_diag first;
   sl_diag_clear(&first);
+  if (ahead_take(p, offset, next))
+    return 0;
   for (int attempt = 0; attempt < 8; attempt++) {
-    sl_buf_reset(&p->batches);
+    sl_log_slice s;
+    drop_batches(p);
     sl_diag_clear(d);
-    rc = sl_log_read_copy(p->log, offset, FS_READ_CHUNK, -1, &p->batches, next, d);
+    rc = sl_log_read(p->log, offset, FS_READ_CHUNK, -1, &s, d);
+    if (rc == 0 && s.length > 0)
+      rc = load_slice(p, &s, d);
+    if (rc == 0)
+      *next = s.next_offset;
+    sl_log_slice_release(&s);
     if (rc == 0 && attempt > 0) {
       char buf[900];
       fs_log("%s-%d: reading at offset %lld succeeded after %d retries (first error: %s)",
              p->topic, (int)p->partition, (long long)offset, attempt,
              sl_diag_format(&first, buf, sizeof(buf)));
     }
-    if (rc == 0 && p->batches.len > 0) {
+    if (rc == 0 && p->blen > 0) {
       p->cache_valid = true;
       p->crc_lo = p->crc_hi = 0;
       p->cache_from = offset;
@@ -190,6 +512,7 @@ static int read_batches(fs_part *p, int64_t offset, int64_t *next, sl_diag *d) {
     }
     if (rc == 0 || rc == SL_EOFFSET_OUT_OF_RANGE || rc == SL_ENOMEM)
       return rc;
+    drop_batches(p);
     if (attempt == 0)
       first = *d;
     struct timespec ts = {0, 1000000L << attempt}; /* 1 ms .. 128 ms */
@@ -215,13 +538,21 @@ static void walker_init(walker *w, fs_part *p, int64_t from) {
   memset(w, 0, sizeof(*w));
   w->p = p;
   w->from = from;
-  w->next_read = from;
+  w->r.next_read = from;
+  if (p->resume_valid && p->cache_valid && from == p->resume_offset) {
+    /* the previous read's walk, continued */
+    p->resume_valid = false;
+    w->batch_open = true;
+    w->r = p->resume;
+    return;
+  }
+  p->resume_valid = false;
   if (p->cache_valid && from >= p->cache_from && from < p->cache_next) {
     /* Start at the cached batch that holds `from` (its last offset >= from). */
     size_t pos = 0;
-    while (pos < p->batches.len) {
-      const uint8_t *b = p->batches.data + pos;
-      size_t left = p->batches.len - pos;
+    while (pos < p->blen) {
+      const uint8_t *b = p->bdata + pos;
+      size_t left = p->blen - pos;
       int64_t base, last;
       int32_t size;
       int8_t magic;
@@ -231,16 +562,26 @@ static void walker_init(walker *w, fs_part *p, int64_t from) {
       if (magic == 2 && left >= SL_BATCH_OFF_LAST_OFFSET_DELTA + 4)
         last = base + (int32_t)sl_load_be32(b + SL_BATCH_OFF_LAST_OFFSET_DELTA);
       if (last >= from) {
-        w->pos = pos;
-        w->next_read = p->cache_next;
+        w->r.pos = pos;
+        w->r.next_read = p->cache_next;
         return;
       }
       pos += (size_t)size;
     }
   }
-  p->cache_valid = false;
-  p->crc_lo = p->crc_hi = 0;
-  sl_buf_reset(&p->batches);
+  drop_batches(p);
+}
+
+/* Keeps w's state for the next walk that starts at `offset` (with rec, the
+ * record at that offset, not yet consumed; NULL: w is just before it). */
+static void walker_save(const walker *w, const sl_record *rec, int64_t offset) {
+  fs_part *p = w->p;
+  p->resume_valid = w->batch_open && p->cache_valid;
+  p->resume_offset = offset;
+  p->resume = w->r;
+  p->resume.pending = rec != NULL;
+  if (rec)
+    p->resume.rec = *rec;
 }
 
 /* 1 = a record in *rec, 0 = log end, negative errno (or -FS_ESTALE_INDEX). */
@@ -248,11 +589,16 @@ static int walker_next(walker *w, sl_record *rec) {
   fs_part *p = w->p;
   sl_diag d;
   sl_diag_clear(&d);
+  if (w->r.pending) {
+    w->r.pending = false;
+    *rec = w->r.rec;
+    return 1;
+  }
   for (;;) {
     if (w->batch_open) {
       int rc = sl_batch_reader_next(p->rd, rec, &d);
       if (rc == 1) {
-        if (w->control || rec->offset < w->from)
+        if (w->r.control || rec->offset < w->from)
           continue;
         return 1;
       }
@@ -261,28 +607,27 @@ static int walker_next(walker *w, sl_record *rec) {
         return log_diag(p, "corrupt record", &d);
       continue;
     }
-    if (w->pos >= p->batches.len) {
-      int64_t next = w->next_read;
-      sl_buf_reset(&p->batches);
-      w->pos = 0;
-      int rc = read_batches(p, w->next_read, &next, &d);
-      if (rc == SL_EOFFSET_OUT_OF_RANGE && w->next_read < sl_log_start_offset(p->log))
+    if (w->r.pos >= p->blen) {
+      int64_t next = w->r.next_read;
+      w->r.pos = 0;
+      int rc = read_batches(p, w->r.next_read, &next, &d);
+      if (rc == SL_EOFFSET_OUT_OF_RANGE && w->r.next_read < sl_log_start_offset(p->log))
         return -FS_ESTALE_INDEX;
       if (rc == SL_EOFFSET_OUT_OF_RANGE)
         return 0; /* past the end (the log was truncated meanwhile) */
       if (rc < 0)
         return log_diag(p, "reading the log", &d);
-      if (p->batches.len == 0)
+      if (p->blen == 0)
         return 0;
-      if (next <= w->next_read) {
+      if (next <= w->r.next_read) {
         fs_log("%s-%d: the log did not advance at offset %lld", p->topic,
-               (int)p->partition, (long long)w->next_read);
+               (int)p->partition, (long long)w->r.next_read);
         return -EIO;
       }
-      w->next_read = next;
+      w->r.next_read = next;
     }
-    const uint8_t *b = p->batches.data + w->pos;
-    size_t left = p->batches.len - w->pos;
+    const uint8_t *b = p->bdata + w->r.pos;
+    size_t left = p->blen - w->r.pos;
     int64_t base;
     int32_t size;
     int8_t magic;
@@ -290,29 +635,29 @@ static int walker_next(walker *w, sl_record *rec) {
     if (rc == 0 && (size_t)size > left)
       rc = sl_diag_set(&d, SL_ETRUNCATED, -1, "batch at offset %lld is incomplete",
                        (long long)base);
-    if (rc == 0 && !(w->pos >= p->crc_lo && w->pos + (size_t)size <= p->crc_hi)) {
+    if (rc == 0 && !(w->r.pos >= p->crc_lo && w->r.pos + (size_t)size <= p->crc_hi)) {
       /* CRC-check each cached batch once, not at every read that resumes in it */
       rc = sl_batch_validate(b, (size_t)size, &d);
-      if (rc == 0 && w->pos == p->crc_hi) {
+      if (rc == 0 && w->r.pos == p->crc_hi) {
         p->crc_hi += (size_t)size;
       } else if (rc == 0) {
-        p->crc_lo = w->pos;
-        p->crc_hi = w->pos + (size_t)size;
+        p->crc_lo = w->r.pos;
+        p->crc_hi = w->r.pos + (size_t)size;
       }
     }
     if (rc == 0)
-      rc = sl_batch_reader_open(p->rd, b, (size_t)size, &w->h, &d);
+      rc = sl_batch_reader_open(p->rd, b, (size_t)size, &w->r.h, &d);
     if (rc < 0) {
       char what[64];
       snprintf(what, sizeof(what), "corrupt batch before offset %lld",
-               (long long)w->next_read);
+               (long long)w->r.next_read);
       return log_diag(p, what, &d);
     }
-    w->pos += (size_t)size;
+    w->r.pos += (size_t)size;
     w->batch_open = true;
-    w->control = sl_batch_is_control(&w->h);
+    w->r.control = sl_batch_is_control(&w->r.h);
     w->new_batch = true;
-    w->batch_size = size;
+    w->r.batch_size = size;
   }
 }
 
@@ -400,21 +745,22 @@ static int index_extend_until(fs_part *p, fs_view v, int64_t deadline_ns, int64_
           ((deadline_ns && mono_ns() > deadline_ns) || (upto >= 0 && x->end_cum > upto)))
         return 0;
       /* An entry only where no record of the batch was skipped. */
-      if (x->since_entry >= FS_INDEX_EVERY && w.h.base_offset >= w.from &&
-          w.h.base_offset >= x->idx[x->n_idx - 1].offset && index_add(x, w.h.base_offset))
+      if (x->since_entry >= FS_INDEX_EVERY && w.r.h.base_offset >= w.from &&
+          w.r.h.base_offset >= x->idx[x->n_idx - 1].offset &&
+          index_add(x, w.r.h.base_offset))
         return -ENOMEM;
-      x->since_entry += w.batch_size;
+      x->since_entry += w.r.batch_size;
     }
     int err = 0;
-    int64_t len = rec_len(p, v, &w.h, &rec, &err);
+    int64_t len = rec_len(p, v, &w.r.h, &rec, &err);
     if (err)
       return err;
     x->end_cum += len;
     x->records++;
     x->end_offset = rec.offset + 1;
   }
-  if (rc == 0 && w.next_read > x->end_offset)
-    x->end_offset = w.next_read; /* control batches at the end */
+  if (rc == 0 && w.r.next_read > x->end_offset)
+    x->end_offset = w.r.next_read; /* control batches at the end */
   if (rc == 0)
     x->complete = true;
   if (rc == -FS_ESTALE_INDEX) {
@@ -500,7 +846,7 @@ static int cum_at(fs_part *p, fs_view v, int64_t s, int64_t *out) {
   walker_init(&w, p, e->offset);
   while ((rc = walker_next(&w, &rec)) == 1 && rec.offset < s) {
     int err = 0;
-    at += rec_len(p, v, &w.h, &rec, &err);
+    at += rec_len(p, v, &w.r.h, &rec, &err);
     if (err)
       return err;
   }
@@ -593,28 +939,53 @@ static int view_size_locked(fs_part *p, fs_view v, int64_t start, int64_t deadli
   return -EIO;
 }
 
+/* The arguments of a guarded public call (one struct for all of them). */
+typedef struct part_call {
+  fs_view v;
+  int64_t start, pos, deadline_ns, offset;
+  char *out;
+  size_t len;
+  fs_cursor *cur;
+  int64_t *size;
+} part_call;
+
+static ssize_t call_view_size(fs_part *p, void *arg) {
+  part_call *c = arg;
+  return view_size_locked(p, c->v, c->start, c->deadline_ns, c->size);
+}
+
 int fs_part_view_size(fs_part *p, fs_view v, int64_t start, int64_t wait_ns,
                       int64_t *size, bool *exact) {
+  part_call c = {.v = v, .start = start, .size = size};
   pthread_mutex_lock(&p->mu);
-  int rc = view_size_locked(p, v, start, wait_ns > 0 ? mono_ns() + wait_ns : 0, size);
+  c.deadline_ns = wait_ns > 0 ? mono_ns() + wait_ns : 0;
+  int rc = (int)guarded(p, call_view_size, &c);
   if (exact)
     *exact = p->vx[v].complete;
   pthread_mutex_unlock(&p->mu);
   return rc;
 }
 
-int fs_part_count(fs_part *p, fs_view v, int64_t budget_ns) {
-  pthread_mutex_lock(&p->mu);
+static ssize_t call_count(fs_part *p, void *arg) {
+  part_call *c = arg;
   int rc = 0;
   for (int tries = 0; tries < 3; tries++) {
-    rc = index_extend_until(p, v, budget_ns > 0 ? mono_ns() + budget_ns : 0, -1);
+    rc = index_extend_until(p, c->v, c->deadline_ns, -1);
     if (rc != -EAGAIN)
       break;
   }
   if (rc == 0)
-    rc = p->vx[v].complete ? 1 : 0;
-  pthread_mutex_unlock(&p->mu);
+    rc = p->vx[c->v].complete ? 1 : 0;
   return rc == -EAGAIN ? -EIO : rc;
+}
+
+int fs_part_count(fs_part *p, fs_view v, int64_t budget_ns) {
+  part_call c = {.v = v};
+  pthread_mutex_lock(&p->mu);
+  c.deadline_ns = budget_ns > 0 ? mono_ns() + budget_ns : 0;
+  int rc = (int)guarded(p, call_count, &c);
+  pthread_mutex_unlock(&p->mu);
+  return rc;
 }
 
 static ssize_t view_read_locked(fs_part *p, fs_view v, int64_t start, int64_t pos,
@@ -651,7 +1022,7 @@ static ssize_t view_read_locked(fs_part *p, fs_view v, int64_t start, int64_t po
     int err = 0;
     int64_t rl;
     if (v != FS_VIEW_JSONL) {
-      rl = rec_len(p, v, &w.h, &rec, &err);
+      rl = rec_len(p, v, &w.r.h, &rec, &err);
       if (at + rl <= want + (int64_t)copied) {
         at += rl;
         last_end_offset = rec.offset + 1;
@@ -672,15 +1043,16 @@ static ssize_t view_read_locked(fs_part *p, fs_view v, int64_t start, int64_t po
         if (copied == len && in + n < (size_t)rl) {
           if (cur)
             *cur = (fs_cursor){p->gen, rec.offset, at, true};
+          walker_save(&w, &rec, rec.offset);
           return (ssize_t)copied;
         }
         at += rl;
         last_end_offset = rec.offset + 1;
         continue;
       }
-      err = render(p, v, &w.h, &rec);
+      err = render(p, v, &w.r.h, &rec);
     } else {
-      err = render(p, v, &w.h, &rec);
+      err = render(p, v, &w.r.h, &rec);
     }
     if (err)
       return err;
@@ -696,6 +1068,7 @@ static ssize_t view_read_locked(fs_part *p, fs_view v, int64_t start, int64_t po
       if (copied == len && in + n < (size_t)rl) {
         if (cur)
           *cur = (fs_cursor){p->gen, rec.offset, at, true};
+        walker_save(&w, &rec, rec.offset);
         return (ssize_t)copied;
       }
     }
@@ -710,60 +1083,67 @@ static ssize_t view_read_locked(fs_part *p, fs_view v, int64_t start, int64_t po
     return rc;
   if (cur)
     *cur = (fs_cursor){p->gen, last_end_offset, at, true};
+  if (copied == len && w.batch_open)
+    walker_save(&w, NULL, last_end_offset); /* stopped between two records */
   return (ssize_t)copied;
+}
+
+static ssize_t call_view_read(fs_part *p, void *arg) {
+  part_call *c = arg;
+  ssize_t rc = -EIO;
+  for (int tries = 0; tries < 3; tries++) {
+    rc = view_read_locked(p, c->v, c->start, c->pos, c->out, c->len, c->cur);
+    if (rc > 0 && p->resume_valid)
+      ahead_request(p); /* a sequential reader: its next slice */
+    if (rc != -EAGAIN)
+      break;
+    if (c->cur)
+      c->cur->valid = false;
+  }
+  return rc == -EAGAIN ? -EIO : rc;
 }
 
 ssize_t fs_part_view_read(fs_part *p, fs_view v, int64_t start, int64_t pos, char *out,
                           size_t len, fs_cursor *cur) {
-  ssize_t rc = -EIO;
+  part_call c = {.v = v, .start = start, .pos = pos, .out = out, .len = len, .cur = cur};
   pthread_mutex_lock(&p->mu);
-  for (int tries = 0; tries < 3; tries++) {
-    rc = view_read_locked(p, v, start, pos, out, len, cur);
-    if (rc != -EAGAIN)
-      break;
-    if (cur)
-      cur->valid = false;
-  }
+  ssize_t rc = guarded(p, call_view_read, &c);
   pthread_mutex_unlock(&p->mu);
-  return rc == -EAGAIN ? -EIO : rc;
+  return rc;
+}
+
+static ssize_t call_record_value(fs_part *p, void *arg) {
+  part_call *c = arg;
+  sl_diag d;
+  sl_diag_clear(&d);
+  if (sl_log_refresh(p->log, &d) < 0)
+    return log_diag(p, "refreshing the log", &d);
+  if (c->offset < sl_log_start_offset(p->log) || c->offset >= sl_log_end_offset(p->log))
+    return -ENOENT;
+  walker w;
+  sl_record rec;
+  walker_init(&w, p, c->offset);
+  int rc = walker_next(&w, &rec);
+  if (rc == -FS_ESTALE_INDEX || rc == 0 || (rc == 1 && rec.offset != c->offset))
+    return -ENOENT;
+  if (rc < 0)
+    return rc;
+  int64_t vl = rec.value_len > 0 ? rec.value_len : 0;
+  *c->size = vl;
+  if (c->out == NULL || c->pos >= vl)
+    return 0;
+  size_t n = (size_t)(vl - c->pos);
+  if (n > c->len)
+    n = c->len;
+  memcpy(c->out, rec.value + c->pos, n);
+  return (ssize_t)n;
 }
 
 ssize_t fs_part_record_value(fs_part *p, int64_t offset, int64_t pos, char *out,
                              size_t len, int64_t *size) {
-  ssize_t rc;
+  part_call c = {.offset = offset, .pos = pos, .out = out, .len = len, .size = size};
   pthread_mutex_lock(&p->mu);
-  sl_diag d;
-  sl_diag_clear(&d);
-  rc = sl_log_refresh(p->log, &d);
-  if (rc < 0) {
-    rc = log_diag(p, "refreshing the log", &d);
-    goto done;
-  }
-  if (offset < sl_log_start_offset(p->log) || offset >= sl_log_end_offset(p->log)) {
-    rc = -ENOENT;
-    goto done;
-  }
-  walker w;
-  sl_record rec;
-  walker_init(&w, p, offset);
-  rc = walker_next(&w, &rec);
-  if (rc == -FS_ESTALE_INDEX || rc == 0 || (rc == 1 && rec.offset != offset)) {
-    rc = -ENOENT;
-    goto done;
-  }
-  if (rc < 0)
-    goto done;
-  int64_t vl = rec.value_len > 0 ? rec.value_len : 0;
-  *size = vl;
-  rc = 0;
-  if (out && pos < vl) {
-    size_t n = (size_t)(vl - pos);
-    if (n > len)
-      n = len;
-    memcpy(out, rec.value + pos, n);
-    rc = (ssize_t)n;
-  }
-done:
+  ssize_t rc = guarded(p, call_record_value, &c);
   pthread_mutex_unlock(&p->mu);
   return rc;
 }

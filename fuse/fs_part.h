@@ -56,6 +56,32 @@ typedef struct fs_cursor {
   bool valid;
 } fs_cursor;
 
+/* A record walk's position in fs_part.bdata (fs_part.c's walker). */
+typedef struct fs_walk_state {
+  size_t pos;        /* next batch in bdata */
+  int64_t next_read; /* where the next slice starts */
+  bool control;      /* the open batch is a control batch */
+  bool pending;      /* `rec` is the next record (a resumed walk) */
+  int32_t batch_size;
+  sl_batch_header h; /* the open batch */
+  sl_record rec;
+} fs_walk_state;
+
+/* The slice after the current one, mapped, populated and CRC-checked by the
+ * read-ahead thread while the reader's reply is on its way (fs_part.c). */
+typedef struct fs_ahead_slot {
+  void *map;
+  size_t map_len;
+  const uint8_t *bdata;
+  size_t blen;
+  size_t crc_ok; /* bytes of bdata whose CRCs were checked */
+  int64_t from, next, seg, pos;
+  uint64_t gen; /* p->gen when it was read */
+  bool ready;   /* filled, not yet taken */
+  bool busy;    /* the thread is reading `want` */
+  int64_t want; /* the offset asked for, -1 none */
+} fs_ahead_slot;
+
 typedef struct fs_part {
   char *topic;
   int32_t partition;
@@ -63,16 +89,34 @@ typedef struct fs_part {
   pthread_mutex_t mu;
   sl_log *log;
   sl_batch_reader *rd;
-  sl_buf batches;          /* batches of the current walk */
+  /* The batches of the current walk: bdata[0..blen) is one slice of a
+   * segment, mapped read-only (map, map_len: the page-aligned mapping) or,
+   * when it cannot be mapped, copied into `batches`.  Every access to a
+   * mapping runs under the SIGBUS guard (fs_part.c, docs/FUSE.md
+   * "Performance"). */
+  const uint8_t *bdata;
+  size_t blen;
+  void *map;
+  size_t map_len;
+  int64_t map_seg;         /* segment base offset of the slice (log lines) */
+  int64_t map_pos;         /* file position of bdata */
+  sl_buf batches;          /* the copy of a slice that could not be mapped */
   sl_buf scratch;          /* one rendered record */
   fs_vindex vx[FS_NVIEWS]; /* the sparse indexes, one per view */
   uint64_t gen;            /* bumped when the indexes are rebuilt */
-  /* p->batches holds the whole batches of one read, from the batch holding
+  /* bdata holds the whole batches of one read, from the batch holding
    * cache_from up to cache_next (exclusive): the next walk that starts in
    * that range reuses them (a sequential reader's next request). */
   bool cache_valid;
   int64_t cache_from, cache_next;
-  size_t crc_lo, crc_hi; /* bytes of p->batches whose CRCs were checked */
+  size_t crc_lo, crc_hi; /* bytes of bdata whose CRCs were checked */
+  /* Where the last read stopped inside a batch of bdata, so that the next
+   * sequential read continues there instead of decoding the batch from its
+   * start again.  Valid until any other walk uses rd. */
+  bool resume_valid;
+  int64_t resume_offset; /* the walk that resumes starts at this offset */
+  fs_walk_state resume;
+  fs_ahead_slot ahead;
 } fs_part;
 
 /* Opens the partition dir read-only (no lock).  *out owns the log. */
@@ -115,6 +159,10 @@ ssize_t fs_part_view_read(fs_part *p, fs_view v, int64_t start, int64_t pos, cha
  * data record has that offset. */
 ssize_t fs_part_record_value(fs_part *p, int64_t offset, int64_t pos, char *out,
                              size_t len, int64_t *size);
+
+/* Stops the read-ahead thread (started by the first sequential read) and
+ * waits for it; call before freeing the partitions. */
+void fs_part_ahead_stop(void);
 
 /* Log line (stderr, and syslog when running in the background). */
 void fs_log(const char *fmt, ...)

@@ -406,6 +406,7 @@ static void op_destroy(void *private_data) {
   free(c->jobs);
   c->jobs = NULL;
   c->n_jobs = 0;
+  fs_part_ahead_stop(); /* before the partitions it may be reading go */
   fh_free_all(c);
   for (size_t i = 0; i < c->n_parts; i++)
     fs_part_free(c->parts[i]);
