@@ -77,7 +77,8 @@ typedef struct mm_part {
 
 typedef struct mm_topic {
   char *name, *remote;
-  rd_kafka_topic_t *rkt; /* target handle; its opaque is this topic */
+  rd_kafka_topic_t *rkt;     /* target handle; its opaque is this topic */
+  rd_kafka_topic_t *src_rkt; /* the consumer's handle (keeps its metadata) */
   int state;
   int32_t nparts;    /* partitions mirrored (assigned) */
   int32_t src_parts; /* partitions on the source at the last refresh */
@@ -620,10 +621,25 @@ static mm_part *part_new(mm_flow *f, mm_topic *t, int32_t id) {
   return p;
 }
 
+/* Asks rk's cluster for the topic's metadata through the handle, so rk
+ * knows its partitions and leaders before it uses them. */
+static void metadata_warm(rd_kafka_t *rk, rd_kafka_topic_t *rkt) {
+  const rd_kafka_metadata_t *md = NULL;
+  if (rkt &&
+      rd_kafka_metadata(rk, 0, rkt, &md, MM_ADMIN_MS) == RD_KAFKA_RESP_ERR_NO_ERROR)
+    rd_kafka_metadata_destroy(md);
+}
+
 /* Adds partitions [t->nparts, want) and assigns them incrementally. */
 static void assign_new(mm_flow *f, mm_topic *t, int32_t want) {
   if (want <= t->nparts)
     return;
+  /* The consumer must know the leaders first: librdkafka retries the offset
+   * lookup of a partition without a known leader (from=-1) only after
+   * 500 ms, so each new topic started half a second late. */
+  if (!t->src_rkt)
+    t->src_rkt = rd_kafka_topic_new(f->cons, t->name, NULL);
+  metadata_warm(f->cons, t->src_rkt);
   t->parts = xrealloc(t->parts, (size_t)want * sizeof *t->parts);
   rd_kafka_topic_partition_list_t *tl =
       rd_kafka_topic_partition_list_new(want - t->nparts);
@@ -849,12 +865,7 @@ done:
  * cache learns partitions just created (librdkafka refuses a record for an
  * unknown partition without refreshing). */
 static void target_metadata_refresh(mm_flow *f, mm_topic *t) {
-  const rd_kafka_metadata_t *md = NULL;
-  if (!t->rkt)
-    return;
-  if (rd_kafka_metadata(f->prod, 0, t->rkt, &md, MM_ADMIN_MS) ==
-      RD_KAFKA_RESP_ERR_NO_ERROR)
-    rd_kafka_metadata_destroy(md);
+  metadata_warm(f->prod, t->rkt);
 }
 
 /* The target topic handle, created once with the topic as its opaque (the
@@ -1437,9 +1448,12 @@ static void flow_free(mm_flow *f) {
   }
   if (f->cq)
     rd_kafka_queue_destroy(f->cq);
-  for (size_t i = 0; i < f->ntopics; i++)
+  for (size_t i = 0; i < f->ntopics; i++) {
     if (f->topics[i]->rkt)
       rd_kafka_topic_destroy(f->topics[i]->rkt);
+    if (f->topics[i]->src_rkt)
+      rd_kafka_topic_destroy(f->topics[i]->src_rkt);
+  }
   if (f->sprod && f->sprod != f->prod)
     rd_kafka_destroy(f->sprod);
   if (f->prod)
@@ -1491,10 +1505,8 @@ static int flow_start(mm_flow *f) {
   {
     /* Warm the sync producer's metadata: its first sync must not wait for
      * a lazy lookup while the window fills. */
-    const rd_kafka_metadata_t *md = NULL;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(f->sprod, f->syncs_topic, NULL);
-    if (rkt && rd_kafka_metadata(f->sprod, 0, rkt, &md, MM_ADMIN_MS) == 0)
-      rd_kafka_metadata_destroy(md);
+    metadata_warm(f->sprod, rkt);
     if (rkt)
       rd_kafka_topic_destroy(rkt);
   }
