@@ -229,7 +229,8 @@ static void ahead_fill(fs_part *p) {
     off_t map_off = (off_t)(s.position - s.position % (page > 0 ? page : 4096));
     a.map_len = (size_t)(s.position - map_off + s.length);
     a.map = mmap(NULL, a.map_len, PROT_READ, MAP_SHARED, s.fd, map_off);
-    a.bdata = (const uint8_t *)a.map + (s.position - map_off);
+    a.bdata =
+        a.map == MAP_FAILED ? NULL : (const uint8_t *)a.map + (s.position - map_off);
     a.blen = (size_t)s.length;
     a.from = a.want;
     a.next = s.next_offset;
