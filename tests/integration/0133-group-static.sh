@@ -97,12 +97,7 @@ restart() { # SIGNAL
   else
     wait "$BROKER_PID" 2>/dev/null || true
   fi
-  "$SEGLOGD" --override "listeners=PLAINTEXT://127.0.0.1:$PORT" \
-    --override "metrics.listener=127.0.0.1:$METRICS_PORT" --override "log.dirs=$T/data" \
-    --override group.initial.rebalance.delay.ms=500 2>>"$T/broker2.log" &
-  BROKER_PID=$!
-  BROKER_PIDS+=("$BROKER_PID")
-  broker_wait_port "$PORT" 10 || broker_fail "restart on port $PORT"
+  broker_restart "$T/broker2.log" --override group.initial.rebalance.delay.ms=500
   [ "$(describe)" = "$stored" ] || broker_fail "replayed group ($1): $(describe), stored: $stored"
   sleep 3 # several heartbeat intervals of both members
   [ "$(metric seglog_group_rebalances_total)" = 0 ] || broker_fail "rebalance after $1"

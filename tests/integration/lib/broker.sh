@@ -110,6 +110,36 @@ broker_start() {
   fi
 }
 
+# broker_restart LOG [ARGS...]: starts seglogd again on the same PORT and
+# METRICS_PORT (clients reconnect there), log.dirs=$T/data unless ARGS set
+# it, stderr appended to LOG.  Between the old process's exit and the new
+# bind, another test's connection may hold one of the ports for a moment: a
+# start that fails with "already in use" is retried for up to 10 s.  Success
+# is seglogd's own "metrics on" line (after the Kafka listener's), not a
+# connect, which could reach whoever holds the port.
+broker_restart() {
+  local log=$1 try i from
+  shift
+  for ((try = 0; try < 40; try++)); do
+    from=$(($(wc -l < "$log" 2>/dev/null || echo 0) + 1))
+    "$SEGLOGD" --override "listeners=PLAINTEXT://127.0.0.1:$PORT" \
+      --override "metrics.listener=127.0.0.1:$METRICS_PORT" \
+      --override "log.dirs=$T/data" "$@" 2>>"$log" &
+    BROKER_PID=$!
+    BROKER_PIDS+=("$BROKER_PID")
+    for ((i = 0; i < 600; i++)); do
+      tail -n "+$from" "$log" | grep -q ' metrics on http://' && return 0
+      kill -0 "$BROKER_PID" 2>/dev/null || break
+      sleep 0.05
+    done
+    wait "$BROKER_PID" 2>/dev/null || true
+    tail -n "+$from" "$log" | grep -qi 'in use' || break
+    sleep 0.25
+  done
+  cat "$log" >&2
+  broker_fail "seglogd did not restart on ports $PORT/$METRICS_PORT (log: $log)"
+}
+
 # broker_wait_exit PID [SECONDS]: waits for PID to exit; sets EXIT_STATUS.
 # Kills it and fails if it is still running after SECONDS.
 broker_wait_exit() {
