@@ -22,7 +22,7 @@ REPS=${3:-3}
 SRCDIR=$(cd "$(dirname "$0")" && pwd)
 SEGLOGD="$BUILD/brokerd/seglogd"
 SEGLOG="$BUILD/kcat-tools/seglog"
-for f in "$SEGLOGD" "$SEGLOG"; do
+for f in "$SEGLOGD" "$SEGLOG" "$BUILD/bench/prodflood"; do
   [ -x "$f" ] || { echo "bench-broker: $f not built" >&2; exit 1; }
 done
 for t in iperf3 jq cc kcat; do
@@ -45,10 +45,7 @@ if [ ! -x "$PERF" ] || [ "$EX" -nt "$PERF" ] || [ "$SRCDIR/rdperf/src/rd.h" -nt 
   cc -O2 -w -I "$SRCDIR/rdperf/src" -o "$PERF" "$EX" -lrdkafka -lm
 fi
 PRODLAT="$BUILD/bench/prodlat"
-FLOOD="$BUILD/bench/prodflood"
-if [ ! -x "$FLOOD" ] || [ "$SRCDIR/rdperf/prodflood.c" -nt "$FLOOD" ]; then
-  cc -O2 -std=c11 -Wall -Wextra -Werror -o "$FLOOD" "$SRCDIR/rdperf/prodflood.c"
-fi
+FLOOD="$BUILD/bench/prodflood" # bench/prodflood.c, built with the project
 if [ ! -x "$PRODLAT" ] || [ "$SRCDIR/rdperf/prodlat.c" -nt "$PRODLAT" ]; then
   cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -o "$PRODLAT" \
     "$SRCDIR/rdperf/prodlat.c" -lrdkafka
@@ -124,7 +121,7 @@ perf_run() {
 
 best() { sort -k2 -g -r | head -1; }
 
-# flood BROKERS TOPIC ACKS: prodflood (bench/rdperf/prodflood.c), MSGS 1 KiB
+# flood BROKERS TOPIC ACKS: prodflood (bench/prodflood.c), MSGS 1 KiB
 # records in pre-built 1000-record batches, 8 requests in flight: the
 # broker's own ceiling, which one rdkafka_performance producer cannot reach.
 flood() {

@@ -5,7 +5,7 @@
  * rdkafka_performance tops out near 0.1 of loopback TCP on this machine
  * whichever broker it talks to, so it measures the client.  This tool
  * measures the broker: it builds one RecordBatch v2 of uncompressed 1 KiB
- * records once (CRC-32C computed here), then sends it over and over in
+ * records once (libseglog's batch builder), then sends it over and over in
  * Produce v7 requests on one connection with up to WINDOW requests in
  * flight, and counts the record bytes the broker acknowledged without error.
  * A broker must assign its own offsets, so resending the same batch bytes is
@@ -21,7 +21,6 @@
  *         rdkafka_performance counts)
  */
 #define _POSIX_C_SOURCE 200809L
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -34,75 +33,17 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct wbuf {
-  uint8_t *p;
-  size_t len, cap;
-} wbuf;
+#include "seglog/batch.h"
+#include "seglog/bytes.h"
 
 static void die(const char *what) {
   fprintf(stderr, "prodflood: %s\n", what);
   exit(1);
 }
 
-static void put(wbuf *b, const void *src, size_t n) {
-  if (b->len + n > b->cap) {
-    size_t nc = b->cap ? b->cap * 2 : 4096;
-    while (nc < b->len + n)
-      nc *= 2;
-    b->p = realloc(b->p, nc);
-    if (b->p == NULL)
-      die("out of memory");
-    b->cap = nc;
-  }
-  memcpy(b->p + b->len, src, n);
-  b->len += n;
-}
-static void put8(wbuf *b, uint8_t v) {
-  put(b, &v, 1);
-}
-static void put16(wbuf *b, uint16_t v) {
-  uint8_t x[2] = {(uint8_t)(v >> 8), (uint8_t)v};
-  put(b, x, 2);
-}
-static void put32(wbuf *b, uint32_t v) {
-  uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-  put(b, x, 4);
-}
-static void put64(wbuf *b, uint64_t v) {
-  put32(b, (uint32_t)(v >> 32));
-  put32(b, (uint32_t)v);
-}
-static void putvar(wbuf *b, int64_t sv) { /* zigzag varint */
-  uint64_t v = ((uint64_t)sv << 1) ^ (uint64_t)(sv >> 63);
-  while (v >= 0x80) {
-    put8(b, (uint8_t)(v | 0x80));
-    v >>= 7;
-  }
-  put8(b, (uint8_t)v);
-}
-static void putstr(wbuf *b, const char *s) {
-  put16(b, (uint16_t)strlen(s));
-  put(b, s, strlen(s));
-}
-static void set32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24);
-  p[1] = (uint8_t)(v >> 16);
-  p[2] = (uint8_t)(v >> 8);
-  p[3] = (uint8_t)v;
-}
-static uint32_t get32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* Bitwise CRC-32C (Castagnoli, reflected 0x82F63B78): the batch is built once. */
-static uint32_t crc32c(const uint8_t *p, size_t n) {
-  uint32_t c = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; i++) {
-    c ^= p[i];
-    for (int k = 0; k < 8; k++)
-      c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
-  }
-  return ~c;
+static void put_str(sl_buf *b, const char *s) {
+  sl_buf_i16(b, (int16_t)strlen(s));
+  sl_buf_append(b, s, strlen(s));
 }
 
 static int64_t now_ms(void) {
@@ -116,43 +57,24 @@ static double mono(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* One RecordBatch v2 of `count` records of `size`-byte values. */
-static void build_batch(wbuf *b, int count, int size) {
-  int64_t ts = now_ms();
-  uint8_t *value = malloc((size_t)size);
-  if (value == NULL)
+/* One RecordBatch v2 of `count` records of `size`-byte values, built by
+ * libseglog's batch builder (baseOffset 0: the broker assigns it). */
+static void build_batch(sl_buf *out, int count, int size) {
+  uint8_t *value = malloc((size_t)size + 1);
+  sl_batch_builder_opts o;
+  sl_batch_builder *b = NULL;
+  sl_batch_builder_opts_init(&o);
+  if (value == NULL || sl_batch_builder_new(&o, &b) != 0)
     die("out of memory");
   for (int i = 0; i < size; i++)
     value[i] = (uint8_t)('a' + i % 26);
-  put64(b, 0);              /* baseOffset: the broker assigns it */
-  put32(b, 0);              /* batchLength, set below */
-  put32(b, (uint32_t)-1);   /* partitionLeaderEpoch */
-  put8(b, 2);               /* magic */
-  put32(b, 0);              /* crc, set below */
-  size_t crc_from = b->len; /* attributes .. end */
-  put16(b, 0);              /* attributes: no compression, CreateTime */
-  put32(b, (uint32_t)(count - 1));
-  put64(b, (uint64_t)ts);
-  put64(b, (uint64_t)ts);
-  put64(b, (uint64_t)-1); /* producerId */
-  put16(b, (uint16_t)-1); /* producerEpoch */
-  put32(b, (uint32_t)-1); /* baseSequence */
-  put32(b, (uint32_t)count);
-  for (int i = 0; i < count; i++) {
-    wbuf r = {0};
-    put8(&r, 0);   /* attributes */
-    putvar(&r, 0); /* timestampDelta */
-    putvar(&r, i); /* offsetDelta */
-    putvar(&r, -1);
-    putvar(&r, size);
-    put(&r, value, (size_t)size);
-    putvar(&r, 0); /* headers */
-    putvar(b, (int64_t)r.len);
-    put(b, r.p, r.len);
-    free(r.p);
-  }
-  set32(b->p + 8, (uint32_t)(b->len - 12));
-  set32(b->p + 17, crc32c(b->p + crc_from, b->len - crc_from));
+  int64_t ts = now_ms();
+  for (int i = 0; i < count; i++)
+    if (sl_batch_builder_add(b, ts, NULL, -1, value, size, NULL, 0) != 0)
+      die("cannot build the batch");
+  if (sl_batch_builder_finish(b, out) != 0)
+    die("cannot build the batch");
+  sl_batch_builder_free(b);
   free(value);
 }
 
@@ -184,7 +106,7 @@ static void read_all(int fd, uint8_t *p, size_t n) {
 static uint8_t *read_frame(int fd, size_t *len, uint8_t **buf, size_t *cap) {
   uint8_t sz[4];
   read_all(fd, sz, 4);
-  size_t n = get32(sz);
+  size_t n = sl_load_be32(sz);
   if (n < 4 || n > (64u << 20))
     die("absurd response size");
   if (n > *cap) {
@@ -198,15 +120,19 @@ static uint8_t *read_frame(int fd, size_t *len, uint8_t **buf, size_t *cap) {
   return *buf + 4;
 }
 
-/* Produce v7 response: [topics: name, [partitions: index, error_code, ...]] */
+/* Produce v7 response: [topics: name, [partitions: index, error_code, ...]]:
+ * the one partition's error code. */
 static int produce_error(const uint8_t *p, size_t n) {
-  if (n < 4 + 2)
+  sl_rbuf r;
+  sl_rbuf_init(&r, p, n);
+  sl_rbuf_i32(&r);                                     /* topics */
+  sl_rbuf_skip(&r, (size_t)(uint16_t)sl_rbuf_i16(&r)); /* name */
+  sl_rbuf_i32(&r);                                     /* partitions */
+  sl_rbuf_i32(&r);                                     /* index */
+  int16_t err = sl_rbuf_i16(&r);
+  if (sl_rbuf_err(&r) != 0)
     die("short produce response");
-  size_t nl = (size_t)(p[4] << 8 | p[5]);
-  size_t at = 4 + 2 + nl + 4 + 4;
-  if (at + 2 > n)
-    die("short produce response");
-  return (int16_t)(p[at] << 8 | p[at + 1]);
+  return err;
 }
 
 int main(int argc, char **argv) {
@@ -242,47 +168,47 @@ int main(int argc, char **argv) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
   /* Produce v7 request: header v1, then the body around one batch. */
-  wbuf batch = {0};
+  sl_buf batch = SL_BUF_INIT, req = SL_BUF_INIT, md = SL_BUF_INIT;
   build_batch(&batch, per, size);
-  wbuf req = {0};
-  put32(&req, 0); /* size, set below */
-  put16(&req, 0); /* Produce */
-  put16(&req, 7);
-  put32(&req, 0); /* correlation id, per send */
-  putstr(&req, "prodflood");
-  put16(&req, (uint16_t)-1); /* transactional_id: null */
-  put16(&req, (uint16_t)(int16_t)acks);
-  put32(&req, 30000);
-  put32(&req, 1);
-  putstr(&req, topic);
-  put32(&req, 1);
-  put32(&req, (uint32_t)partition);
-  put32(&req, (uint32_t)batch.len);
-  put(&req, batch.p, batch.len);
-  set32(req.p, (uint32_t)(req.len - 4));
+  sl_buf_i32(&req, 0); /* size, set below */
+  sl_buf_i16(&req, 0); /* Produce */
+  sl_buf_i16(&req, 7);
+  sl_buf_i32(&req, 0); /* correlation id, per send */
+  put_str(&req, "prodflood");
+  sl_buf_i16(&req, -1); /* transactional_id: null */
+  sl_buf_i16(&req, (int16_t)acks);
+  sl_buf_i32(&req, 30000);
+  sl_buf_i32(&req, 1);
+  put_str(&req, topic);
+  sl_buf_i32(&req, 1);
+  sl_buf_i32(&req, partition);
+  sl_buf_i32(&req, (int32_t)batch.len);
+  sl_buf_append(&req, batch.data, batch.len);
+  sl_buf_patch_be32(&req, 0, (uint32_t)(req.len - 4));
 
   /* Metadata v1 for the topic (brokers auto-create at this version when
    * configured to; librdkafka's mock answers only low versions). */
-  wbuf md = {0};
-  put32(&md, 0);
-  put16(&md, 3);
-  put16(&md, 1);
-  put32(&md, 0);
-  putstr(&md, "prodflood");
-  put32(&md, 1);
-  putstr(&md, topic);
-  set32(md.p, (uint32_t)(md.len - 4));
+  sl_buf_i32(&md, 0);
+  sl_buf_i16(&md, 3);
+  sl_buf_i16(&md, 1);
+  sl_buf_i32(&md, 0);
+  put_str(&md, "prodflood");
+  sl_buf_i32(&md, 1);
+  put_str(&md, topic);
+  sl_buf_patch_be32(&md, 0, (uint32_t)(md.len - 4));
+  if (batch.err != 0 || req.err != 0 || md.err != 0)
+    die("out of memory");
 
   uint8_t *rbuf = NULL;
   size_t rcap = 0, rlen;
   int32_t corr = 0;
   int err = -1;
   for (int tries = 0; tries < 100 && err != 0; tries++) {
-    set32(md.p + 8, (uint32_t)corr++);
-    write_all(fd, md.p, md.len);
+    sl_buf_patch_be32(&md, 8, (uint32_t)corr++);
+    write_all(fd, md.data, md.len);
     read_frame(fd, &rlen, &rbuf, &rcap);
-    set32(req.p + 8, (uint32_t)corr++);
-    write_all(fd, req.p, req.len);
+    sl_buf_patch_be32(&req, 8, (uint32_t)corr++);
+    write_all(fd, req.data, req.len);
     const uint8_t *body = read_frame(fd, &rlen, &rbuf, &rcap);
     err = produce_error(body, rlen);
     if (err != 0) {
@@ -300,8 +226,8 @@ int main(int argc, char **argv) {
   double t0 = mono();
   while (acked < requests) {
     while (sent < requests && sent - acked < window) {
-      set32(req.p + 8, (uint32_t)corr++);
-      write_all(fd, req.p, req.len);
+      sl_buf_patch_be32(&req, 8, (uint32_t)corr++);
+      write_all(fd, req.data, req.len);
       sent++;
     }
     const uint8_t *body = read_frame(fd, &rlen, &rbuf, &rcap);
@@ -316,9 +242,9 @@ int main(int argc, char **argv) {
   double n = (double)requests * per;
   printf("%.0f %.2f\n", n / secs, n * size / secs / 1e6);
   free(rbuf);
-  free(req.p);
-  free(md.p);
-  free(batch.p);
+  sl_buf_release(&req);
+  sl_buf_release(&md);
+  sl_buf_release(&batch);
   close(fd);
   return 0;
 }
