@@ -989,6 +989,17 @@ int fs_part_count(fs_part *p, fs_view v, int64_t budget_ns) {
   return rc;
 }
 
+/* A read that filled its buffer inside record rec (whose rendering starts at
+ * view position at): the cursor and the walker remember it, so the next read
+ * continues there. */
+static ssize_t stop_in_record(const walker *w, const sl_record *rec, int64_t at,
+                              fs_cursor *cur, size_t copied) {
+  if (cur)
+    *cur = (fs_cursor){w->p->gen, rec->offset, at, true};
+  walker_save(w, rec, rec->offset);
+  return (ssize_t)copied;
+}
+
 static ssize_t view_read_locked(fs_part *p, fs_view v, int64_t start, int64_t pos,
                                 char *out, size_t len, fs_cursor *cur) {
   int64_t s = start, base, want;
@@ -1041,12 +1052,8 @@ static ssize_t view_read_locked(fs_part *p, fs_view v, int64_t start, int64_t po
         if (n > from_value)
           out[copied + from_value] = '\n';
         copied += n;
-        if (copied == len && in + n < (size_t)rl) {
-          if (cur)
-            *cur = (fs_cursor){p->gen, rec.offset, at, true};
-          walker_save(&w, &rec, rec.offset);
-          return (ssize_t)copied;
-        }
+        if (copied == len && in + n < (size_t)rl)
+          return stop_in_record(&w, &rec, at, cur, copied);
         at += rl;
         last_end_offset = rec.offset + 1;
         continue;
@@ -1066,12 +1073,8 @@ static ssize_t view_read_locked(fs_part *p, fs_view v, int64_t start, int64_t po
         n = len - copied;
       memcpy(out + copied, p->scratch.data + in, n);
       copied += n;
-      if (copied == len && in + n < (size_t)rl) {
-        if (cur)
-          *cur = (fs_cursor){p->gen, rec.offset, at, true};
-        walker_save(&w, &rec, rec.offset);
-        return (ssize_t)copied;
-      }
+      if (copied == len && in + n < (size_t)rl)
+        return stop_in_record(&w, &rec, at, cur, copied);
     }
     at += rl;
     last_end_offset = rec.offset + 1;
