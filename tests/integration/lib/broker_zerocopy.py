@@ -33,6 +33,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaConsumer
 from kafka import TopicPartition as KTP
+
+from group_wire import R
 from kafka.record import MemoryRecords
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -123,82 +125,42 @@ def fetch_v12(corr, parts, max_bytes, max_wait=0, min_bytes=0):
     return w.frame(w.header(1, 12, corr, flexible=True) + body)
 
 
-class Rd:
-    def __init__(self, b):
-        self.b, self.i = b, 0
-
-    def take(self, n):
-        v = self.b[self.i:self.i + n]
-        if len(v) != n:
-            raise ValueError("short response")
-        self.i += n
-        return v
-
-    def i8(self):
-        return struct.unpack(">b", self.take(1))[0]
-
-    def i16(self):
-        return struct.unpack(">h", self.take(2))[0]
-
-    def i32(self):
-        return struct.unpack(">i", self.take(4))[0]
-
-    def i64(self):
-        return struct.unpack(">q", self.take(8))[0]
-
-    def uvarint(self):
-        shift = v = 0
-        while True:
-            c = self.take(1)[0]
-            v |= (c & 0x7F) << shift
-            if not c & 0x80:
-                return v
-            shift += 7
-
-    def tags(self):
-        for _ in range(self.uvarint()):
-            self.uvarint()
-            self.take(self.uvarint())
-
-
 def parse_fetch(resp, version):
     """-> {(topic, partition): (error, hw, records bytes)}"""
-    r = Rd(resp)
-    r.i32()  # correlation id
     flex = version >= 12
-    if flex:
-        r.tags()
+    r = R(resp, flex)
+    r.i32()  # correlation id
+    r.tags()  # response header v1 (flexible versions; no-op otherwise)
     r.i32()  # throttle
     if version >= 7:
         r.i16()
         r.i32()
     out = {}
-    nt = r.uvarint() - 1 if flex else r.i32()
-    for _ in range(nt):
-        t = r.take(r.uvarint() - 1 if flex else r.i16()).decode()
-        np_ = r.uvarint() - 1 if flex else r.i32()
-        for _ in range(np_):
-            p, err, hw, _lso = r.i32(), r.i16(), r.i64(), r.i64()
-            if version >= 5:
-                r.i64()
-            na = r.uvarint() - 1 if flex else r.i32()
-            for _ in range(max(na, 0)):
-                r.i64()
-                r.i64()
-                if flex:
-                    r.tags()
-            if version >= 11:
-                r.i32()
-            n = r.uvarint() - 1 if flex else r.i32()
-            recs = r.take(n) if n > 0 else b""
-            if flex:
-                r.tags()
-            out[(t, p)] = (err, hw, recs)
-        if flex:
-            r.tags()
-    if flex:
+
+    def aborted(r):
+        r.i64()
+        r.i64()
         r.tags()
-    check(r.i == len(resp), "fetch v%d answer has %d trailing bytes" % (version, len(resp) - r.i))
+
+    def partition(r, t):
+        p, err, hw, _lso = r.i32(), r.i16(), r.i64(), r.i64()
+        if version >= 5:
+            r.i64()
+        r.arr(aborted)
+        if version >= 11:
+            r.i32()
+        recs = r.bytes() or b""
+        r.tags()
+        out[(t, p)] = (err, hw, recs)
+
+    def topic(r):
+        t = r.str()
+        r.arr(lambda r: partition(r, t))
+        r.tags()
+
+    r.arr(topic)
+    r.tags()
+    check(r.o == len(resp), "fetch v%d answer has %d trailing bytes" % (version, len(resp) - r.o))
     return out
 
 
@@ -331,7 +293,7 @@ def delete_records(port, topic, partition, offset):
     body += struct.pack(">i", 10000)
     s = w.connect(port)
     s.sendall(w.frame(w.header(21, 0, 7) + body))
-    r = Rd(w.recv_frame(s))
+    r = R(w.recv_frame(s), False)
     s.close()
     r.i32()
     r.i32()

@@ -91,6 +91,9 @@ class R:
     def i32(self):
         return struct.unpack(">i", self.take(4))[0]
 
+    def i64(self):
+        return struct.unpack(">q", self.take(8))[0]
+
     def bool(self):
         return self.i8() != 0
 
