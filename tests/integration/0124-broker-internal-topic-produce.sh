@@ -11,7 +11,7 @@ broker_init
 broker_start "$T/broker.log" --override offsets.topic.num.partitions=1 \
   --override group.initial.rebalance.delay.ms=0
 
-timeout 60 "$BROKER_PY" - "$PORT" <<'PY' || broker_fail "internal topic produce"
+PYTHONPATH="$here/lib" timeout 60 "$BROKER_PY" - "$PORT" <<'PY' || broker_fail "internal topic produce"
 import sys
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 bs = "127.0.0.1:%s" % sys.argv[1]
@@ -57,6 +57,18 @@ got = c.committed([TopicPartition("data", 0)], timeout=10)
 c.close()
 assert got[0].offset == 5, got
 print("ok: delete refused, the group's offset is still 5")
+
+# DeleteTopics v5+ carries the reason (confluent-kafka 2.0.2 asks at a lower
+# version): raw v5 request, flexible encoding.
+from group_wire import Conn, W
+conn = Conn(int(sys.argv[1]))
+body = W(True).arr(["__consumer_offsets"], lambda w, t: w.str(t)).i32(10000).tags().b
+r = conn.recv(20, 5, conn.send(20, 5, body))
+r.i32()  # throttle
+res = r.arr(lambda r: (r.str(), r.i16(), r.str(), r.tags())[:3])
+conn.close()
+assert res == [("__consumer_offsets", 17, "Cannot delete internal topic __consumer_offsets")], res
+print("ok: DeleteTopics v5:", res[0])
 PY
 grep -q "Cannot append to internal topic" "$T/broker.log" && broker_fail "refusal logged as a broker fault" || true
 echo "ok"

@@ -7,7 +7,7 @@ import struct
 from broker_wire import connect, recv_frame, uvarint  # noqa: F401
 
 # First flexible version of each API (Kafka's message definitions).
-FLEX = {10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3, 42: 2}
+FLEX = {10: 3, 11: 6, 20: 4, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3, 42: 2}
 
 
 class W:
