@@ -138,8 +138,9 @@ int sd_datadirs_open(sd_datadirs *d, const sd_config *c, char *err, size_t errca
     /* A directory without meta.properties or partitions was never used: it
      * has no shutdown marker because nothing ever shut down. */
     const char *state = rep.clean_shutdown ? "clean shutdown"
-                        : m == NULL && rep.partitions == 0 ? "new"
-                                                           : "unclean (recovered) shutdown";
+                        : m == NULL && rep.partitions == 0
+                            ? "new"
+                            : "unclean (recovered) shutdown";
     SD_INFO("opened log directory %s: %d partitions, %s%s%s", dir, rep.partitions, state,
             rep.checkpoint_errors ? "; unreadable checkpoint: " : "",
             rep.checkpoint_errors ? rep.first_checkpoint_error : "");
