@@ -2,8 +2,9 @@
  * upkeep.c - seglogd's periodic log work (docs/BROKER.md, "Topics" and
  * "Log compaction"): the retention pass every log.retention.check.interval.ms
  * (sl_log_retain with each topic's config: time, size and log-start rules), a
- * one-second tick (sl_log_tick: flush.ms and removal of *.deleted files after
- * file.delete.delay.ms), root checkpoints every 5 seconds (recovery points,
+ * one-second tick (the flush of rolled segments, then sl_log_tick: flush.ms
+ * and removal of *.deleted files after file.delete.delay.ms), both on the
+ * thread pool (see log_job below), root checkpoints every 5 seconds (recovery points,
  * log start offsets, high watermarks; Kafka writes the HW file every 5 s),
  * and the log cleaner.  The checkpoints' values are taken on the loop thread
  * and their files written, each fsync'd, on libuv's thread pool
@@ -223,144 +224,135 @@ void sd_cleaner_wait(sd_broker *b, const char *topic) {
 #define TICK_MS 1000
 #define CHECKPOINT_MS 5000
 
-static void on_retention(uv_timer_t *t) {
-  sd_broker *b = t->data;
-  for (int i = 0; i < b->topics.n; i++) {
-    const sd_topic *tp = &b->topics.topics[i];
-    for (int j = 0; j < tp->n_parts; j++) {
-      sl_retention_result res;
-      sl_diag diag;
-      sl_diag_clear(&diag);
-      int rc = sl_log_retain(tp->parts[j].log, 0, &res, &diag);
-      if (rc != 0) {
-        char buf[700];
-        SD_WARN("retention of %s-%d: %s", tp->name, (int)tp->parts[j].index,
-                sl_diag_format(&diag, buf, sizeof(buf)));
-      } else if (res.segments_deleted > 0) {
-        SD_INFO(
-            "retention deleted %d segments (%lld bytes) of %s-%d; log start offset %lld",
-            (int)res.segments_deleted, (long long)res.bytes_deleted, tp->name,
-            (int)tp->parts[j].index, (long long)res.log_start_offset);
-      }
-    }
-  }
-}
-
 /*
- * Kafka's roll schedules the flush of the segments below the new one on its
- * scheduler; seglogd's logs leave it to the tick (roll_flush_async), which
- * runs sl_log_flush_rolled for every log that rolled on the thread pool: a
- * 1 GiB segment's fsync took 0.55 s here, and it used to run inside the
- * produce request that rolled, with every connection waiting.  One job at a
- * time; sd_flush_wait lets a topic deletion wait for it.
+ * The per-log periodic work runs on the thread pool, as Kafka's runs on its
+ * scheduler threads, so that what waits on the disk never stalls the loop
+ * (and with it every connection): the retention pass (sl_log_retain: renames,
+ * the leader-epoch checkpoint, unlinks of *.deleted files whose delay is
+ * over) and the 1 s tick (sl_log_flush_rolled: Kafka's roll schedules the
+ * fsync of the segments below the new one, and seglogd's logs have
+ * roll_flush_async - a 1 GiB segment's fsync took 0.55 s here and used to
+ * run inside the produce request that rolled; then sl_log_tick: flush.ms,
+ * *.deleted removal, producer-id expiry).  These take each log's own mutex
+ * only for their in-memory part: a produce or fetch on the loop waits for a
+ * log only while its bookkeeping changes, never for an fsync or an unlink.
+ * One job per kind at a time; sd_upkeep_wait lets a topic deletion wait for
+ * the jobs that hold its logs.
  */
-typedef struct flush_one {
+typedef enum { JOB_TICK, JOB_RETAIN } log_job_kind;
+
+typedef struct log_one {
   sl_log *log;
   char topic[256];
   int32_t partition;
   int rc;
+  sl_retention_result res;
   sl_diag diag;
-} flush_one;
+} log_one;
 
-typedef struct flush_job {
+typedef struct log_job {
   uv_work_t work;
+  log_job_kind kind;
   int n;
-  flush_one *f;
-} flush_job;
+  log_one *l;
+} log_job;
 
-static pthread_mutex_t flush_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t flush_cv = PTHREAD_COND_INITIALIZER;
-static bool flush_running; /* a job's work has not finished */
-static bool flush_queued;  /* a job's after callback has not run (loop thread) */
+static pthread_mutex_t jobs_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t jobs_cv = PTHREAD_COND_INITIALIZER;
+static int jobs_running;   /* jobs whose work has not finished */
+static bool job_queued[2]; /* per kind: the after callback has not run (loop) */
 
-static void flush_work(uv_work_t *w) {
-  flush_job *j = w->data;
+static void log_job_work(uv_work_t *w) {
+  log_job *j = w->data;
   for (int i = 0; i < j->n; i++) {
-    sl_diag_clear(&j->f[i].diag);
-    j->f[i].rc = sl_log_flush_rolled(j->f[i].log, &j->f[i].diag);
+    log_one *o = &j->l[i];
+    sl_diag_clear(&o->diag);
+    if (j->kind == JOB_RETAIN) {
+      o->rc = sl_log_retain(o->log, 0, &o->res, &o->diag);
+      continue;
+    }
+    o->rc = sl_log_flush_rolled(o->log, &o->diag);
+    if (o->rc == 0)
+      o->rc = sl_log_tick(o->log, 0, &o->diag);
   }
-  pthread_mutex_lock(&flush_mu);
-  flush_running = false;
-  pthread_cond_broadcast(&flush_cv);
-  pthread_mutex_unlock(&flush_mu);
+  pthread_mutex_lock(&jobs_mu);
+  jobs_running--;
+  pthread_cond_broadcast(&jobs_cv);
+  pthread_mutex_unlock(&jobs_mu);
 }
 
-static void flush_after(uv_work_t *w, int status) {
-  flush_job *j = w->data;
+static void log_job_after(uv_work_t *w, int status) {
+  log_job *j = w->data;
   (void)status; /* nothing cancels it */
   for (int i = 0; i < j->n; i++) {
-    if (j->f[i].rc == 0)
-      continue;
+    const log_one *o = &j->l[i];
     char buf[700];
-    SD_ERROR("flushing rolled segments of %s-%d: %s", j->f[i].topic,
-             (int)j->f[i].partition, sl_diag_format(&j->f[i].diag, buf, sizeof(buf)));
+    if (o->rc != 0) {
+      SD_WARN("%s of %s-%d: %s", j->kind == JOB_RETAIN ? "retention" : "periodic work",
+              o->topic, (int)o->partition, sl_diag_format(&o->diag, buf, sizeof(buf)));
+    } else if (j->kind == JOB_RETAIN && o->res.segments_deleted > 0) {
+      SD_INFO(
+          "retention deleted %d segments (%lld bytes) of %s-%d; log start offset %lld",
+          (int)o->res.segments_deleted, (long long)o->res.bytes_deleted, o->topic,
+          (int)o->partition, (long long)o->res.log_start_offset);
+    }
   }
-  free(j->f);
+  job_queued[j->kind] = false;
+  free(j->l);
   free(j);
-  flush_queued = false;
 }
 
-void sd_flush_wait(void) {
-  pthread_mutex_lock(&flush_mu);
-  while (flush_running)
-    pthread_cond_wait(&flush_cv, &flush_mu);
-  pthread_mutex_unlock(&flush_mu);
+void sd_upkeep_wait(void) {
+  pthread_mutex_lock(&jobs_mu);
+  while (jobs_running > 0)
+    pthread_cond_wait(&jobs_cv, &jobs_mu);
+  pthread_mutex_unlock(&jobs_mu);
 }
 
-static void start_flushes(sd_broker *b) {
-  if (flush_queued)
+/* Queues `kind` for every partition (skipped while the last one runs). */
+static void start_log_job(sd_broker *b, log_job_kind kind) {
+  if (job_queued[kind])
     return;
   int n = 0;
   for (int i = 0; i < b->topics.n; i++)
-    for (int k = 0; k < b->topics.topics[i].n_parts; k++)
-      n += sl_log_flush_rolled_pending(b->topics.topics[i].parts[k].log);
+    n += b->topics.topics[i].n_parts;
   if (n == 0)
     return;
-  flush_job *j = calloc(1, sizeof(*j));
-  flush_one *f = calloc((size_t)n, sizeof(*f));
-  if (j == NULL || f == NULL) {
+  log_job *j = calloc(1, sizeof(*j));
+  log_one *l = calloc((size_t)n, sizeof(*l));
+  if (j == NULL || l == NULL) {
     free(j);
-    free(f);
-    return; /* next tick */
+    free(l);
+    return; /* next time */
   }
-  for (int i = 0; i < b->topics.n && j->n < n; i++) {
+  j->kind = kind;
+  j->l = l;
+  for (int i = 0; i < b->topics.n; i++) {
     const sd_topic *tp = &b->topics.topics[i];
-    for (int k = 0; k < tp->n_parts && j->n < n; k++) {
-      if (!sl_log_flush_rolled_pending(tp->parts[k].log))
-        continue;
-      flush_one *o = &f[j->n++];
+    for (int k = 0; k < tp->n_parts; k++) {
+      log_one *o = &l[j->n++];
       o->log = tp->parts[k].log;
       snprintf(o->topic, sizeof(o->topic), "%s", tp->name);
       o->partition = tp->parts[k].index;
     }
   }
-  j->f = f;
   j->work.data = j;
-  pthread_mutex_lock(&flush_mu);
-  flush_running = true;
-  pthread_mutex_unlock(&flush_mu);
-  flush_queued = true;
-  if (uv_queue_work(b->loop, &j->work, flush_work, flush_after) != 0) {
-    flush_work(&j->work); /* no thread pool: here */
-    flush_after(&j->work, 0);
+  pthread_mutex_lock(&jobs_mu);
+  jobs_running++;
+  pthread_mutex_unlock(&jobs_mu);
+  job_queued[kind] = true;
+  if (uv_queue_work(b->loop, &j->work, log_job_work, log_job_after) != 0) {
+    log_job_work(&j->work); /* no thread pool: here */
+    log_job_after(&j->work, 0);
   }
 }
 
+static void on_retention(uv_timer_t *t) {
+  start_log_job(t->data, JOB_RETAIN);
+}
+
 static void on_tick(uv_timer_t *t) {
-  sd_broker *b = t->data;
-  start_flushes(b);
-  for (int i = 0; i < b->topics.n; i++) {
-    const sd_topic *tp = &b->topics.topics[i];
-    for (int j = 0; j < tp->n_parts; j++) {
-      sl_diag diag;
-      sl_diag_clear(&diag);
-      if (sl_log_tick(tp->parts[j].log, 0, &diag) != 0) {
-        char buf[700];
-        SD_WARN("periodic work on %s-%d: %s", tp->name, (int)tp->parts[j].index,
-                sl_diag_format(&diag, buf, sizeof(buf)));
-      }
-    }
-  }
+  start_log_job(t->data, JOB_TICK);
 }
 
 /* One round of root checkpoints: the values are taken on the loop thread, the

@@ -1605,13 +1605,20 @@ int sl_log_tick(sl_log *log, int64_t now_ms, sl_diag *diag) {
   if (!log->readonly && !log->failed && log->leo > log->recovery_point &&
       now_ms - log->last_flush_ms >= log->cfg.flush_ms)
     rc = sl__log_flush_locked(log, log->leo, diag);
-  int rc2 = sl__log_process_pending(log, now_ms, false, rc ? NULL : diag);
+  sl__segment **due = NULL;
+  size_t ndue = 0;
+  int rc2 = sl__log_take_due(log, now_ms, &due, &ndue, rc ? NULL : diag);
   if (log->ps != NULL)
     sl_pstate_remove_expired(log->ps, now_ms);
   if (rc == SL_OK && rc2 == SL_OK && log->epochs != NULL && !log->readonly &&
       !log->failed && sl_epoch_cache_is_dirty(log->epochs))
     rc = sl_epoch_cache_flush(log->epochs, diag);
   pthread_mutex_unlock(&log->mu);
+  if (ndue > 0) {
+    int r = sl__log_delete_taken(due, ndue, rc || rc2 ? NULL : diag);
+    if (rc2 == SL_OK)
+      rc2 = r;
+  }
   return rc ? rc : rc2;
 }
 

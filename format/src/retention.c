@@ -57,6 +57,42 @@ int sl__log_process_pending(sl_log *log, int64_t now_ms, bool force, sl_diag *di
   return rc;
 }
 
+int sl__log_take_due(sl_log *log, int64_t now_ms, sl__segment ***out, size_t *n,
+                     sl_diag *diag) {
+  size_t due = 0;
+  *out = NULL;
+  *n = 0;
+  for (size_t i = 0; i < log->npending; i++)
+    due += now_ms >= log->pending[i].deadline_ms;
+  if (due == 0)
+    return SL_OK;
+  sl__segment **segs = malloc(due * sizeof(*segs));
+  if (segs == NULL)
+    return sl__log_process_pending(log, now_ms, false, diag);
+  size_t keep = 0;
+  for (size_t i = 0; i < log->npending; i++) {
+    if (now_ms >= log->pending[i].deadline_ms)
+      segs[(*n)++] = log->pending[i].seg;
+    else
+      log->pending[keep++] = log->pending[i];
+  }
+  log->npending = keep;
+  *out = segs;
+  return SL_OK;
+}
+
+int sl__log_delete_taken(sl__segment **segs, size_t n, sl_diag *diag) {
+  int rc = SL_OK;
+  for (size_t i = 0; i < n; i++) {
+    int r = sl__segment_delete_files(segs[i], rc ? NULL : diag);
+    if (r && rc == SL_OK)
+      rc = r;
+    sl__segment_unref(segs[i]);
+  }
+  free(segs);
+  return rc;
+}
+
 typedef enum { RULE_START, RULE_BYTES, RULE_TIME } rule_t;
 
 /* How many leading segments Kafka's deletableSegments() would return. */
@@ -135,6 +171,8 @@ static int delete_first(sl_log *log, size_t n, int64_t now_ms, sl_retention_resu
 
 int sl_log_retain(sl_log *log, int64_t now_ms, sl_retention_result *res, sl_diag *diag) {
   sl_retention_result local;
+  sl__segment **due = NULL; /* deletions whose delay is over: done after unlocking */
+  size_t ndue = 0;
   int rc = SL_OK;
   if (res == NULL)
     res = &local;
@@ -166,9 +204,14 @@ int sl_log_retain(sl_log *log, int64_t now_ms, sl_retention_result *res, sl_diag
         goto out;
     }
   }
-  rc = sl__log_process_pending(log, now_ms, false, diag);
+  rc = sl__log_take_due(log, now_ms, &due, &ndue, diag);
 out:
   res->log_start_offset = log->log_start;
   pthread_mutex_unlock(&log->mu);
+  if (ndue > 0) {
+    int r = sl__log_delete_taken(due, ndue, rc ? NULL : diag);
+    if (rc == SL_OK)
+      rc = r;
+  }
   return rc;
 }
