@@ -7,6 +7,11 @@
 #     partition with acks=1, then acks=all, and consumes them back, against
 #     seglogd (writing to disk under BUILD) and against `seglog mock-cluster`
 #     (librdkafka's mock cluster, one broker, in its own process);
+#   - the same acks=1 producer with librdkafka's default linger.ms (5) and
+#     3*MSGS messages: rdkafka_performance sets linger.ms=1000 itself, so in
+#     the runs above the last partial batch waits a second after the rest is
+#     delivered, and most of each timed run is that wait (docs/BENCHMARKS.md,
+#     "Broker produce, third look"); this run times the transfer itself;
 #   - iperf3 measures loopback TCP bandwidth;
 #   - produce latency (p50/p99, bench/rdperf/prodlat.c) at half of the
 #     acks=1 peak message rate, against both, with the client's default
@@ -172,11 +177,13 @@ produce_reps() {
     for t in mock seglogd; do
       b=$MOCK
       [ $t = seglogd ] && b=$SD
-      precreate "$b" "a1-$r" "all-$r"
+      precreate "$b" "a1-$r" "all-$r" "l5-$r"
       perf_run -P "$b" "a1-$r" -p 0 -s 1024 -c "$MSGS" -a 1 >> "$dir/res.${t}_p1"
       drop $t "a1-$r"
       perf_run -P "$b" "all-$r" -p 0 -s 1024 -c "$MSGS" -a -1 >> "$dir/res.${t}_pall"
       drop $t "all-$r"
+      perf_run -P "$b" "l5-$r" -p 0 -s 1024 -c $((MSGS * 3)) -a 1 -X linger.ms=5 >> "$dir/res.${t}_p5"
+      drop $t "l5-$r"
       flood "$b" "fl1-$r" 1 >> "$dir/res.${t}_f1"
       drop $t "fl1-$r"
       flood "$b" "flall-$r" -1 >> "$dir/res.${t}_fall"
@@ -239,6 +246,7 @@ WINDOW=3500
 produce_reps
 R_mock_p1=$(res mock_p1) R_seglogd_p1=$(res seglogd_p1)
 R_mock_pall=$(res mock_pall) R_seglogd_pall=$(res seglogd_pall)
+R_mock_p5=$(res mock_p5) R_seglogd_p5=$(res seglogd_p5)
 F1_mock=$(res mock_f1) F1_seglogd=$(res seglogd_f1)
 Fall_mock=$(res mock_fall) Fall_seglogd=$(res seglogd_fall)
 consume mock "$MOCK"
@@ -273,6 +281,9 @@ echo "  (median over $REPS rounds of seglogd/mock: $(median_ratio seglogd_p1 moc
 line "mock_produce[acks=all]" "$R_mock_pall" "mock_produce[acks=all]" "$R_mock_pall"
 line "seglogd_produce[acks=all]" "$R_seglogd_pall" "mock_produce[acks=all]" "$R_mock_pall"
 echo "  (median over $REPS rounds of seglogd/mock: $(median_ratio seglogd_pall mock_pall))"
+line "mock_produce[acks=1,linger.ms=5]" "$R_mock_p5" "mock_produce[acks=1,linger.ms=5]" "$R_mock_p5"
+line "seglogd_produce[acks=1,linger.ms=5]" "$R_seglogd_p5" "mock_produce[acks=1,linger.ms=5]" "$R_mock_p5"
+echo "  (median over $REPS rounds of seglogd/mock: $(median_ratio seglogd_p5 mock_p5); $((MSGS * 3)) messages)"
 line "mock_produce_flood[acks=1]" "$F1_mock" "mock_produce_flood[acks=1]" "$F1_mock"
 line "seglogd_produce_flood[acks=1]" "$F1_seglogd" "mock_produce_flood[acks=1]" "$F1_mock"
 line "mock_produce_flood[acks=all]" "$Fall_mock" "mock_produce_flood[acks=all]" "$Fall_mock"

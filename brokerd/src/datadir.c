@@ -134,11 +134,16 @@ int sd_datadirs_open(sd_datadirs *d, const sd_config *c, char *err, size_t errca
     }
     sl_logdir_report rep;
     sl_logdir_report_get(d->ld[i], &rep);
-    SD_INFO("opened log directory %s: %d partitions, %s shutdown%s%s", dir,
-            rep.partitions, rep.clean_shutdown ? "clean" : "unclean (recovered)",
+    const sl_meta_properties *m = sl_logdir_meta(d->ld[i]);
+    /* A directory without meta.properties or partitions was never used: it
+     * has no shutdown marker because nothing ever shut down. */
+    const char *state = rep.clean_shutdown ? "clean shutdown"
+                        : m == NULL && rep.partitions == 0
+                            ? "new"
+                            : "unclean (recovered) shutdown";
+    SD_INFO("opened log directory %s: %d partitions, %s%s%s", dir, rep.partitions, state,
             rep.checkpoint_errors ? "; unreadable checkpoint: " : "",
             rep.checkpoint_errors ? rep.first_checkpoint_error : "");
-    const sl_meta_properties *m = sl_logdir_meta(d->ld[i]);
     if (m == NULL) {
       missing[i] = true;
       continue;

@@ -153,6 +153,24 @@ static sd_topic *topic_get(sd_topics *t, const char *name, size_t len) {
   return tp;
 }
 
+/*
+ * This node leads every partition: the leader epoch's start goes into the
+ * leader-epoch cache (and its checkpoint) now, as Kafka's makeLeader does,
+ * not in the first produce request.  A failure latches the log, which then
+ * reports itself offline (faults.c); it is logged here.
+ */
+static int become_leader(const char *topic, const sd_partition *p) {
+  sl_diag diag;
+  sl_diag_clear(&diag);
+  int rc = sl_log_become_leader(p->log, p->leader_epoch, &diag);
+  if (rc != 0) {
+    char buf[700];
+    SD_ERROR("partition %s-%d: cannot record leader epoch %d: %s", topic, (int)p->index,
+             (int)p->leader_epoch, sl_diag_format(&diag, buf, sizeof(buf)));
+  }
+  return rc;
+}
+
 static int add_partition(sd_topic *tp, int32_t index, sl_log *log, int dir) {
   sd_partition *np = realloc(tp->parts, sizeof(*np) * (size_t)(tp->n_parts + 1));
   if (np == NULL)
@@ -167,6 +185,7 @@ static int add_partition(sd_topic *tp, int32_t index, sl_log *log, int dir) {
   sl_log_set_high_watermark(log, sl_log_end_offset(log));
   int32_t e = sl_log_latest_epoch(log);
   p->leader_epoch = e < 0 ? 0 : e;
+  become_leader(tp->name, p);
   return 0;
 }
 
@@ -356,6 +375,13 @@ int sd_topics_create_with_config(sd_topics *t, sd_datadirs *dirs, const char *na
     parts[made].log = log;
     parts[made].dir = best;
     parts[made].leader_epoch = 0;
+    rc = become_leader(tname, &parts[made]);
+    if (rc != 0) {
+      fail(err, errcap, rc, "cannot write the leader-epoch checkpoint of partition %d",
+           (int)made);
+      made++; /* created: undone below */
+      break;
+    }
   }
   sd_topic *nt = NULL;
   if (rc == 0) {

@@ -1589,6 +1589,20 @@ int32_t sl_log_latest_epoch(sl_log *log) {
   return e;
 }
 
+int sl_log_become_leader(sl_log *log, int32_t leader_epoch, sl_diag *diag) {
+  pthread_mutex_lock(&log->mu);
+  int rc = sl__log_check_writable(log, diag);
+  if (rc == SL_OK && log->epochs != NULL && leader_epoch >= 0) {
+    sl_epoch_entry last;
+    if (!sl_epoch_cache_latest(log->epochs, &last) || leader_epoch > last.epoch)
+      rc = sl_epoch_cache_assign(log->epochs, leader_epoch, log->leo, NULL, diag);
+    if (rc != SL_OK)
+      rc = sl__log_latch(log, rc, diag);
+  }
+  pthread_mutex_unlock(&log->mu);
+  return rc;
+}
+
 int64_t sl_log_last_stable_offset(sl_log *log) {
   pthread_mutex_lock(&log->mu);
   int64_t lso = log->hw, first;

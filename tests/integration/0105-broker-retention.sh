@@ -3,7 +3,8 @@
 # log.retention.bytes the retention pass deletes the oldest segments (the log
 # start offset moves, consumers from "beginning" start there), and the root
 # checkpoints (high watermarks) are written while the broker runs; DeleteRecords,
-# OffsetForLeaderEpoch, DescribeCluster and DescribeLogDirs answer exactly.
+# OffsetForLeaderEpoch (also on a new, empty partition: Kafka records the
+# leader epoch at creation), DescribeCluster and DescribeLogDirs answer exactly.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/broker.sh"
@@ -39,7 +40,12 @@ grep -q '^ret 0 60$' "$T/data/replication-offset-checkpoint" ||
 # DeleteRecords moves the log start offset further; OffsetForLeaderEpoch and
 # DescribeCluster answer exactly (lib/broker_records.py).
 cid=$(sed -n 's/^cluster.id=//p' "$T/data/meta.properties")
-LOG_DIR="$T/data" timeout 60 "$BROKER_PY" "$here/lib/broker_records.py" "$PORT" ret "$cid" ||
+# A new topic that nothing was written to: its leader epoch was recorded when
+# it was created (Kafka's makeLeader), as the checkpoint file shows.
+timeout 20 kcat -b "$B" -L -t fresh > /dev/null || broker_fail "kcat -L -t fresh"
+printf '0\n1\n0 0\n' | cmp -s - "$T/data/fresh-0/leader-epoch-checkpoint" ||
+  broker_fail "fresh-0/leader-epoch-checkpoint: $(cat "$T/data/fresh-0/leader-epoch-checkpoint" 2>&1)"
+LOG_DIR="$T/data" timeout 60 "$BROKER_PY" "$here/lib/broker_records.py" "$PORT" ret "$cid" fresh ||
   broker_fail "DeleteRecords/OffsetForLeaderEpoch/DescribeCluster"
 first=$(timeout 20 kcat -b "$B" -C -t ret -p 0 -o beginning -e -q -f '%o\n' | head -1)
 [ "$first" = 50 ] || broker_fail "after DeleteRecords the first offset is $first"

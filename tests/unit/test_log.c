@@ -682,6 +682,49 @@ static void test_leader_epoch_cache(void **state) {
   tu_rmtree_free(root);
 }
 
+/* Kafka's makeLeader: the epoch's start offset is recorded when the log
+ * becomes leader, so the first append at that epoch writes no checkpoint. */
+static void test_become_leader(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *dir = part_dir(root);
+  sl_log *log = open_log(dir, NULL, false);
+  char *cp = tu_path(dir, "leader-epoch-checkpoint");
+  size_t len;
+  assert_int_equal(sl_log_become_leader(log, 0, NULL), SL_OK);
+  char *got = (char *)tu_read_file(cp, &len);
+  assert_non_null(got);
+  assert_string_equal(got, "0\n1\n0 0\n");
+  free(got);
+  int32_t e;
+  int64_t end;
+  sl_log_end_offset_for_epoch(log, 0, &e, &end);
+  assert_int_equal(e, 0);
+  assert_int_equal(end, 0);
+  /* The first append at epoch 0 leaves the checkpoint file alone. */
+  struct stat st0, st1;
+  assert_int_equal(stat(cp, &st0), 0);
+  sl_buf b = SL_BUF_INIT;
+  make_batch(&b, 0, 2, 1, 1, 0);
+  assert_int_equal(append_buf(log, &b, SL_APPEND_LEADER, 0, NULL), SL_OK); /* 0-1 */
+  assert_int_equal(stat(cp, &st1), 0);
+  assert_int_equal(st0.st_ino, st1.st_ino); /* not replaced by a rename */
+  /* Same or older epoch: nothing changes; a newer one starts at the LEO. */
+  assert_int_equal(sl_log_become_leader(log, 0, NULL), SL_OK);
+  assert_int_equal(stat(cp, &st1), 0);
+  assert_int_equal(st0.st_ino, st1.st_ino);
+  assert_int_equal(sl_log_become_leader(log, 4, NULL), SL_OK);
+  got = (char *)tu_read_file(cp, &len);
+  assert_string_equal(got, "0\n2\n0 0\n4 2\n");
+  free(got);
+  assert_int_equal(sl_log_latest_epoch(log), 4);
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  sl_buf_release(&b);
+  free(cp);
+  free(dir);
+  tu_rmtree_free(root);
+}
+
 static void test_client_rules_and_record_validation(void **state) {
   (void)state;
   char *root = tu_mkdtemp();
@@ -1009,6 +1052,7 @@ int main(void) {
       cmocka_unit_test(test_idempotent_producer),
       cmocka_unit_test(test_transactions_and_txnindex),
       cmocka_unit_test(test_leader_epoch_cache),
+      cmocka_unit_test(test_become_leader),
       cmocka_unit_test(test_client_rules_and_record_validation),
       cmocka_unit_test(test_record_check_matches_reader),
       cmocka_unit_test(test_read_copy_matches_slices),

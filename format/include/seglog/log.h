@@ -237,6 +237,15 @@ int sl_log_append(sl_log *log, uint8_t *data, size_t len, unsigned flags,
                   int32_t leader_epoch, int64_t now_ms, sl_append_info *info,
                   sl_diag *diag);
 
+/*
+ * The log becomes leader at `leader_epoch` (Kafka's makeLeader ->
+ * maybeAssignEpochStartOffset): if the epoch is newer than the cache's latest,
+ * (leader_epoch, LEO) is added and leader-epoch-checkpoint written (fsync'd)
+ * now, so that the leader's first append does not pay for it.  A no-op for an
+ * epoch the cache has, or a log without a leader-epoch cache.
+ */
+int sl_log_become_leader(sl_log *log, int32_t leader_epoch, sl_diag *diag);
+
 /* ---- read ---- */
 
 /*

@@ -1,8 +1,9 @@
 """0105 (part): DeleteRecords, OffsetForLeaderEpoch and DescribeCluster on
 the wire, with exact answers.
 
-usage: broker_records.py PORT TOPIC CLUSTER_ID
-Topic partition 0 must hold offsets 0..59 with the log start offset below 50.
+usage: broker_records.py PORT TOPIC CLUSTER_ID EMPTY_TOPIC
+Topic partition 0 must hold offsets 0..59 with the log start offset below 50;
+EMPTY_TOPIC partition 0 must exist and be empty.
 """
 import os
 import struct
@@ -11,7 +12,7 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 from broker_wire import connect, frame, header, kstring, recv_frame  # noqa: E402
 
-port, topic, cluster_id = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+port, topic, cluster_id, empty = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 failures = []
 
 
@@ -46,6 +47,16 @@ want = (struct.pack(">iii", 33, 0, 1) + kstring(topic) + struct.pack(">i", 2) +
         struct.pack(">hiiq", 0, 0, 0, 60) + struct.pack(">hiiq", 75, 0, -1, -1))
 got = recv_frame(s)
 check(got == want, "OffsetForLeaderEpoch answer %s" % got.hex())
+
+# On a partition nothing was written to, the leader's epoch 0 starts and ends
+# at offset 0 (Kafka's leader records the epoch when it becomes leader).
+body = (struct.pack(">i", 1) + kstring(empty) + struct.pack(">i", 1) +
+        struct.pack(">iii", 0, 0, 0))
+s.sendall(frame(header(23, 2, 35) + body))
+want = (struct.pack(">iii", 35, 0, 1) + kstring(empty) + struct.pack(">i", 1) +
+        struct.pack(">hiiq", 0, 0, 0, 0))
+got = recv_frame(s)
+check(got == want, "OffsetForLeaderEpoch on an empty partition %s" % got.hex())
 
 # DescribeCluster v0: this broker, the cluster id, controller = this node.
 s.sendall(frame(header(60, 0, 34, flexible=True) + b"\x00\x00"))
