@@ -82,6 +82,9 @@ int sd_datadirs_open(sd_datadirs *d, const sd_config *c, char *err, size_t errca
   char dbuf[700];
   if (sd_log_config_from(c, &d->log_cfg, err, errcap) != 0)
     return -1;
+  /* Rolled segments are fsync'd by the upkeep on the thread pool (upkeep.c),
+   * not by the produce request that rolled them. */
+  d->log_cfg.roll_flush_async = true;
   snprintf(d->compression_type, sizeof(d->compression_type), "%s",
            sd_cfg_s(c, SD_CFG_COMPRESSION_TYPE));
   d->min_isr = (int32_t)sd_cfg_i(c, SD_CFG_MIN_ISR);

@@ -291,6 +291,7 @@ void sd_handle_delete_topics(sd_req *req) {
       continue;
     }
     sd_cleaner_wait(b, t->name); /* a compaction round must not outlive its log */
+    sd_flush_wait();             /* nor a flush of rolled segments */
     int rc = sd_topics_delete(&b->topics, &b->dirs, t->name, strlen(t->name), err,
                               sizeof(err));
     if (rc != 0) {

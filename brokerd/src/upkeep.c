@@ -3,9 +3,13 @@
  * "Log compaction"): the retention pass every log.retention.check.interval.ms
  * (sl_log_retain with each topic's config: time, size and log-start rules), a
  * one-second tick (sl_log_tick: flush.ms and removal of *.deleted files after
- * file.delete.delay.ms), root checkpoints every 5 seconds
- * (sl_logdir_checkpoint: recovery points, log start offsets, high watermarks;
- * Kafka writes the HW file every 5 s), and the log cleaner.
+ * file.delete.delay.ms), root checkpoints every 5 seconds (recovery points,
+ * log start offsets, high watermarks; Kafka writes the HW file every 5 s),
+ * and the log cleaner.  The checkpoints' values are taken on the loop thread
+ * and their files written, each fsync'd, on libuv's thread pool
+ * (sl_logdir_checkpoint_begin/_write/_end), as Kafka writes them from its
+ * scheduler threads: an fsync that waits for the journal (measured up to
+ * 0.5 s under write load) no longer stalls every connection.
  *
  * The cleaner compacts the partitions of topics whose cleanup.policy has
  * "compact", one partition at a time, on libuv's thread pool (uv_queue_work
@@ -16,7 +20,8 @@
  * and compaction lags whether there is anything to do.  After a pass the
  * cleaner sleeps log.cleaner.backoff.ms.  log.cleaner.enable=false (or
  * log.cleaner.threads=0) turns it off.  Deleting a topic waits for a round
- * in progress (sd_cleaner_wait), and root checkpoints are skipped while a
+ * in progress (sd_cleaner_wait), a round does not start while root
+ * checkpoints are being written, and root checkpoints are skipped while a
  * round runs (the round writes cleaner-offset-checkpoint itself).
  */
 #include "upkeep.h"
@@ -49,7 +54,8 @@ struct sd_cleaner {
   int rc;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  bool done; /* the worker finished (sd_cleaner_wait) */
+  bool done;            /* the worker finished (sd_cleaner_wait) */
+  bool wait_checkpoint; /* cleaner_next waits for cp_after */
 };
 
 static void cleaner_free_if_idle(sd_cleaner *c) {
@@ -109,6 +115,12 @@ static void cleaner_after(uv_work_t *w, int status) {
 /* Starts the round of the next compacted partition, or ends the pass. */
 static void cleaner_next(sd_cleaner *c) {
   sd_broker *b = c->b;
+  if (b->checkpoint_busy) {
+    /* A round writes cleaner-offset-checkpoint, which the root checkpoints
+     * being written may also be writing: start when they are done. */
+    c->wait_checkpoint = true;
+    return;
+  }
   for (int i = 0; i < b->topics.n; i++) {
     const sd_topic *tp = &b->topics.topics[i];
     int cmp = strcmp(tp->name, c->cur_name);
@@ -234,8 +246,109 @@ static void on_retention(uv_timer_t *t) {
   }
 }
 
+/*
+ * Kafka's roll schedules the flush of the segments below the new one on its
+ * scheduler; seglogd's logs leave it to the tick (roll_flush_async), which
+ * runs sl_log_flush_rolled for every log that rolled on the thread pool: a
+ * 1 GiB segment's fsync took 0.55 s here, and it used to run inside the
+ * produce request that rolled, with every connection waiting.  One job at a
+ * time; sd_flush_wait lets a topic deletion wait for it.
+ */
+typedef struct flush_one {
+  sl_log *log;
+  char topic[256];
+  int32_t partition;
+  int rc;
+  sl_diag diag;
+} flush_one;
+
+typedef struct flush_job {
+  uv_work_t work;
+  int n;
+  flush_one *f;
+} flush_job;
+
+static pthread_mutex_t flush_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t flush_cv = PTHREAD_COND_INITIALIZER;
+static bool flush_running; /* a job's work has not finished */
+static bool flush_queued;  /* a job's after callback has not run (loop thread) */
+
+static void flush_work(uv_work_t *w) {
+  flush_job *j = w->data;
+  for (int i = 0; i < j->n; i++) {
+    sl_diag_clear(&j->f[i].diag);
+    j->f[i].rc = sl_log_flush_rolled(j->f[i].log, &j->f[i].diag);
+  }
+  pthread_mutex_lock(&flush_mu);
+  flush_running = false;
+  pthread_cond_broadcast(&flush_cv);
+  pthread_mutex_unlock(&flush_mu);
+}
+
+static void flush_after(uv_work_t *w, int status) {
+  flush_job *j = w->data;
+  (void)status; /* nothing cancels it */
+  for (int i = 0; i < j->n; i++) {
+    if (j->f[i].rc == 0)
+      continue;
+    char buf[700];
+    SD_ERROR("flushing rolled segments of %s-%d: %s", j->f[i].topic,
+             (int)j->f[i].partition, sl_diag_format(&j->f[i].diag, buf, sizeof(buf)));
+  }
+  free(j->f);
+  free(j);
+  flush_queued = false;
+}
+
+void sd_flush_wait(void) {
+  pthread_mutex_lock(&flush_mu);
+  while (flush_running)
+    pthread_cond_wait(&flush_cv, &flush_mu);
+  pthread_mutex_unlock(&flush_mu);
+}
+
+static void start_flushes(sd_broker *b) {
+  if (flush_queued)
+    return;
+  int n = 0;
+  for (int i = 0; i < b->topics.n; i++)
+    for (int k = 0; k < b->topics.topics[i].n_parts; k++)
+      n += sl_log_flush_rolled_pending(b->topics.topics[i].parts[k].log);
+  if (n == 0)
+    return;
+  flush_job *j = calloc(1, sizeof(*j));
+  flush_one *f = calloc((size_t)n, sizeof(*f));
+  if (j == NULL || f == NULL) {
+    free(j);
+    free(f);
+    return; /* next tick */
+  }
+  for (int i = 0; i < b->topics.n && j->n < n; i++) {
+    const sd_topic *tp = &b->topics.topics[i];
+    for (int k = 0; k < tp->n_parts && j->n < n; k++) {
+      if (!sl_log_flush_rolled_pending(tp->parts[k].log))
+        continue;
+      flush_one *o = &f[j->n++];
+      o->log = tp->parts[k].log;
+      snprintf(o->topic, sizeof(o->topic), "%s", tp->name);
+      o->partition = tp->parts[k].index;
+    }
+  }
+  j->f = f;
+  j->work.data = j;
+  pthread_mutex_lock(&flush_mu);
+  flush_running = true;
+  pthread_mutex_unlock(&flush_mu);
+  flush_queued = true;
+  if (uv_queue_work(b->loop, &j->work, flush_work, flush_after) != 0) {
+    flush_work(&j->work); /* no thread pool: here */
+    flush_after(&j->work, 0);
+  }
+}
+
 static void on_tick(uv_timer_t *t) {
   sd_broker *b = t->data;
+  start_flushes(b);
   for (int i = 0; i < b->topics.n; i++) {
     const sd_topic *tp = &b->topics.topics[i];
     for (int j = 0; j < tp->n_parts; j++) {
@@ -250,19 +363,80 @@ static void on_tick(uv_timer_t *t) {
   }
 }
 
+/* One round of root checkpoints: the values are taken on the loop thread, the
+ * files (each fsync'd, with its directory) are written on the thread pool. */
+typedef struct cp_job {
+  uv_work_t work;
+  sd_broker *b;
+  int n;
+  sl_logdir_cp *cp[SD_MAX_LOG_DIRS];
+  int rc[SD_MAX_LOG_DIRS];
+  sl_diag diag[SD_MAX_LOG_DIRS];
+} cp_job;
+
+static void cp_work(uv_work_t *w) {
+  cp_job *j = w->data;
+  for (int i = 0; i < j->n; i++)
+    if (j->cp[i] != NULL)
+      j->rc[i] = sl_logdir_checkpoint_write(j->cp[i], &j->diag[i]);
+}
+
+static void cp_after(uv_work_t *w, int status) {
+  cp_job *j = w->data;
+  sd_broker *b = j->b;
+  (void)status; /* nothing cancels it */
+  for (int i = 0; i < j->n; i++) {
+    if (j->cp[i] == NULL)
+      continue;
+    if (j->rc[i] != 0) {
+      char buf[700];
+      SD_WARN("checkpoints of %s: %s", b->dirs.paths[i],
+              sl_diag_format(&j->diag[i], buf, sizeof(buf)));
+    }
+    sl_logdir_checkpoint_end(b->dirs.ld[i], j->cp[i]);
+  }
+  b->checkpoint_busy = false;
+  free(j);
+  sd_cleaner *c = b->cleaner;
+  if (c != NULL && c->wait_checkpoint && !c->stopping && !c->busy) {
+    c->wait_checkpoint = false;
+    cleaner_next(c);
+  }
+}
+
 static void on_checkpoint(uv_timer_t *t) {
   sd_broker *b = t->data;
   if (b->cleaner != NULL && b->cleaner->busy)
     return; /* the round writes cleaner-offset-checkpoint: next time */
-  for (int i = 0; i < b->dirs.n; i++) {
-    sl_diag diag;
-    sl_diag_clear(&diag);
-    if (sl_logdir_checkpoint(b->dirs.ld[i], &diag) != 0) {
+  if (b->checkpoint_busy)
+    return; /* the last round's files are still being written */
+  cp_job *j = calloc(1, sizeof(*j));
+  if (j == NULL) {
+    SD_WARN("checkpoints: out of memory; next time");
+    return;
+  }
+  j->b = b;
+  j->n = b->dirs.n;
+  bool any = false;
+  for (int i = 0; i < j->n; i++) {
+    sl_diag_clear(&j->diag[i]);
+    if (sl_logdir_checkpoint_begin(b->dirs.ld[i], &j->cp[i], &j->diag[i]) != 0) {
       char buf[700];
       SD_WARN("checkpoints of %s: %s", b->dirs.paths[i],
-              sl_diag_format(&diag, buf, sizeof(buf)));
+              sl_diag_format(&j->diag[i], buf, sizeof(buf)));
+      continue;
     }
+    any = true;
   }
+  j->work.data = j;
+  if (any && uv_queue_work(b->loop, &j->work, cp_work, cp_after) == 0) {
+    b->checkpoint_busy = true;
+    return;
+  }
+  /* Nothing taken, or no thread pool: write here (or drop what was taken). */
+  if (any)
+    cp_work(&j->work);
+  cp_after(&j->work, 0);
 }
 
 void sd_upkeep_start(sd_broker *b) {

@@ -20,5 +20,8 @@ void sd_upkeep_stop(sd_broker *b);
  * any) its bookkeeping is skipped.
  */
 void sd_cleaner_wait(sd_broker *b, const char *topic);
+/* Blocks until the flush of rolled segments in progress (if any) has ended;
+ * call before closing or deleting logs. */
+void sd_flush_wait(void);
 
 #endif

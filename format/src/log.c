@@ -179,6 +179,7 @@ void sl_log_config_init(sl_log_config *c) {
   c->min_cleanable_dirty_ratio = 0.5;
   c->min_compaction_lag_ms = 0;
   c->max_compaction_lag_ms = INT64_MAX;
+  c->roll_flush_async = false;
 }
 
 static int parse_i64(const char *v, int64_t *out) {
@@ -558,8 +559,14 @@ int sl__log_roll_locked(sl_log *log, int64_t expected_next, int64_t now_ms,
     if (rc)
       return sl__log_latch(log, rc, diag);
   }
-  /* Kafka flushes everything below the new base (asynchronously); the
-   * recovery point moves there.  We do it now. */
+  /* Kafka flushes everything below the new base asynchronously and the
+   * recovery point moves there: with roll_flush_async the owner does it
+   * (sl_log_flush_rolled); otherwise it is done now. */
+  if (log->cfg.roll_flush_async) {
+    if (base > log->rolled_to)
+      log->rolled_to = base;
+    return SL_OK;
+  }
   return sl__log_flush_locked(log, base, diag);
 }
 
@@ -1386,6 +1393,8 @@ static int truncate_fully_locked(sl_log *log, int64_t offset, int64_t now_ms,
     return sl__log_latch(log, rc, diag);
   }
   log->leo = log->log_start = log->hw = log->recovery_point = offset;
+  log->rolled_to = offset;
+  log->trunc_gen++;
   log->latest_epoch = -1;
   if (log->epochs != NULL && (rc = sl_epoch_cache_clear(log->epochs, diag)) != SL_OK)
     return sl__log_latch(log, rc, diag);
@@ -1441,6 +1450,9 @@ int sl_log_truncate_to(sl_log *log, int64_t offset, sl_diag *diag) {
     goto out;
   }
   log->leo = offset;
+  log->trunc_gen++;
+  if (log->rolled_to > offset)
+    log->rolled_to = offset;
   if (log->hw > offset)
     log->hw = offset;
   if (log->recovery_point > offset)
@@ -1527,6 +1539,54 @@ int sl__log_flush_locked(sl_log *log, int64_t offset, sl_diag *diag) {
   return flush_impl(log, offset, false, diag);
 }
 
+int sl_log_flush_rolled(sl_log *log, sl_diag *diag) {
+  int *fds = NULL;
+  size_t n = 0;
+  char dir[PATH_MAX];
+  int rc = SL_OK;
+  pthread_mutex_lock(&log->mu);
+  int64_t target = log->rolled_to;
+  uint64_t gen = log->trunc_gen;
+  if (log->readonly || log->failed || target <= log->recovery_point) {
+    pthread_mutex_unlock(&log->mu);
+    return SL_OK;
+  }
+  if ((size_t)snprintf(dir, sizeof(dir), "%s", log->dir) >= sizeof(dir) ||
+      (fds = malloc(sizeof(*fds) * 4 * (log->nsegs ? log->nsegs : 1))) == NULL) {
+    rc = sl_diag_set(diag, SL_ENOMEM, -1, "flushing %s", log->dir);
+    pthread_mutex_unlock(&log->mu);
+    return rc;
+  }
+  /* The segments below `target` not yet flushed: rolled, so immutable. */
+  for (size_t i = 0; rc == SL_OK && i < log->nsegs; i++) {
+    sl__segment *s = log->segs[i];
+    int64_t end = i + 1 < log->nsegs ? log->segs[i + 1]->base : INT64_MAX;
+    if (end <= log->recovery_point)
+      continue;
+    if (s->base >= target)
+      break;
+    rc = sl__segment_flush_fds(s, fds, &n, diag);
+  }
+  pthread_mutex_unlock(&log->mu);
+  for (size_t i = 0; i < n; i++) {
+    if (rc == SL_OK)
+      rc = sl__fio_fsync(fds[i], dir, diag);
+    close(fds[i]);
+  }
+  free(fds);
+  if (rc == SL_OK)
+    rc = sl__fio_fsync_dir(dir, diag);
+  pthread_mutex_lock(&log->mu);
+  if (rc != SL_OK) {
+    rc = sl__log_latch(log, rc, diag);
+  } else if (gen == log->trunc_gen && target > log->recovery_point) {
+    /* (A truncation meanwhile may have replaced what was flushed.) */
+    log->recovery_point = target;
+  }
+  pthread_mutex_unlock(&log->mu);
+  return rc;
+}
+
 int sl_log_flush(sl_log *log, int64_t offset, sl_diag *diag) {
   int rc;
   pthread_mutex_lock(&log->mu);
@@ -1566,6 +1626,11 @@ int sl_log_tick(sl_log *log, int64_t now_ms, sl_diag *diag) {
     pthread_mutex_unlock(&log->mu);                                                      \
     return v_;                                                                           \
   } while (0)
+
+bool sl_log_flush_rolled_pending(sl_log *log) {
+  LOCKED_GET(bool,
+             !log->readonly && !log->failed && log->rolled_to > log->recovery_point);
+}
 
 int64_t sl_log_start_offset(sl_log *log) {
   LOCKED_GET(int64_t, log->log_start);

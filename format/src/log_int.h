@@ -43,6 +43,9 @@ struct sl_log {
   int64_t leo;
   int64_t hw;
   int64_t recovery_point;
+  /* roll_flush_async: the recovery point sl_log_flush_rolled moves to. */
+  int64_t rolled_to;
+  uint64_t trunc_gen; /* bumped by every truncation (sl_log_flush_rolled) */
   int32_t latest_epoch;
   bool failed;
   int64_t last_flush_ms;

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,13 @@ struct sl_logdir {
   sl_meta_properties meta;
   sl_offset_checkpoint cleaner;
   bool cleaner_dirty;
+  uint64_t cleaner_gen; /* bumped by every change of `cleaner` */
+  /* Root checkpoint sets: numbered when taken (owner thread); cp_mu
+   * serialises the file writes and guards cp_written, the newest set on disk,
+   * so that an older set never replaces a newer one. */
+  uint64_t cp_taken;
+  uint64_t cp_written;
+  pthread_mutex_t cp_mu;
   part *parts;
   size_t n, cap;
   sl_logdir_report report;
@@ -252,6 +260,7 @@ static void logdir_free(sl_logdir *d) {
   close_all_logs(d);
   sl_dir_lock_release(d->lock);
   sl_offset_checkpoint_release(&d->cleaner);
+  pthread_mutex_destroy(&d->cp_mu);
   free(d->parts);
   free(d->path);
   free(d);
@@ -279,6 +288,7 @@ int sl_logdir_open(const char *path, const sl_logdir_opts *opts, sl_logdir **out
     return sl_diag_set(diag, SL_ENOMEM, -1, "opening log dir %s", path);
   }
   sl_offset_checkpoint_init(&d->cleaner);
+  pthread_mutex_init(&d->cp_mu, NULL);
   d->readonly = opts->readonly;
   if (opts->default_config)
     d->defcfg = *opts->default_config;
@@ -520,57 +530,157 @@ static void log_vals(sl_log *log, cp_vals *v) {
   v->first_base = sl_log_segments(log, &first, 1) > 0 ? first.base_offset : -1;
 }
 
-/* Writes the three offset checkpoints from vals[i] for parts[i] (n of them). */
-static int write_checkpoints(sl_logdir *d, const cp_vals *vals, sl_diag *diag) {
-  sl_offset_checkpoint rp, ls, hw;
-  char p[PATH_MAX];
+/* The contents of one set of root checkpoints, taken on the owner thread. */
+struct sl_logdir_cp {
+  sl_logdir *d;
+  uint64_t gen;
+  sl_offset_checkpoint rp, ls, hw, cleaner;
+  bool with_cleaner;    /* cleaner offsets changed: written too */
+  uint64_t cleaner_gen; /* d->cleaner_gen when copied */
+  bool written;
+};
+
+static void cp_release(sl_logdir_cp *cp) {
+  sl_offset_checkpoint_release(&cp->rp);
+  sl_offset_checkpoint_release(&cp->ls);
+  sl_offset_checkpoint_release(&cp->hw);
+  sl_offset_checkpoint_release(&cp->cleaner);
+}
+
+/* Fills cp from vals[i] for parts[i] and the cleaner offsets if they changed. */
+static int cp_build(sl_logdir *d, const cp_vals *vals, sl_logdir_cp *cp, sl_diag *diag) {
   int rc = SL_OK;
-  sl_offset_checkpoint_init(&rp);
-  sl_offset_checkpoint_init(&ls);
-  sl_offset_checkpoint_init(&hw);
+  memset(cp, 0, sizeof(*cp));
+  cp->d = d;
+  sl_offset_checkpoint_init(&cp->rp);
+  sl_offset_checkpoint_init(&cp->ls);
+  sl_offset_checkpoint_init(&cp->hw);
+  sl_offset_checkpoint_init(&cp->cleaner);
   for (size_t i = 0; rc == SL_OK && i < d->n; i++) {
     const part *pt = &d->parts[i];
-    rc = sl_offset_checkpoint_set(&rp, pt->topic, pt->partition, vals[i].recovery_point);
+    rc = sl_offset_checkpoint_set(&cp->rp, pt->topic, pt->partition,
+                                  vals[i].recovery_point);
     if (rc == SL_OK)
-      rc = sl_offset_checkpoint_set(&hw, pt->topic, pt->partition, vals[i].hw);
+      rc = sl_offset_checkpoint_set(&cp->hw, pt->topic, pt->partition, vals[i].hw);
     /* Kafka writes the log start only when it is above the first segment */
     if (rc == SL_OK && vals[i].first_base >= 0 && vals[i].log_start > vals[i].first_base)
-      rc = sl_offset_checkpoint_set(&ls, pt->topic, pt->partition, vals[i].log_start);
+      rc = sl_offset_checkpoint_set(&cp->ls, pt->topic, pt->partition, vals[i].log_start);
   }
-  if (rc)
-    rc = sl_diag_set(diag, rc, -1, "building checkpoints");
-  if (rc == SL_OK &&
-      (rc = join(p, sizeof(p), d->path, SL_RECOVERY_POINT_CHECKPOINT, diag)) == SL_OK)
-    rc = sl_offset_checkpoint_write(p, &rp, diag);
+  if (rc == SL_OK && d->cleaner_dirty) {
+    cp->with_cleaner = true;
+    cp->cleaner_gen = d->cleaner_gen;
+    for (size_t i = 0; rc == SL_OK && i < d->cleaner.count; i++)
+      rc = sl_offset_checkpoint_set(&cp->cleaner, d->cleaner.entries[i].topic,
+                                    d->cleaner.entries[i].partition,
+                                    d->cleaner.entries[i].offset);
+  }
+  if (rc) {
+    cp_release(cp);
+    return sl_diag_set(diag, rc, -1, "building checkpoints");
+  }
+  cp->gen = ++d->cp_taken;
+  return SL_OK;
+}
+
+/* Writes cp's files unless a newer set is on disk already: any thread. */
+static int cp_write(sl_logdir_cp *cp, sl_diag *diag) {
+  sl_logdir *d = cp->d;
+  char p[PATH_MAX];
+  int rc = SL_OK;
+  pthread_mutex_lock(&d->cp_mu);
+  if (cp->gen <= d->cp_written)
+    goto out; /* superseded */
+  if ((rc = join(p, sizeof(p), d->path, SL_RECOVERY_POINT_CHECKPOINT, diag)) == SL_OK)
+    rc = sl_offset_checkpoint_write(p, &cp->rp, diag);
   if (rc == SL_OK &&
       (rc = join(p, sizeof(p), d->path, SL_LOG_START_OFFSET_CHECKPOINT, diag)) == SL_OK)
-    rc = sl_offset_checkpoint_write(p, &ls, diag);
+    rc = sl_offset_checkpoint_write(p, &cp->ls, diag);
   if (rc == SL_OK &&
       (rc = join(p, sizeof(p), d->path, SL_REPLICATION_OFFSET_CHECKPOINT, diag)) == SL_OK)
-    rc = sl_offset_checkpoint_write(p, &hw, diag);
-  if (rc == SL_OK && d->cleaner_dirty &&
-      (rc = join(p, sizeof(p), d->path, SL_CLEANER_OFFSET_CHECKPOINT, diag)) == SL_OK) {
-    rc = sl_offset_checkpoint_write(p, &d->cleaner, diag);
-    if (rc == SL_OK)
-      d->cleaner_dirty = false;
+    rc = sl_offset_checkpoint_write(p, &cp->hw, diag);
+  if (rc == SL_OK && cp->with_cleaner &&
+      (rc = join(p, sizeof(p), d->path, SL_CLEANER_OFFSET_CHECKPOINT, diag)) == SL_OK)
+    rc = sl_offset_checkpoint_write(p, &cp->cleaner, diag);
+  if (rc == SL_OK) {
+    d->cp_written = cp->gen;
+    cp->written = true;
   }
-  sl_offset_checkpoint_release(&rp);
-  sl_offset_checkpoint_release(&ls);
-  sl_offset_checkpoint_release(&hw);
+out:
+  pthread_mutex_unlock(&d->cp_mu);
   return rc;
 }
 
-int sl_logdir_checkpoint(sl_logdir *d, sl_diag *diag) {
-  if (d->readonly)
-    return sl_diag_set(diag, SL_EREADONLY, -1, "log dir %s is open read-only", d->path);
+/* Owner thread, after cp_write: the cleaner offsets are clean if these were
+ * written and have not changed since. */
+static void cp_settle(sl_logdir *d, const sl_logdir_cp *cp) {
+  if (cp->written && cp->with_cleaner && d->cleaner_gen == cp->cleaner_gen)
+    d->cleaner_dirty = false;
+}
+
+/* Writes the root checkpoints from vals[i] for parts[i] (n of them) now. */
+static int write_checkpoints(sl_logdir *d, const cp_vals *vals, sl_diag *diag) {
+  sl_logdir_cp cp;
+  int rc = cp_build(d, vals, &cp, diag);
+  if (rc)
+    return rc;
+  rc = cp_write(&cp, diag);
+  cp_settle(d, &cp);
+  cp_release(&cp);
+  return rc;
+}
+
+/* The recovery point, log start and HW of every log, in parts order. */
+static int take_vals(sl_logdir *d, cp_vals **out, sl_diag *diag) {
   cp_vals *vals = d->n ? calloc(d->n, sizeof(*vals)) : NULL;
   if (d->n && vals == NULL)
     return sl_diag_set(diag, SL_ENOMEM, -1, "checkpointing %s", d->path);
   for (size_t i = 0; i < d->n; i++)
     log_vals(d->parts[i].log, &vals[i]);
-  int rc = write_checkpoints(d, vals, diag);
+  *out = vals;
+  return SL_OK;
+}
+
+int sl_logdir_checkpoint(sl_logdir *d, sl_diag *diag) {
+  if (d->readonly)
+    return sl_diag_set(diag, SL_EREADONLY, -1, "log dir %s is open read-only", d->path);
+  cp_vals *vals = NULL;
+  int rc = take_vals(d, &vals, diag);
+  if (rc == SL_OK)
+    rc = write_checkpoints(d, vals, diag);
   free(vals);
   return rc;
+}
+
+int sl_logdir_checkpoint_begin(sl_logdir *d, sl_logdir_cp **out, sl_diag *diag) {
+  *out = NULL;
+  if (d->readonly)
+    return sl_diag_set(diag, SL_EREADONLY, -1, "log dir %s is open read-only", d->path);
+  cp_vals *vals = NULL;
+  sl_logdir_cp *cp = NULL;
+  int rc = take_vals(d, &vals, diag);
+  if (rc == SL_OK && (cp = malloc(sizeof(*cp))) == NULL)
+    rc = sl_diag_set(diag, SL_ENOMEM, -1, "checkpointing %s", d->path);
+  if (rc == SL_OK)
+    rc = cp_build(d, vals, cp, diag);
+  free(vals);
+  if (rc) {
+    free(cp);
+    return rc;
+  }
+  *out = cp;
+  return SL_OK;
+}
+
+int sl_logdir_checkpoint_write(sl_logdir_cp *cp, sl_diag *diag) {
+  return cp_write(cp, diag);
+}
+
+void sl_logdir_checkpoint_end(sl_logdir *d, sl_logdir_cp *cp) {
+  if (cp == NULL)
+    return;
+  cp_settle(d, cp);
+  cp_release(cp);
+  free(cp);
 }
 
 int sl_logdir_delete_partition(sl_logdir *d, const char *topic, int32_t partition,
@@ -598,8 +708,10 @@ int sl_logdir_delete_partition(sl_logdir *d, const char *topic, int32_t partitio
   /* close the log (its errors do not stop the deletion) and forget it */
   (void)sl_log_close(pt->log, NULL);
   *pt = d->parts[--d->n];
-  if (sl_offset_checkpoint_remove(&d->cleaner, topic, partition))
+  if (sl_offset_checkpoint_remove(&d->cleaner, topic, partition)) {
     d->cleaner_dirty = true;
+    d->cleaner_gen++;
+  }
   rc = sl__fio_rename(from, to, diag);
   if (rc == SL_OK)
     rc = sl__fio_fsync_dir(d->path, diag);
@@ -625,8 +737,10 @@ bool sl_logdir_cleaner_offset(const sl_logdir *d, const char *topic, int32_t par
 int sl_logdir_set_cleaner_offset(sl_logdir *d, const char *topic, int32_t partition,
                                  int64_t offset) {
   int rc = sl_offset_checkpoint_set(&d->cleaner, topic, partition, offset);
-  if (rc == SL_OK)
+  if (rc == SL_OK) {
     d->cleaner_dirty = true;
+    d->cleaner_gen++;
+  }
   return rc;
 }
 

@@ -7,6 +7,7 @@
  */
 #include "segment_int.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -840,6 +841,29 @@ int sl__segment_flush(sl__segment *s, sl_diag *diag) {
   if (rc == SL_OK)
     rc = sl__txnindex_flush(&s->txn, diag);
   return rc;
+}
+
+int sl__segment_flush_fds(sl__segment *s, int *fds, size_t *n, sl_diag *diag) {
+  if (!s->writable)
+    return SL_OK;
+  int rc = SL_OK;
+  if (s->oindex.fd >= 0 && s->oindex.writable)
+    rc = sl__index_write_pending(&s->oindex, diag);
+  if (rc == SL_OK && s->tindex.fd >= 0 && s->tindex.writable)
+    rc = sl__index_write_pending(&s->tindex, diag);
+  if (rc)
+    return rc;
+  int src[4] = {s->fd, s->oindex.writable ? s->oindex.fd : -1,
+                s->tindex.writable ? s->tindex.fd : -1, s->txn.writable ? s->txn.fd : -1};
+  for (int i = 0; i < 4; i++) {
+    if (src[i] < 0)
+      continue;
+    int d = fcntl(src[i], F_DUPFD_CLOEXEC, 0);
+    if (d < 0)
+      return sl__fio_error(errno, "dup", s->log_path, diag);
+    fds[(*n)++] = d;
+  }
+  return SL_OK;
 }
 
 static int rename_suffix(const char *path, char **owned, sl_diag *diag) {

@@ -209,6 +209,13 @@ int sl__segment_on_become_inactive(sl__segment *s, sl_diag *diag);
 int sl__segment_make_active(sl__segment *s, sl_diag *diag);
 
 int sl__segment_flush(sl__segment *s, sl_diag *diag);
+/*
+ * sl__segment_flush in two halves: under the log's mutex, the index entries
+ * still in memory are written and dups of the segment's descriptors (at most
+ * 4) are put in fds[*n...]; the caller fsyncs and closes them without the
+ * mutex.
+ */
+int sl__segment_flush_fds(sl__segment *s, int *fds, size_t *n, sl_diag *diag);
 
 /* Renames every file to <name>.deleted (the segment stays readable through its
  * descriptors). */

@@ -37,6 +37,16 @@ for ((i = 0; i < 200; i++)); do
 done
 grep -q '^ret 0 60$' "$T/data/replication-offset-checkpoint" ||
   broker_fail "high watermark checkpoint not written"
+# Rolled segments are fsync'd by the upkeep's tick on the thread pool, not
+# by the produce request that rolled them; the recovery point then moves to
+# the active segment's base, and the next root checkpoint records it.
+rp=0
+for ((i = 0; i < 300; i++)); do
+  rp=$(sed -n 's/^ret 0 \([0-9]*\)$/\1/p' "$T/data/recovery-point-offset-checkpoint" 2>/dev/null)
+  [ "${rp:-0}" -gt 50 ] && break
+  sleep 0.05
+done
+[ "${rp:-0}" -gt 50 ] || broker_fail "recovery point of ret-0 is ${rp:-none}, not past the rolled segments"
 # DeleteRecords moves the log start offset further; OffsetForLeaderEpoch and
 # DescribeCluster answer exactly (lib/broker_records.py).
 cid=$(sed -n 's/^cluster.id=//p' "$T/data/meta.properties")

@@ -244,6 +244,63 @@ static void append_one(sl_log *log, int64_t base, int n, int64_t ts, int vs,
   sl_buf_release(&b);
 }
 
+/* roll_flush_async: a roll leaves the rolled segment to sl_log_flush_rolled
+ * (Kafka's scheduled flush), which moves the recovery point; appends go on
+ * meanwhile; a failed fsync latches the log. */
+static void test_roll_flush_async(void **state) {
+  (void)state;
+  char *root = tu_mkdtemp();
+  char *dir = tu_path(root, "async-0");
+  sl_log_config cfg;
+  sl_log_config_init(&cfg);
+  cfg.segment_bytes = 400; /* 5 batches of 78 bytes per segment */
+  cfg.roll_flush_async = true;
+  sl_log *log = open_log(dir, &cfg, false);
+  for (int i = 0; i < 7; i++)
+    append_one(log, 0, 1, 1000, 10, SL_APPEND_LEADER);
+  assert_int_equal(seg_count(log), 2);
+  assert_int_equal(sl_log_recovery_point(log), 0); /* the roll did not flush */
+  assert_true(sl_log_flush_rolled_pending(log));
+  assert_int_equal(sl_log_flush_rolled(log, NULL), SL_OK);
+  assert_int_equal(sl_log_recovery_point(log), 5); /* the active segment's base */
+  assert_false(sl_log_flush_rolled_pending(log));
+  assert_int_equal(sl_log_flush_rolled(log, NULL), SL_OK); /* nothing to do */
+  assert_int_equal(sl_log_recovery_point(log), 5);
+
+  /* A failed fsync: the recovery point stays, the log latches. */
+  for (int i = 0; i < 5; i++)
+    append_one(log, 0, 1, 1000, 10, SL_APPEND_LEADER);
+  assert_int_equal(seg_count(log), 3);
+  sl__fio_faults f;
+  sl__fio_faults_init(&f);
+  f.fsyncs_until_fail = 0;
+  sl__fio_set_faults(&f);
+  sl_diag d;
+  sl_diag_clear(&d);
+  int rc = sl_log_flush_rolled(log, &d);
+  sl__fio_set_faults(NULL);
+  assert_int_not_equal(rc, SL_OK);
+  assert_non_null(strstr(d.msg, "fsync"));
+  assert_int_equal(sl_log_recovery_point(log), 5);
+  assert_true(sl_log_failed(log));
+  assert_false(sl_log_flush_rolled_pending(log));
+  sl_log_close(log, NULL);
+
+  /* Without roll_flush_async the roll flushes at once (the default). */
+  char *dir2 = tu_path(root, "sync-0");
+  sl_log_config_init(&cfg);
+  cfg.segment_bytes = 400;
+  log = open_log(dir2, &cfg, false);
+  for (int i = 0; i < 7; i++)
+    append_one(log, 0, 1, 1000, 10, SL_APPEND_LEADER);
+  assert_int_equal(sl_log_recovery_point(log), 5);
+  assert_false(sl_log_flush_rolled_pending(log));
+  assert_int_equal(sl_log_close(log, NULL), SL_OK);
+  free(dir);
+  free(dir2);
+  tu_rmtree_free(root);
+}
+
 static void test_roll_triggers(void **state) {
   (void)state;
   char *root = tu_mkdtemp();
@@ -1045,6 +1102,7 @@ int main(void) {
       cmocka_unit_test(test_follower_offsets),
       cmocka_unit_test(test_second_writer_locked),
       cmocka_unit_test(test_roll_triggers),
+      cmocka_unit_test(test_roll_flush_async),
       cmocka_unit_test(test_lookup_across_segments),
       cmocka_unit_test(test_log_append_time_and_limits),
       cmocka_unit_test(test_config),

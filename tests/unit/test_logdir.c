@@ -5,6 +5,8 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +168,79 @@ static void test_create_close_reopen(void **state) {
   sl_logdir_report_get(ld, &r);
   assert_false(r.clean_shutdown);
   assert_int_equal(sl_log_end_offset(sl_logdir_get(ld, "orders", 0)), 5);
+  assert_int_equal(sl_logdir_close(ld, &d), SL_OK);
+  free(root);
+  tu_rmtree_free(dir);
+}
+
+/* Opens (creating) the log dir root for writing. */
+static sl_logdir *open_new(const char *root) {
+  sl_logdir_opts o;
+  sl_logdir *ld = NULL;
+  sl_logdir_opts_init(&o);
+  o.create = true;
+  assert_int_equal(sl_logdir_open(root, &o, &ld, NULL), SL_OK);
+  return ld;
+}
+
+/* sl_logdir_checkpoint_write from another thread. */
+static void *write_cp(void *arg) {
+  sl_diag d;
+  sl_diag_clear(&d);
+  return (void *)(intptr_t)sl_logdir_checkpoint_write(arg, &d);
+}
+
+/* Root checkpoints taken on one thread and written on another (seglogd's
+ * upkeep): a set older than one already written is dropped, and cleaner
+ * offsets changed after a set was taken stay dirty until written. */
+static void test_checkpoint_in_steps(void **state) {
+  (void)state;
+  char *dir = tu_mkdtemp();
+  char *root = tu_path(dir, "data");
+  sl_logdir *ld = open_new(root);
+  sl_diag d;
+  sl_diag_clear(&d);
+  sl_log *a;
+  assert_int_equal(sl_logdir_create_partition(ld, "t", 0, NULL, NULL, &a, &d), SL_OK);
+  assert_int_equal(append(a, 5), 0);
+  sl_log_set_high_watermark(a, 2);
+  assert_int_equal(sl_logdir_set_cleaner_offset(ld, "t", 0, 1), SL_OK);
+
+  /* Taken at HW 2, written on another thread. */
+  sl_logdir_cp *cp = NULL;
+  assert_int_equal(sl_logdir_checkpoint_begin(ld, &cp, &d), SL_OK);
+  pthread_t th;
+  void *res;
+  assert_int_equal(pthread_create(&th, NULL, write_cp, cp), 0);
+  assert_int_equal(pthread_join(th, &res), 0);
+  assert_int_equal((int)(intptr_t)res, SL_OK);
+  sl_logdir_checkpoint_end(ld, cp);
+  file_is(root, "replication-offset-checkpoint", "0\n1\nt 0 2\n");
+  file_is(root, "cleaner-offset-checkpoint", "0\n1\nt 0 1\n");
+
+  /* A set taken at HW 3, then a newer one written first (HW 4): the older
+   * one is dropped when its turn comes, and the files keep HW 4. */
+  sl_log_set_high_watermark(a, 3);
+  assert_int_equal(sl_logdir_checkpoint_begin(ld, &cp, &d), SL_OK);
+  sl_log_set_high_watermark(a, 4);
+  assert_int_equal(sl_logdir_checkpoint(ld, &d), SL_OK);
+  file_is(root, "replication-offset-checkpoint", "0\n1\nt 0 4\n");
+  assert_int_equal(sl_logdir_checkpoint_write(cp, &d), SL_OK);
+  sl_logdir_checkpoint_end(ld, cp);
+  file_is(root, "replication-offset-checkpoint", "0\n1\nt 0 4\n");
+
+  /* A cleaner offset set after a set was taken is not marked written by it:
+   * the next checkpoint writes it. */
+  assert_int_equal(sl_logdir_set_cleaner_offset(ld, "t", 0, 2), SL_OK);
+  assert_int_equal(sl_logdir_checkpoint_begin(ld, &cp, &d), SL_OK);
+  assert_int_equal(sl_logdir_set_cleaner_offset(ld, "t", 0, 3), SL_OK);
+  assert_int_equal(sl_logdir_checkpoint_write(cp, &d), SL_OK);
+  sl_logdir_checkpoint_end(ld, cp);
+  file_is(root, "cleaner-offset-checkpoint", "0\n1\nt 0 2\n");
+  assert_int_equal(sl_logdir_checkpoint(ld, &d), SL_OK);
+  file_is(root, "cleaner-offset-checkpoint", "0\n1\nt 0 3\n");
+  sl_logdir_checkpoint_end(ld, NULL); /* NULL is a no-op */
+
   assert_int_equal(sl_logdir_close(ld, &d), SL_OK);
   free(root);
   tu_rmtree_free(dir);
@@ -356,6 +431,7 @@ static void test_failed_close_writes_no_marker(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_close_reopen),
+      cmocka_unit_test(test_checkpoint_in_steps),
       cmocka_unit_test(test_discovery_rules),
       cmocka_unit_test(test_meta_and_delete),
       cmocka_unit_test(test_topic_config_hook),

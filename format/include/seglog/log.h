@@ -71,6 +71,12 @@ typedef struct sl_log_config {
   double min_cleanable_dirty_ratio;         /* min.cleanable.dirty.ratio = 0.5 */
   int64_t min_compaction_lag_ms;            /* min.compaction.lag.ms = 0 */
   int64_t max_compaction_lag_ms;            /* max.compaction.lag.ms = INT64_MAX */
+  /* Not a Kafka config.  false (the default): a roll fsyncs the segments
+   * below the new one before it returns, and the recovery point moves to the
+   * new base.  true: the roll only records that they need it, and the owner
+   * calls sl_log_flush_rolled later, off its request path, as Kafka's roll
+   * schedules that flush on its scheduler thread. */
+  bool roll_flush_async;
 } sl_log_config;
 
 /* Kafka's defaults. */
@@ -236,6 +242,19 @@ typedef struct sl_append_info {
 int sl_log_append(sl_log *log, uint8_t *data, size_t len, unsigned flags,
                   int32_t leader_epoch, int64_t now_ms, sl_append_info *info,
                   sl_diag *diag);
+
+/*
+ * Kafka's flush after a roll (UnifiedLog.roll -> scheduler "flush-log"):
+ * fsyncs the segments rolled since the last flush (log, index, time index and
+ * transaction index files, then the directory) and moves the recovery point
+ * to the newest rolled segment's end.  The log's mutex is not held during the
+ * fsyncs, so appends and reads go on; any thread.  A failed fsync latches the
+ * log (SL_EFAILED afterwards), as Kafka takes the log dir offline.  SL_OK with
+ * nothing to do.  For logs with roll_flush_async.
+ */
+int sl_log_flush_rolled(sl_log *log, sl_diag *diag);
+/* True if a roll left segments for sl_log_flush_rolled. */
+bool sl_log_flush_rolled_pending(sl_log *log);
 
 /*
  * The log becomes leader at `leader_epoch` (Kafka's makeLeader ->

@@ -141,6 +141,24 @@ int sl_logdir_delete_partition(sl_logdir *d, const char *topic, int32_t partitio
  */
 int sl_logdir_checkpoint(sl_logdir *d, sl_diag *diag);
 
+/*
+ * The same in three steps, so that the file writes and their fsyncs can run
+ * on another thread (Kafka writes them from its scheduler threads, not its
+ * request handlers):
+ *   sl_logdir_checkpoint_begin  (the thread that owns d) takes the values;
+ *   sl_logdir_checkpoint_write  (any thread) writes the files;
+ *   sl_logdir_checkpoint_end    (the owner again) frees the set; the cleaner
+ *                               offsets count as written if they were.
+ * Sets are numbered when taken and written under a per-directory mutex; a set
+ * older than one already written (by sl_logdir_checkpoint, a partition's
+ * deletion or another set) is dropped, so the files never go back in time.
+ * d must stay open until sl_logdir_checkpoint_end.
+ */
+typedef struct sl_logdir_cp sl_logdir_cp;
+int sl_logdir_checkpoint_begin(sl_logdir *d, sl_logdir_cp **out, sl_diag *diag);
+int sl_logdir_checkpoint_write(sl_logdir_cp *cp, sl_diag *diag);
+void sl_logdir_checkpoint_end(sl_logdir *d, sl_logdir_cp *cp);
+
 /* cleaner-offset-checkpoint: the first dirty offset of a compacted
  * partition.  get: false if none recorded. */
 bool sl_logdir_cleaner_offset(const sl_logdir *d, const char *topic, int32_t partition,
