@@ -20,9 +20,10 @@
  * page cache into the FUSE reply.  A segment that another process truncates
  * under the mapping (a writer's recovery of a torn tail, `verify --repair`)
  * raises SIGBUS when the walk touches the lost pages: every public function
- * that walks records runs under a per-thread guard (guarded()), the handler
- * jumps back to it, and the request fails with EIO and a log line; the
- * partition drops its mapping and index and the mount serves on.  A slice
+ * that walks records runs under slclient's per-thread guard
+ * (slclient/mapguard.h, through guarded()) armed on the partition's current
+ * mapping, the fault ends the walk, and the request fails with EIO and a log
+ * line; the partition drops its mapping and index and the mount serves on.  A slice
  * that cannot be mapped is copied with pread instead.  A sequential reader's
  * next slice is mapped and CRC-checked ahead by one thread of the mount
  * (read-ahead below), and its walk resumes inside the batch where the
@@ -31,8 +32,6 @@
 #include "fs_part.h"
 
 #include <errno.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +43,7 @@
 #include <unistd.h>
 
 #include "fs_render.h"
+#include "slclient/mapguard.h"
 
 #define FS_INDEX_EVERY (64 * 1024)      /* log bytes between index entries */
 #define FS_READ_CHUNK (8 * 1024 * 1024) /* bytes of batches mapped at a time */
@@ -84,40 +84,13 @@ static int log_diag(fs_part *p, const char *what, const sl_diag *d) {
 
 /* ---- the SIGBUS guard for mapped slices ---- */
 
-/* One handler for the process (installed once), one jump buffer per thread:
- * FUSE serves requests on several threads, and SIGBUS is delivered to the
- * thread that touched the page.  t_bus_part is set only while that thread
- * runs guarded(); a SIGBUS outside a guarded walk, or at an address outside
- * the walked partition's mapping, is a bug and kills the process as before. */
-static _Thread_local sigjmp_buf t_bus_env;
-static _Thread_local fs_part *volatile t_bus_part;
-static _Thread_local const char *volatile t_bus_lo, *volatile t_bus_hi; /* read-ahead */
-static _Thread_local void *volatile t_bus_addr;
-static pthread_once_t g_bus_once = PTHREAD_ONCE_INIT;
-
-static void on_sigbus(int sig, siginfo_t *si, void *uctx) {
-  (void)uctx;
-  fs_part *p = t_bus_part;
-  const char *a = si ? (const char *)si->si_addr : NULL;
-  if ((p && p->map && a >= (const char *)p->map &&
-       a < (const char *)p->map + p->map_len) ||
-      (t_bus_lo && a >= t_bus_lo && a < t_bus_hi)) {
-    t_bus_part = NULL;
-    t_bus_lo = t_bus_hi = NULL;
-    t_bus_addr = si->si_addr;
-    siglongjmp(t_bus_env, 1);
-  }
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
-
-static void bus_install(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_sigaction = on_sigbus;
-  sa.sa_flags = SA_SIGINFO;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGBUS, &sa, NULL);
+/* A guarded walk (guarded() below) arms the partition's current mapping; the
+ * walk maps other slices as it goes, so every change of p->map moves the
+ * armed range with it (a no-op outside a guarded walk).  A SIGBUS outside a
+ * guarded walk, or at an address outside the walked partition's mapping, is
+ * a bug and kills the process as before. */
+static void map_changed(fs_part *p) {
+  (void)sc_mapguard_rearm(p->map, p->map_len);
 }
 
 static void drop_batches(fs_part *p) {
@@ -131,17 +104,34 @@ static void drop_batches(fs_part *p) {
   p->crc_lo = p->crc_hi = 0;
   p->resume_valid = false;
   sl_buf_reset(&p->batches);
+  map_changed(p);
 }
 
 static void index_reset(fs_part *p);
 
-/* Runs fn(p, arg) (p->mu held) with the SIGBUS guard armed; a fault in p's
- * mapping ends it with EIO (logged), a dropped mapping and a fresh index:
- * whatever fn was counting when it stopped is not trusted. */
+/* A walk run under the guard: fn, its partition and argument, its result. */
+typedef struct guarded_call {
+  fs_part *p;
+  ssize_t (*fn)(fs_part *, void *);
+  void *arg;
+  ssize_t rc;
+} guarded_call;
+
+static int call_guarded(void *arg) {
+  guarded_call *g = arg;
+  g->rc = g->fn(g->p, g->arg);
+  return 0;
+}
+
+/* Runs fn(p, arg) (p->mu held) with the SIGBUS guard armed on p's mapping; a
+ * fault in it ends fn with EIO (logged), a dropped mapping and a fresh
+ * index: whatever fn was counting when it stopped is not trusted. */
 static ssize_t guarded(fs_part *p, ssize_t (*fn)(fs_part *, void *), void *arg) {
-  pthread_once(&g_bus_once, bus_install);
-  if (sigsetjmp(t_bus_env, 1) != 0) {
-    const char *a = (const char *)t_bus_addr;
+  guarded_call g = {p, fn, arg, -EIO};
+  const void *fault = NULL;
+  int rc = sc_mapguard_run(p->map, p->map_len, call_guarded, &g, NULL, &fault);
+  if (rc == SL_ETRUNCATED) {
+    const char *a = fault;
     int64_t at = p->map_pos + (int64_t)(a - (const char *)p->bdata);
     fs_log("%s-%d: segment %020lld.log was truncated under the mapped read (byte %lld "
            "is past its new end): EIO",
@@ -150,10 +140,12 @@ static ssize_t guarded(fs_part *p, ssize_t (*fn)(fs_part *, void *), void *arg) 
     index_reset(p);
     return -EIO;
   }
-  t_bus_part = p;
-  ssize_t rc = fn(p, arg);
-  t_bus_part = NULL;
-  return rc;
+  if (rc) {
+    fs_log("%s-%d: cannot guard the mapped read: %s: EIO", p->topic, (int)p->partition,
+           sl_strerror(rc));
+    return -EIO;
+  }
+  return g.rc;
 }
 
 /* ---- read-ahead ---- */
@@ -196,17 +188,28 @@ static size_t crc_prefix(const uint8_t *b, size_t len) {
   }
 }
 
+/* A mapped slice to populate and CRC-check (ahead_check). */
+typedef struct ahead_call {
+  void *map;
+  size_t map_len;
+  const uint8_t *b;
+  size_t len, ok;
+} ahead_call;
+
+static int call_ahead_check(void *arg) {
+  ahead_call *a = arg;
+  (void)madvise(a->map, a->map_len, MADV_POPULATE_READ);
+  a->ok = crc_prefix(a->b, a->len);
+  return 0;
+}
+
 /* Populates a mapped slice and checks its CRCs, SIGBUS-guarded by the
  * mapping's range: the bytes checked, 0 after a fault. */
 static size_t ahead_check(void *map, size_t map_len, const uint8_t *b, size_t len) {
-  if (sigsetjmp(t_bus_env, 1) != 0)
+  ahead_call a = {map, map_len, b, len, 0};
+  if (sc_mapguard_run(map, map_len, call_ahead_check, &a, NULL, NULL) != 0)
     return 0;
-  t_bus_lo = map;
-  t_bus_hi = (const char *)map + map_len;
-  (void)madvise(map, map_len, MADV_POPULATE_READ);
-  size_t ok = crc_prefix(b, len);
-  t_bus_lo = t_bus_hi = NULL;
-  return ok;
+  return a.ok;
 }
 
 /* Reads p->ahead.want into p->ahead (the thread's job). */
@@ -319,6 +322,7 @@ static bool ahead_take(fs_part *p, int64_t offset, int64_t *next) {
   p->crc_hi = p->ahead.crc_ok;
   p->ahead.ready = false;
   p->ahead.map = NULL;
+  map_changed(p);
   return true;
 }
 
@@ -447,6 +451,7 @@ static int load_slice(fs_part *p, const sl_log_slice *s, sl_diag *d) {
       p->map_len = len;
       p->bdata = (const uint8_t *)m + (s->position - map_off);
       p->blen = (size_t)s->length;
+      map_changed(p);
       return 0;
     }
   }

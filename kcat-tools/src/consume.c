@@ -12,15 +12,14 @@
  * are refreshed (sl_log_refresh) every 100 ms.
  *
  * A mapped file that another process truncates under us (recovery or
- * `verify --repair` of a torn tail) raises SIGBUS on access; the handler
- * jumps back to the read, the output stops after the last whole record and
- * the tool reports the truncation and exits 1 rather than crash
- * (docs/CLI.md, "consume").
+ * `verify --repair` of a torn tail) raises SIGBUS on access; the walk of a
+ * mapped slice runs under slclient's guard (slclient/mapguard.h), which ends
+ * it there, the output stops after the last whole record and the tool
+ * reports the truncation and exits 1 rather than crash (docs/CLI.md,
+ * "consume").
  */
 #include <errno.h>
 #include <getopt.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,24 +33,12 @@
 #include "seglog/batch.h"
 #include "slclient/envelope.h"
 #include "slclient/format.h"
+#include "slclient/mapguard.h"
 
 #define READ_MAX_BYTES (8 << 20)
 
-/* SIGBUS guard for mapped reads (see the top comment).  Process-wide state
- * is fine here: the tool reads on one thread and arms it around one mapped
- * slice at a time. */
-static sigjmp_buf bus_env;
-static volatile sig_atomic_t bus_armed;
 static size_t out_mark; /* stdout buffer length after the last whole record */
 
-static void on_sigbus(int sig) {
-  if (bus_armed) {
-    bus_armed = 0;
-    siglongjmp(bus_env, 1);
-  }
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
 #define FOLLOW_POLL_MS 100
 
 typedef enum { START_BEGINNING, START_END, START_ABS, START_REL, START_TIME } start_kind;
@@ -146,6 +133,23 @@ static int consume_batches(consume_ctx *c, part_state *ps, const uint8_t *data,
                            size_t got, const char *segname, int64_t file_pos,
                            bool *progress);
 
+/* consume_batches' arguments, for its run under the SIGBUS guard. */
+typedef struct batches_call {
+  consume_ctx *c;
+  part_state *ps;
+  const uint8_t *data;
+  size_t got;
+  const char *segname;
+  int64_t file_pos;
+  bool *progress;
+} batches_call;
+
+static int call_consume_batches(void *arg) {
+  batches_call *b = arg;
+  return consume_batches(b->c, b->ps, b->data, b->got, b->segname, b->file_pos,
+                         b->progress);
+}
+
 /*
  * Reads and prints what is available of one partition.  *progress says
  * whether anything was read.  Returns a CLI_* status.
@@ -220,23 +224,25 @@ static int consume_some(consume_ctx *c, part_state *ps, bool *progress) {
   /* The mapping keeps the file's pages reachable after the slice (and the
    * segment reference) is released. */
   sl_log_slice_release(&s);
-  if (map != MAP_FAILED) {
-    out_mark = cli_out()->len;
-    if (sigsetjmp(bus_env, 1) != 0) {
-      /* The file shrank under the mapping: keep whole records only. */
-      cli_out()->len = out_mark;
-      munmap(map, map_len);
-      cli_err("%s/%s-%d/%s: the segment was truncated while being read (at or after "
-              "offset %lld); stopping",
-              c->dir, c->topic, (int)ps->partition, segname, (long long)ps->next);
-      return CLI_ERROR;
-    }
-    bus_armed = 1;
+  if (map == MAP_FAILED)
+    return consume_batches(c, ps, data, got, segname, file_pos, progress);
+  out_mark = cli_out()->len;
+  batches_call call = {c, ps, data, got, segname, file_pos, progress};
+  int grc = sc_mapguard_run(map, map_len, call_consume_batches, &call, &rc, NULL);
+  munmap(map, map_len);
+  if (grc == SL_ETRUNCATED) {
+    /* The file shrank under the mapping: keep whole records only. */
+    cli_out()->len = out_mark;
+    cli_err("%s/%s-%d/%s: the segment was truncated while being read (at or after "
+            "offset %lld); stopping",
+            c->dir, c->topic, (int)ps->partition, segname, (long long)ps->next);
+    return CLI_ERROR;
   }
-  rc = consume_batches(c, ps, data, got, segname, file_pos, progress);
-  bus_armed = 0;
-  if (map != MAP_FAILED)
-    munmap(map, map_len);
+  if (grc) {
+    cli_err("%s/%s-%d/%s: cannot guard the mapped read: %s", c->dir, c->topic,
+            (int)ps->partition, segname, sl_strerror(grc));
+    return CLI_ERROR;
+  }
   return rc;
 }
 
@@ -499,11 +505,6 @@ int cmd_consume(int argc, char **argv) {
     ps->end = pin_end ? leo : -1;
   }
 
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_sigbus;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGBUS, &sa, NULL);
   rc = CLI_OK;
   for (;;) {
     bool any_progress = false, all_done = true;
