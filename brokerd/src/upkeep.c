@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "faults.h"
 #include "seglog/cleaner.h"
 #include "sdlog.h"
 
@@ -233,11 +234,14 @@ void sd_cleaner_wait(sd_broker *b, const char *topic) {
  * fsync of the segments below the new one, and seglogd's logs have
  * roll_flush_async - a 1 GiB segment's fsync took 0.55 s here and used to
  * run inside the produce request that rolled; then sl_log_tick: flush.ms,
- * *.deleted removal, producer-id expiry).  These take each log's own mutex
- * only for their in-memory part: a produce or fetch on the loop waits for a
- * log only while its bookkeeping changes, never for an fsync or an unlink.
- * One job per kind at a time; sd_upkeep_wait lets a topic deletion wait for
- * the jobs that hold its logs.
+ * *.deleted removal, producer-id expiry).  The long waits, the fsync of
+ * rolled segments and the unlinks, run without the log's mutex; the rest
+ * holds it (a retention pass that moves the log start rewrites
+ * leader-epoch-checkpoint), and a request for that partition waits for it on
+ * the loop meanwhile.  A failure that latches a log is reported as the
+ * produce path reports it (sd_partition_offline).  One job per kind at a
+ * time; sd_upkeep_wait lets a topic deletion wait for the jobs that hold its
+ * logs.
  */
 typedef enum { JOB_TICK, JOB_RETAIN } log_job_kind;
 
@@ -252,6 +256,7 @@ typedef struct log_one {
 
 typedef struct log_job {
   uv_work_t work;
+  sd_broker *b;
   log_job_kind kind;
   int n;
   log_one *l;
@@ -283,13 +288,19 @@ static void log_job_work(uv_work_t *w) {
 
 static void log_job_after(uv_work_t *w, int status) {
   log_job *j = w->data;
+  sd_broker *b = j->b;
   (void)status; /* nothing cancels it */
   for (int i = 0; i < j->n; i++) {
     const log_one *o = &j->l[i];
     char buf[700];
     if (o->rc != 0) {
+      sl_diag_format(&o->diag, buf, sizeof(buf));
       SD_WARN("%s of %s-%d: %s", j->kind == JOB_RETAIN ? "retention" : "periodic work",
-              o->topic, (int)o->partition, sl_diag_format(&o->diag, buf, sizeof(buf)));
+              o->topic, (int)o->partition, buf);
+      const sd_topic *t = sd_topics_find(&b->topics, o->topic, strlen(o->topic));
+      const sd_partition *p = t ? sd_topic_partition(t, o->partition) : NULL;
+      if (p != NULL && p->log == o->log)
+        sd_partition_offline(b, t, p, buf); /* the ERROR line if it latched now */
     } else if (j->kind == JOB_RETAIN && o->res.segments_deleted > 0) {
       SD_INFO(
           "retention deleted %d segments (%lld bytes) of %s-%d; log start offset %lld",
@@ -325,6 +336,7 @@ static void start_log_job(sd_broker *b, log_job_kind kind) {
     free(l);
     return; /* next time */
   }
+  j->b = b;
   j->kind = kind;
   j->l = l;
   for (int i = 0; i < b->topics.n; i++) {

@@ -5,7 +5,9 @@
  * ListOffsets answer KAFKA_STORAGE_ERROR, Metadata shows no leader and the
  * node as an offline replica, one ERROR line names it - while the other
  * partitions keep working, and a restart on the same directory brings it back
- * with every acknowledged record.  docs/BROKER.md, "Storage failures".
+ * with every acknowledged record; the same when the failed fsync is the
+ * upkeep's background flush of a rolled segment.  docs/BROKER.md, "Storage
+ * failures".
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +24,7 @@
 #include "kp_produce.h"
 #include "faults.h"
 #include "sdt_inproc.h"
+#include "upkeep.h"
 #include "seglog/batch.h"
 
 static const char *const overrides[] = {"log.flush.interval.messages=1",
@@ -153,6 +156,24 @@ static void metadata(sdt_broker *t, int fd, int32_t part, int16_t *code, int32_t
   kp_arena_release(&a);
 }
 
+/* stderr into a temporary file (the log lines); *saved keeps the old one. */
+static FILE *capture_stderr(int *saved) {
+  FILE *log = tmpfile();
+  assert_non_null(log);
+  *saved = dup(2);
+  assert_true(*saved >= 0);
+  fflush(stderr);
+  dup2(fileno(log), 2);
+  return log;
+}
+
+static void restore_stderr(FILE *log, int saved) {
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  fclose(log);
+}
+
 /* How many lines of the captured stderr contain needle. */
 static int count_log_lines(FILE *log, const char *needle) {
   fflush(stderr);
@@ -179,12 +200,8 @@ static void test_fsync_failure_takes_one_partition_offline(void **state) {
   assert_int_equal(produce(t, fd, 1, "before-1"), SD_KERR_NONE);
 
   /* stderr to a file, to count the log lines. */
-  FILE *log = tmpfile();
-  assert_non_null(log);
-  int saved = dup(2);
-  assert_true(saved >= 0);
-  fflush(stderr);
-  dup2(fileno(log), 2);
+  int saved = -1;
+  FILE *log = capture_stderr(&saved);
 
   /* The next fsync fails: the append to t-0 (flush every message) latches it. */
   sl__fio_faults f;
@@ -227,10 +244,7 @@ static void test_fsync_failure_takes_one_partition_offline(void **state) {
   /* One ERROR line for the failure, however often the partition is touched. */
   assert_int_equal(count_log_lines(log, "partition t-0 is offline"), 1);
   assert_int_equal(count_log_lines(log, "ERROR"), 1);
-  fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  fclose(log);
+  restore_stderr(log, saved);
 
   /* A restart recovers t-0: the acknowledged record is there, writes work. */
   sdt_disconnect(t, fd);
@@ -257,9 +271,70 @@ static void test_fsync_failure_takes_one_partition_offline(void **state) {
   free(t);
 }
 
+/* The background flush of a rolled segment (upkeep's tick on the thread
+ * pool) fails: the partition goes offline as it would in a produce request,
+ * with one ERROR line; the other partition keeps working. */
+static void test_failed_roll_flush_takes_partition_offline(void **state) {
+  (void)state;
+  static const char *const small[] = {"log.segment.bytes=100", "num.partitions=2", NULL};
+  sdt_broker *t = calloc(1, sizeof(*t));
+  assert_non_null(t);
+  assert_int_equal(sdt_start(t, small, NULL), 0);
+  sd_upkeep_start(&t->b); /* the tick (the harness does not start it) */
+  char err[256];
+  assert_int_equal(
+      sd_topics_create(&t->b.topics, &t->b.dirs, "t", 1, 2, NULL, err, sizeof(err)), 0);
+  int fd = sdt_connect(t);
+  assert_true(fd >= 0);
+  int saved = -1;
+  FILE *log = capture_stderr(&saved);
+
+  /* Two batches of more than 100 bytes: the second append rolls t-0, and the
+   * roll leaves the fsync of the first segment to the tick. */
+  char big[160];
+  memset(big, 'x', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  int16_t a0 = produce(t, fd, 0, big);
+  /* The append that rolls fsyncs once (the producer snapshot at the new
+   * base, as before); the next fsync is the tick's flush of the rolled
+   * segment, and that one fails. */
+  sl__fio_faults f;
+  sl__fio_faults_init(&f);
+  f.fsyncs_until_fail = 1;
+  f.fsync_errno = EIO;
+  sl__fio_set_faults(&f);
+  int16_t a1 = produce(t, fd, 0, big); /* rolls; acknowledged */
+  int16_t mcode = -2;
+  int32_t leader = -2, offline = -2;
+  for (int i = 0; i < 200 && leader != -1; i++) { /* the tick runs every second */
+    usleep(50 * 1000);                            /* (the loop runs inside each call) */
+    metadata(t, fd, 0, &mcode, &leader, &offline);
+  }
+  sl__fio_set_faults(NULL);
+  int16_t p0 = produce(t, fd, 0, "after-0"), p1 = produce(t, fd, 1, "after-1");
+  int offline_lines = count_log_lines(log, "partition t-0 is offline");
+  int fsync_lines = count_log_lines(log, "fsync");
+  restore_stderr(log, saved); /* before asserting: cmocka reports on stderr */
+  assert_int_equal(a0, SD_KERR_NONE);
+  assert_int_equal(a1, SD_KERR_NONE);
+  assert_int_equal(leader, -1);
+  assert_int_equal(mcode, SD_KERR_LEADER_NOT_AVAILABLE);
+  assert_int_equal(p0, SD_KERR_KAFKA_STORAGE_ERROR);
+  assert_int_equal(p1, SD_KERR_NONE);
+  /* One ERROR line (from whichever notices the latch first: the job's answer
+   * or a request) and the job's WARN naming the failed fsync. */
+  assert_int_equal(offline_lines, 1);
+  assert_int_equal(fsync_lines, 1);
+  sdt_disconnect(t, fd);
+  sd_upkeep_stop(&t->b);
+  sdt_stop(t);
+  free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fsync_failure_takes_one_partition_offline),
+      cmocka_unit_test(test_failed_roll_flush_takes_partition_offline),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
