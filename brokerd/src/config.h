@@ -81,6 +81,8 @@ typedef enum sd_ctype {
   X(TIMESTAMP_TYPE, "log.message.timestamp.type", SD_CT_STRING, "CreateTime", 0, 0,      \
     "CreateTime,LogAppendTime")                                                          \
   X(PREALLOCATE, "log.preallocate", SD_CT_BOOL, "false", 0, 0, NULL)                     \
+  X(SEGMENT_DELETE_DELAY_MS, "log.segment.delete.delay.ms", SD_CT_LONG, "60000", 0,      \
+    INT64_MAX, NULL)                                                                     \
   X(MESSAGE_MAX_BYTES, "message.max.bytes", SD_CT_INT, "1048588", 0, INT32_MAX, NULL)    \
   X(SOCKET_REQUEST_MAX, "socket.request.max.bytes", SD_CT_INT, "104857600", 1,           \
     INT32_MAX, NULL)                                                                     \

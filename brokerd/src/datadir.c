@@ -44,6 +44,7 @@ int sd_log_config_from(const sd_config *c, sl_log_config *o, char *err, size_t e
   o->flush_messages = sd_cfg_i(c, SD_CFG_FLUSH_MESSAGES);
   o->flush_ms = c->flush_ms;
   o->preallocate = sd_cfg_b(c, SD_CFG_PREALLOCATE);
+  o->file_delete_delay_ms = sd_cfg_i(c, SD_CFG_SEGMENT_DELETE_DELAY_MS);
   const char *policy = sd_cfg_s(c, SD_CFG_CLEANUP_POLICY);
   o->cleanup_policy = (strstr(policy, "delete") ? SL_CLEANUP_DELETE : 0) |
                       (strstr(policy, "compact") ? SL_CLEANUP_COMPACT : 0);

@@ -60,7 +60,8 @@ static const tckey keys[] = {
      D_KEY, NULL, true,
      "How long a tombstone stays readable after compaction reached it, on compacted "
      "topics."},
-    {"file.delete.delay.ms", SD_TC_LONG, 0, LMAX, NULL, NOKEY, D_LOGCFG, NULL, true,
+    {"file.delete.delay.ms", SD_TC_LONG, 0, LMAX, NULL, SD_CFG_SEGMENT_DELETE_DELAY_MS,
+     D_KEY, NULL, true,
      "Delay between a segment leaving the log and its files being removed."},
     {"flush.messages", SD_TC_LONG, 1, LMAX, NULL, SD_CFG_FLUSH_MESSAGES, D_KEY, NULL,
      true, "Force an fsync after this many appended messages."},
@@ -492,10 +493,7 @@ void sd_topicconf_default(const sd_config *bc, const sl_log_config *blog, const 
          bc->v[SD_CFG_FLUSH_SCHEDULER_MS].explicit_set;
     break;
   case D_LOGCFG:
-    snprintf(out, cap, "%lld",
-             (long long)(strcmp(key, "file.delete.delay.ms") == 0
-                             ? blog->file_delete_delay_ms
-                             : blog->segment_jitter_ms));
+    snprintf(out, cap, "%lld", (long long)blog->segment_jitter_ms);
     break;
   case D_FIXED:
     snprintf(out, cap, "%s", k->fixed);

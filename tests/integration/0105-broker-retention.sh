@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # 0105: seglogd's periodic log work: with small segments and
 # log.retention.bytes the retention pass deletes the oldest segments (the log
-# start offset moves, consumers from "beginning" start there), and the root
+# start offset moves, consumers from "beginning" start there; with
+# log.segment.delete.delay.ms=0 no *.deleted files stay), and the root
 # checkpoints (high watermarks) are written while the broker runs; DeleteRecords,
 # OffsetForLeaderEpoch (also on a new, empty partition: Kafka records the
 # leader epoch at creation), DescribeCluster and DescribeLogDirs answer exactly.
@@ -12,7 +13,8 @@ broker_init
 command -v kcat >/dev/null || { echo "SKIP: kcat is not installed"; exit 77; }
 
 broker_start "$T/broker.log" --override log.segment.bytes=1024 \
-  --override log.retention.bytes=2048 --override log.retention.check.interval.ms=200
+  --override log.retention.bytes=2048 --override log.retention.check.interval.ms=200 \
+  --override log.segment.delete.delay.ms=0
 B="127.0.0.1:$PORT"
 for i in $(seq 1 60); do printf 'payload-%0100d\n' "$i"; done |
   timeout 20 kcat -b "$B" -P -t ret -p 0 -X linger.ms=0 -X batch.num.messages=1 ||
@@ -30,6 +32,10 @@ first=$(timeout 20 kcat -b "$B" -C -t ret -p 0 -o beginning -e -q -f '%o\n' | he
 last=$(timeout 20 kcat -b "$B" -C -t ret -p 0 -o -1 -e -q -f '%o %s\n')
 [ "$last" = "59 $(printf 'payload-%0100d' 60)" ] || broker_fail "last record: $last"
 grep -q "retention deleted" "$T/broker.log" || broker_fail "no retention log line"
+# log.segment.delete.delay.ms=0 (Kafka's broker default of file.delete.delay.ms):
+# deleted segments leave no *.deleted files behind (the default keeps them 60 s).
+left=$(find "$T/data/ret-0" -name '*.deleted' | wc -l)
+[ "$left" = 0 ] || broker_fail "$left *.deleted files left with log.segment.delete.delay.ms=0"
 
 for ((i = 0; i < 200; i++)); do
   grep -q '^ret 0 60$' "$T/data/replication-offset-checkpoint" 2>/dev/null && break

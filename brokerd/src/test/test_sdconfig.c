@@ -147,6 +147,7 @@ static void test_config_bad_values(void **state) {
   expect_bad("log.cleaner.min.cleanable.ratio", "1.01");
   expect_bad("log.cleaner.min.cleanable.ratio", "nan");
   expect_bad("log.level", "trace");
+  expect_bad("log.segment.delete.delay.ms", "-1");
 }
 
 static void test_config_values_and_derived(void **state) {

@@ -202,6 +202,8 @@ static void test_defaults_from_broker(void **state) {
   assert_null(syn);
   sd_topicconf_default(&bc, &blog, "file.delete.delay.ms", v, sizeof(v), &syn, &ex);
   assert_string_equal(v, "60000");
+  assert_string_equal(syn, "log.segment.delete.delay.ms");
+  assert_false(ex);
   /* The view: an override wins and is the DYNAMIC_TOPIC_CONFIG source. */
   sd_topicconf c = {0};
   assert_int_equal(sd_topicconf_set(&c, "retention.ms", "42", err, sizeof(err)), 0);
