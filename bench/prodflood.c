@@ -22,6 +22,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -33,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
 #include "seglog/batch.h"
 #include "seglog/bytes.h"
 
@@ -51,10 +53,18 @@ static int64_t now_ms(void) {
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
-static double mono(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+
+/* A whole decimal argument in [lo, hi]; anything else stops with its name. */
+static long num_arg(const char *s, long lo, long hi, const char *name) {
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
+    fprintf(stderr, "prodflood: %s must be a number in [%ld, %ld], not '%s'\n", name, lo,
+            hi, s);
+    exit(2);
+  }
+  return v;
 }
 
 /* One RecordBatch v2 of `count` records of `size`-byte values, built by
@@ -148,14 +158,14 @@ int main(int argc, char **argv) {
     die("broker must be HOST:PORT");
   *colon = '\0';
   const char *topic = argv[2];
-  int partition = (int)strtol(argv[3], NULL, 10);
-  long msgs = strtol(argv[4], NULL, 10);
-  int size = argc > 5 ? (int)strtol(argv[5], NULL, 10) : 1024;
-  int per = argc > 6 ? (int)strtol(argv[6], NULL, 10) : 1000;
-  int window = argc > 7 ? (int)strtol(argv[7], NULL, 10) : 8;
-  int acks = argc > 8 ? (int)strtol(argv[8], NULL, 10) : 1;
-  if (msgs <= 0 || size < 0 || per <= 0 || window <= 0 || (acks != 1 && acks != -1))
-    die("bad arguments");
+  int partition = (int)num_arg(argv[3], 0, INT32_MAX, "PARTITION");
+  long msgs = num_arg(argv[4], 1, LONG_MAX, "MSGS");
+  int size = argc > 5 ? (int)num_arg(argv[5], 0, 1 << 20, "MSGSIZE") : 1024;
+  int per = argc > 6 ? (int)num_arg(argv[6], 1, 1 << 20, "PER_REQUEST") : 1000;
+  int window = argc > 7 ? (int)num_arg(argv[7], 1, 1024, "WINDOW") : 8;
+  int acks = argc > 8 ? (int)num_arg(argv[8], -1, 1, "ACKS") : 1;
+  if (acks == 0)
+    die("ACKS must be 1 or -1 (acks=0 gets no answers to count)");
 
   struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
   if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
@@ -223,7 +233,7 @@ int main(int argc, char **argv) {
   }
 
   long requests = (msgs + per - 1) / per, sent = 0, acked = 0;
-  double t0 = mono();
+  double t0 = bench_now();
   while (acked < requests) {
     while (sent < requests && sent - acked < window) {
       sl_buf_patch_be32(&req, 8, (uint32_t)corr++);
@@ -238,7 +248,7 @@ int main(int argc, char **argv) {
     }
     acked++;
   }
-  double secs = mono() - t0;
+  double secs = bench_now() - t0;
   double n = (double)requests * per;
   printf("%.0f %.2f\n", n / secs, n * size / secs / 1e6);
   free(rbuf);

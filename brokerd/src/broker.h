@@ -33,7 +33,8 @@ typedef struct sd_broker {
   /* Periodic log work (upkeep.c). */
   uv_timer_t retention_timer, tick_timer, checkpoint_timer;
   bool upkeep_running;
-  bool checkpoint_busy; /* root checkpoints being written on the thread pool */
+  bool checkpoint_busy;   /* root checkpoints being written on the thread pool */
+  bool log_job_queued[2]; /* upkeep.c's retention / tick job is on the thread pool */
   /* producer_id.c: ids below this are reserved on disk (0: not loaded yet). */
   int64_t producer_id_block_end;
   sd_cleaner *cleaner;      /* background log compaction (upkeep.c) */

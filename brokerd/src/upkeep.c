@@ -262,10 +262,13 @@ typedef struct log_job {
   log_one *l;
 } log_job;
 
+/* Jobs whose work has not finished, for sd_upkeep_wait.  Process-wide (a
+ * condition variable a thread-pool worker signals); a process runs one
+ * broker, and an in-process test broker's waits are as correct as they are
+ * conservative.  Which kinds are queued is per broker (log_job_queued). */
 static pthread_mutex_t jobs_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t jobs_cv = PTHREAD_COND_INITIALIZER;
-static int jobs_running;   /* jobs whose work has not finished */
-static bool job_queued[2]; /* per kind: the after callback has not run (loop) */
+static int jobs_running;
 
 static void log_job_work(uv_work_t *w) {
   log_job *j = w->data;
@@ -308,7 +311,7 @@ static void log_job_after(uv_work_t *w, int status) {
           (int)o->partition, (long long)o->res.log_start_offset);
     }
   }
-  job_queued[j->kind] = false;
+  b->log_job_queued[j->kind] = false;
   free(j->l);
   free(j);
 }
@@ -322,7 +325,7 @@ void sd_upkeep_wait(void) {
 
 /* Queues `kind` for every partition (skipped while the last one runs). */
 static void start_log_job(sd_broker *b, log_job_kind kind) {
-  if (job_queued[kind])
+  if (b->log_job_queued[kind])
     return;
   int n = 0;
   for (int i = 0; i < b->topics.n; i++)
@@ -352,7 +355,7 @@ static void start_log_job(sd_broker *b, log_job_kind kind) {
   pthread_mutex_lock(&jobs_mu);
   jobs_running++;
   pthread_mutex_unlock(&jobs_mu);
-  job_queued[kind] = true;
+  b->log_job_queued[kind] = true;
   if (uv_queue_work(b->loop, &j->work, log_job_work, log_job_after) != 0) {
     log_job_work(&j->work); /* no thread pool: here */
     log_job_after(&j->work, 0);

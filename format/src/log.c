@@ -1542,7 +1542,7 @@ int sl__log_flush_locked(sl_log *log, int64_t offset, sl_diag *diag) {
 int sl_log_flush_rolled(sl_log *log, sl_diag *diag) {
   int *fds = NULL;
   size_t n = 0;
-  char dir[PATH_MAX];
+  char *dir = NULL;
   int rc = SL_OK;
   pthread_mutex_lock(&log->mu);
   int64_t target = log->rolled_to;
@@ -1551,10 +1551,15 @@ int sl_log_flush_rolled(sl_log *log, sl_diag *diag) {
     pthread_mutex_unlock(&log->mu);
     return SL_OK;
   }
-  if ((size_t)snprintf(dir, sizeof(dir), "%s", log->dir) >= sizeof(dir) ||
-      (fds = malloc(sizeof(*fds) * 4 * (log->nsegs ? log->nsegs : 1))) == NULL) {
+  /* At most 4 descriptors per segment; the directory's name outlives the
+   * unlock (the log's own string is the log's). */
+  fds = malloc(sizeof(*fds) * 4 * (log->nsegs ? log->nsegs : 1));
+  dir = strdup(log->dir);
+  if (fds == NULL || dir == NULL) {
     rc = sl_diag_set(diag, SL_ENOMEM, -1, "flushing %s", log->dir);
     pthread_mutex_unlock(&log->mu);
+    free(fds);
+    free(dir);
     return rc;
   }
   /* The segments below `target` not yet flushed: rolled, so immutable. */
@@ -1576,6 +1581,7 @@ int sl_log_flush_rolled(sl_log *log, sl_diag *diag) {
   free(fds);
   if (rc == SL_OK)
     rc = sl__fio_fsync_dir(dir, diag);
+  free(dir);
   pthread_mutex_lock(&log->mu);
   if (rc != SL_OK) {
     rc = sl__log_latch(log, rc, diag);
@@ -1607,19 +1613,15 @@ int sl_log_tick(sl_log *log, int64_t now_ms, sl_diag *diag) {
     rc = sl__log_flush_locked(log, log->leo, diag);
   sl__segment **due = NULL;
   size_t ndue = 0;
-  int rc2 = sl__log_take_due(log, now_ms, &due, &ndue, rc ? NULL : diag);
+  int rc2 = sl__log_take_due(log, now_ms, false, &due, &ndue, rc ? NULL : diag);
   if (log->ps != NULL)
     sl_pstate_remove_expired(log->ps, now_ms);
   if (rc == SL_OK && rc2 == SL_OK && log->epochs != NULL && !log->readonly &&
       !log->failed && sl_epoch_cache_is_dirty(log->epochs))
     rc = sl_epoch_cache_flush(log->epochs, diag);
   pthread_mutex_unlock(&log->mu);
-  if (ndue > 0) {
-    int r = sl__log_delete_taken(due, ndue, rc || rc2 ? NULL : diag);
-    if (rc2 == SL_OK)
-      rc2 = r;
-  }
-  return rc ? rc : rc2;
+  int r = sl__log_delete_taken(due, ndue, rc || rc2 ? NULL : diag);
+  return rc ? rc : rc2 ? rc2 : r;
 }
 
 /* ---------------------------------------------------------------------------

@@ -101,19 +101,18 @@ int sl__log_refresh_locked(sl_log *log, sl_diag *diag);
  * with log->mu held. */
 int sl__log_check_writable(const sl_log *log, sl_diag *diag);
 
-/* retention.c: removes pending deletions whose deadline passed (all if
- * force). */
-int sl__log_process_pending(sl_log *log, int64_t now_ms, bool force, sl_diag *diag);
 /*
- * The same in two halves, so that the unlinks (a 1 GiB file takes a while)
- * run without the log's mutex: sl__log_take_due (mutex held) moves the due
- * deletions out of the pending list into *out (NULL, 0 when none; if that
- * array cannot be allocated it deletes them at once, as before);
- * sl__log_delete_taken (mutex not held) deletes their files, drops them and
- * frees the array.
+ * retention.c: the pending deletions whose deadline passed (all if force), in
+ * two halves so that the unlinks (a 1 GiB file takes a while) can run without
+ * the log's mutex: sl__log_take_due (mutex held) moves them out of the
+ * pending list into *out (NULL, 0 when none; if that array cannot be
+ * allocated it deletes them at once); sl__log_delete_taken (mutex not needed)
+ * deletes their files, drops them and frees the array.
+ * sl__log_process_pending does both at once (mutex held).
  */
-int sl__log_take_due(sl_log *log, int64_t now_ms, sl__segment ***out, size_t *n,
-                     sl_diag *diag);
+int sl__log_take_due(sl_log *log, int64_t now_ms, bool force, sl__segment ***out,
+                     size_t *n, sl_diag *diag);
 int sl__log_delete_taken(sl__segment **segs, size_t n, sl_diag *diag);
+int sl__log_process_pending(sl_log *log, int64_t now_ms, bool force, sl_diag *diag);
 
 #endif

@@ -640,17 +640,6 @@ static int take_vals(sl_logdir *d, cp_vals **out, sl_diag *diag) {
   return SL_OK;
 }
 
-int sl_logdir_checkpoint(sl_logdir *d, sl_diag *diag) {
-  if (d->readonly)
-    return sl_diag_set(diag, SL_EREADONLY, -1, "log dir %s is open read-only", d->path);
-  cp_vals *vals = NULL;
-  int rc = take_vals(d, &vals, diag);
-  if (rc == SL_OK)
-    rc = write_checkpoints(d, vals, diag);
-  free(vals);
-  return rc;
-}
-
 int sl_logdir_checkpoint_begin(sl_logdir *d, sl_logdir_cp **out, sl_diag *diag) {
   *out = NULL;
   if (d->readonly)
@@ -681,6 +670,15 @@ void sl_logdir_checkpoint_end(sl_logdir *d, sl_logdir_cp *cp) {
   cp_settle(d, cp);
   cp_release(cp);
   free(cp);
+}
+
+int sl_logdir_checkpoint(sl_logdir *d, sl_diag *diag) {
+  sl_logdir_cp *cp = NULL;
+  int rc = sl_logdir_checkpoint_begin(d, &cp, diag);
+  if (rc == SL_OK)
+    rc = sl_logdir_checkpoint_write(cp, diag);
+  sl_logdir_checkpoint_end(d, cp);
+  return rc;
 }
 
 int sl_logdir_delete_partition(sl_logdir *d, const char *topic, int32_t partition,

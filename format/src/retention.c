@@ -39,58 +39,54 @@ int sl__log_schedule_delete(sl_log *log, sl__segment *s, int64_t now_ms, sl_diag
   return SL_OK;
 }
 
-int sl__log_process_pending(sl_log *log, int64_t now_ms, bool force, sl_diag *diag) {
-  int rc = SL_OK;
-  size_t keep = 0;
-  for (size_t i = 0; i < log->npending; i++) {
-    sl__pending_delete *p = &log->pending[i];
-    if (force || now_ms >= p->deadline_ms) {
-      int r = sl__segment_delete_files(p->seg, rc ? NULL : diag);
-      if (r && rc == SL_OK)
-        rc = r;
-      sl__segment_unref(p->seg);
-    } else {
-      log->pending[keep++] = *p;
-    }
-  }
-  log->npending = keep;
-  return rc;
+/* Deletes a pending segment's files and drops it; the first error wins. */
+static void delete_one(sl__segment *seg, int *rc, sl_diag *diag) {
+  int r = sl__segment_delete_files(seg, *rc ? NULL : diag);
+  if (r && *rc == SL_OK)
+    *rc = r;
+  sl__segment_unref(seg);
 }
 
-int sl__log_take_due(sl_log *log, int64_t now_ms, sl__segment ***out, size_t *n,
-                     sl_diag *diag) {
-  size_t due = 0;
+int sl__log_take_due(sl_log *log, int64_t now_ms, bool force, sl__segment ***out,
+                     size_t *n, sl_diag *diag) {
+  size_t due = 0, keep = 0;
+  int rc = SL_OK;
   *out = NULL;
   *n = 0;
   for (size_t i = 0; i < log->npending; i++)
-    due += now_ms >= log->pending[i].deadline_ms;
+    due += force || now_ms >= log->pending[i].deadline_ms;
   if (due == 0)
     return SL_OK;
+  /* Without the array they are deleted here, under the mutex. */
   sl__segment **segs = malloc(due * sizeof(*segs));
-  if (segs == NULL)
-    return sl__log_process_pending(log, now_ms, false, diag);
-  size_t keep = 0;
   for (size_t i = 0; i < log->npending; i++) {
-    if (now_ms >= log->pending[i].deadline_ms)
-      segs[(*n)++] = log->pending[i].seg;
+    sl__pending_delete *p = &log->pending[i];
+    if (!force && now_ms < p->deadline_ms)
+      log->pending[keep++] = *p;
+    else if (segs != NULL)
+      segs[(*n)++] = p->seg;
     else
-      log->pending[keep++] = log->pending[i];
+      delete_one(p->seg, &rc, diag);
   }
   log->npending = keep;
   *out = segs;
-  return SL_OK;
+  return rc;
 }
 
 int sl__log_delete_taken(sl__segment **segs, size_t n, sl_diag *diag) {
   int rc = SL_OK;
-  for (size_t i = 0; i < n; i++) {
-    int r = sl__segment_delete_files(segs[i], rc ? NULL : diag);
-    if (r && rc == SL_OK)
-      rc = r;
-    sl__segment_unref(segs[i]);
-  }
+  for (size_t i = 0; i < n; i++)
+    delete_one(segs[i], &rc, diag);
   free(segs);
   return rc;
+}
+
+int sl__log_process_pending(sl_log *log, int64_t now_ms, bool force, sl_diag *diag) {
+  sl__segment **segs = NULL;
+  size_t n = 0;
+  int rc = sl__log_take_due(log, now_ms, force, &segs, &n, diag);
+  int r = sl__log_delete_taken(segs, n, rc ? NULL : diag);
+  return rc ? rc : r;
 }
 
 typedef enum { RULE_START, RULE_BYTES, RULE_TIME } rule_t;
@@ -204,14 +200,10 @@ int sl_log_retain(sl_log *log, int64_t now_ms, sl_retention_result *res, sl_diag
         goto out;
     }
   }
-  rc = sl__log_take_due(log, now_ms, &due, &ndue, diag);
+  rc = sl__log_take_due(log, now_ms, false, &due, &ndue, diag);
 out:
   res->log_start_offset = log->log_start;
   pthread_mutex_unlock(&log->mu);
-  if (ndue > 0) {
-    int r = sl__log_delete_taken(due, ndue, rc ? NULL : diag);
-    if (rc == SL_OK)
-      rc = r;
-  }
-  return rc;
+  int r = sl__log_delete_taken(due, ndue, rc ? NULL : diag);
+  return rc ? rc : r;
 }
